@@ -1,0 +1,106 @@
+//! The bundled example: campaigns against both Paygate clients of the example
+//! integration (`examples/payment-gateway`), with their findings printed.
+//!
+//! ```text
+//! cargo run --example campaign              # both clients
+//! cargo run --example campaign -- naive     # one of them
+//! ```
+//!
+//! Exit code: 0 when the results are as expected (the naive client has findings, the
+//! hardened one none), 1 otherwise, 2 on a harness error.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use badgateway::{Baseline, Campaign, Report};
+use payment_gateway::{hardened, naive, TEST_SECRET_KEY};
+
+/// Leaves the hardened client's worst case (3 attempts of 250 ms, 2 waits of 100 ms)
+/// well inside the deadline.
+const DEADLINE: Duration = Duration::from_secs(2);
+
+fn hardened_config() -> hardened::Config {
+    hardened::Config {
+        timeout: Duration::from_millis(250),
+        max_retries: 2,
+        max_backoff: Duration::from_millis(100),
+        ..hardened::Config::default()
+    }
+}
+
+fn campaign(suite: &str) -> Result<Campaign, badgateway::Error> {
+    let baseline = Baseline::from_file(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/baselines/paygate.json"
+    ))?;
+    Ok(Campaign::new(suite, baseline).cases(200).deadline(DEADLINE))
+}
+
+fn naive_reports() -> Result<Vec<Report>, badgateway::Error> {
+    let create = campaign("paygate.naive.create_charge")?.run(|url| async move {
+        naive::Client::new(&url, TEST_SECRET_KEY)
+            .create_charge(2500, "eur", "ord_1042")
+            .await
+    })?;
+    let list = campaign("paygate.naive.all_charges")?.run(|url| async move {
+        naive::Client::new(&url, TEST_SECRET_KEY)
+            .all_charges()
+            .await
+            .map(|c| c.len())
+    })?;
+    Ok(vec![create, list])
+}
+
+fn hardened_reports() -> Result<Vec<Report>, badgateway::Error> {
+    let create = campaign("paygate.hardened.create_charge")?.run(|url| async move {
+        hardened::Client::new(&url, TEST_SECRET_KEY, hardened_config())
+            .create_charge(2500, "eur", "ord_1042")
+            .await
+    })?;
+    let list = campaign("paygate.hardened.all_charges")?.run(|url| async move {
+        hardened::Client::new(&url, TEST_SECRET_KEY, hardened_config())
+            .all_charges()
+            .await
+            .map(|c| c.len())
+    })?;
+    Ok(vec![create, list])
+}
+
+fn main() -> ExitCode {
+    let which = std::env::args().nth(1).unwrap_or_else(|| "both".into());
+    let (run_naive, run_hardened) = match which.as_str() {
+        "naive" => (true, false),
+        "hardened" => (false, true),
+        "both" => (true, true),
+        other => {
+            eprintln!("error: unknown client {other:?}: expected naive, hardened or both");
+            return ExitCode::from(2);
+        }
+    };
+    let mut as_expected = true;
+    for (run, expect_findings, reports) in [
+        (run_naive, true, naive_reports as fn() -> _),
+        (run_hardened, false, hardened_reports),
+    ] {
+        if !run {
+            continue;
+        }
+        let reports = match reports() {
+            Ok(reports) => reports,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        for report in reports {
+            println!("{report}");
+            as_expected &= report.findings.is_empty() != expect_findings;
+        }
+    }
+    if as_expected {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("unexpected: the naive client should have findings and the hardened one none");
+        ExitCode::from(1)
+    }
+}

@@ -1,0 +1,428 @@
+//! A campaign: many generated scenarios against your code, findings shrunk and reported.
+
+use std::collections::BTreeMap;
+use std::fmt::{Debug, Display};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::{RngAlgorithm, TestRng, TestRunner};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::baseline::Baseline;
+use crate::case::{on_harness_runtime, Case, CaseResult, DEFAULT_DEADLINE};
+use crate::error::{Error, ErrorKind};
+use crate::outcome::Class;
+use crate::report::{Finding, Report, ShrinkFigures};
+use crate::scenario::Scenario;
+use crate::shrink;
+use crate::strategies::{scenarios, Catalog};
+
+/// A shrink stops after this many rounds even if it could go on.
+const MAX_SHRINK_ROUNDS: usize = 64;
+
+/// Generated hostile provider behaviour against your code, in one call.
+///
+/// A campaign first runs your code once against the unmodified baseline (the probe:
+/// it must return `Ok`, or every finding would be noise), learns what the responses
+/// look like, then runs `cases` generated scenarios, `concurrency` at a time, each
+/// under `deadline`. Every panic and hang is grouped by signature, and one case of each
+/// group is shrunk to the smallest scenario that still shows it.
+///
+/// Settings, each overridable from the environment (the variable wins over the code,
+/// so CI can turn a campaign up or down without a change):
+///
+/// | setting | variable | default |
+/// |---|---|---|
+/// | [`cases`](Self::cases) | `BADGATEWAY_CASES` | `PROPTEST_CASES`, else 256 |
+/// | [`seed`](Self::seed) | `BADGATEWAY_SEED` (decimal or `0x` hex) | a hash of the suite name: runs are deterministic |
+/// | [`deadline`](Self::deadline) | `BADGATEWAY_DEADLINE_MS` | 2 s |
+/// | [`concurrency`](Self::concurrency) | `BADGATEWAY_CONCURRENCY` | 32 |
+///
+/// ```
+/// use std::time::Duration;
+/// use badgateway::{Baseline, Campaign, Response};
+///
+/// let baseline = Baseline::new().endpoint("GET", "/v1/balance", Response::json(200, &serde_json::json!({"available": 10})));
+/// let report = Campaign::new("balance", baseline)
+///     .cases(16)
+///     .deadline(Duration::from_millis(500))
+///     .run(|url| async move {
+///         let client = reqwest::Client::builder().timeout(Duration::from_millis(200)).build().map_err(|e| e.to_string())?;
+///         let response = client.get(format!("{url}/v1/balance")).send().await.map_err(|e| e.to_string())?;
+///         let body = response.bytes().await.map_err(|e| e.to_string())?;
+///         serde_json::from_slice::<serde_json::Value>(&body).map_err(|e| e.to_string())
+///     })
+///     .unwrap();
+/// assert!(report.findings.is_empty(), "{report}");
+/// assert_eq!(report.cases, 16);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Campaign {
+    suite: String,
+    baseline: Baseline,
+    cases: Option<u32>,
+    seed: Option<u64>,
+    deadline: Duration,
+    concurrency: usize,
+    max_steps: usize,
+}
+
+/// The settings a campaign runs with, after the environment had its say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Settings {
+    cases: u32,
+    seed: u64,
+    deadline: Duration,
+    concurrency: usize,
+}
+
+impl Campaign {
+    /// A campaign named `suite` (the name appears in reports and seeds the default
+    /// seed) over this baseline.
+    pub fn new(suite: &str, baseline: Baseline) -> Self {
+        Self {
+            suite: suite.to_owned(),
+            baseline,
+            cases: None,
+            seed: None,
+            deadline: DEFAULT_DEADLINE,
+            concurrency: 32,
+            max_steps: 3,
+        }
+    }
+
+    /// How many generated cases to run (`BADGATEWAY_CASES` overrides).
+    pub fn cases(mut self, cases: u32) -> Self {
+        self.cases = Some(cases);
+        self
+    }
+
+    /// The seed that generates the cases (`BADGATEWAY_SEED` overrides).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// How long one case may take before it is a hang (`BADGATEWAY_DEADLINE_MS`
+    /// overrides). Give your code's own timeouts room below it.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// How many cases run at once (`BADGATEWAY_CONCURRENCY` overrides). Hanging cases
+    /// wait concurrently: a campaign costs about hangs / concurrency x deadline.
+    pub fn concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency.max(1);
+        self
+    }
+
+    /// The most steps (requests with a planned answer) a generated scenario has.
+    pub fn max_steps(mut self, max_steps: usize) -> Self {
+        self.max_steps = max_steps.max(1);
+        self
+    }
+
+    /// Runs the campaign and panics with the report if it has findings: the form to
+    /// use in a `#[test]`.
+    ///
+    /// # Panics
+    /// On findings, with the report; on a harness error, with the error.
+    pub fn check<F, Fut, T, E>(self, code: F)
+    where
+        F: Fn(String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, E>> + 'static,
+        T: Debug,
+        E: Display,
+    {
+        match self.run(code) {
+            Ok(report) if report.findings.is_empty() => {}
+            Ok(report) => panic!("{report}"),
+            Err(error) => panic!("badgateway: {error}"),
+        }
+    }
+
+    /// Runs the campaign and returns its report.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] for an invalid environment override,
+    /// [`ErrorKind::Baseline`] when your code fails against the unmodified baseline,
+    /// [`ErrorKind::Io`] when a provider cannot bind.
+    pub fn run<F, Fut, T, E>(self, code: F) -> Result<Report, Error>
+    where
+        F: Fn(String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, E>> + 'static,
+        T: Debug,
+        E: Display,
+    {
+        let settings = self.settings()?;
+        let rerun = match std::thread::current().name() {
+            Some(test) if test != "main" => format!("cargo test {test}"),
+            _ => std::env::args().collect::<Vec<_>>().join(" "),
+        };
+        let code = Arc::new(code);
+        on_harness_runtime(move || async move {
+            let mut report = self.run_with(settings, code).await?;
+            report.rerun = rerun;
+            Ok(report)
+        })
+    }
+
+    fn settings(&self) -> Result<Settings, Error> {
+        let cases = match env_number("BADGATEWAY_CASES")? {
+            Some(n) => {
+                u32::try_from(n).map_err(|_| config_error("BADGATEWAY_CASES", &n.to_string()))?
+            }
+            None => self
+                .cases
+                .unwrap_or_else(|| proptest::test_runner::Config::default().cases),
+        };
+        let seed = env_number("BADGATEWAY_SEED")?
+            .or(self.seed)
+            .unwrap_or_else(|| fnv1a(self.suite.as_bytes()));
+        let deadline = env_number("BADGATEWAY_DEADLINE_MS")?
+            .map(Duration::from_millis)
+            .unwrap_or(self.deadline);
+        let concurrency = env_number("BADGATEWAY_CONCURRENCY")?
+            .map(|n| n.max(1) as usize)
+            .unwrap_or(self.concurrency);
+        Ok(Settings {
+            cases,
+            seed,
+            deadline,
+            concurrency,
+        })
+    }
+
+    async fn run_with<F, Fut, T, E>(
+        &self,
+        settings: Settings,
+        code: Arc<F>,
+    ) -> Result<Report, Error>
+    where
+        F: Fn(String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, E>> + 'static,
+        T: Debug,
+        E: Display,
+    {
+        let started = Instant::now();
+        let runs = Runs {
+            baseline: self.baseline.clone(),
+            deadline: settings.deadline,
+            code,
+            slots: Arc::new(Semaphore::new(settings.concurrency)),
+        };
+        let probe = Case::new(self.baseline.clone(), Scenario::new())
+            .deadline(settings.deadline)
+            .run_shared(runs.code.clone())
+            .await?;
+        if probe.outcome.class() != Class::Ok {
+            return Err(Error::new(
+                ErrorKind::Baseline,
+                format!(
+                    "campaign `{}`: the code under test does not succeed against the unmodified baseline, so no finding could be told from a broken setup.\nit {}\nwhat the provider received:\n{}fix the baseline (endpoints, paths, mocks) or the code's URL handling first",
+                    self.suite, probe.outcome, probe.journal
+                ),
+            ));
+        }
+        let catalog = Catalog::from_journal(&probe.journal);
+        let generated = generate(&catalog, self.max_steps, settings.seed, settings.cases);
+        let results = runs.all(generated).await?;
+
+        let mut tally = BTreeMap::new();
+        let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
+        for (i, result) in results.iter().enumerate() {
+            *tally.entry(result.outcome.class()).or_insert(0) += 1;
+            if result.outcome.is_finding() {
+                let signature = result.outcome.signature();
+                match groups.iter_mut().find(|(s, _)| *s == signature) {
+                    Some((_, cases)) => cases.push(i),
+                    None => groups.push((signature, vec![i])),
+                }
+            }
+        }
+        let mut shrinking = JoinSet::new();
+        for (order, (signature, cases)) in groups.into_iter().enumerate() {
+            let runs = runs.clone();
+            let first = results[cases[0]].clone();
+            shrinking.spawn(async move {
+                let finding = runs.shrink(signature, first, cases).await;
+                (order, finding)
+            });
+        }
+        let mut findings: Vec<(usize, Finding)> = Vec::new();
+        while let Some(done) = shrinking.join_next().await {
+            let (order, finding) = done.expect("a shrink task does not panic");
+            findings.push((order, finding?));
+        }
+        findings.sort_by_key(|(order, _)| *order);
+        Ok(Report {
+            suite: self.suite.clone(),
+            seed: settings.seed,
+            cases: settings.cases,
+            deadline: settings.deadline,
+            tally,
+            findings: findings.into_iter().map(|(_, f)| f).collect(),
+            elapsed: started.elapsed(),
+            rerun: String::new(),
+        })
+    }
+}
+
+/// Generates `cases` scenarios from `seed`, deterministically.
+fn generate(catalog: &Catalog, max_steps: usize, seed: u64, cases: u32) -> Vec<Scenario> {
+    let mut seed_bytes = [0u8; 32];
+    let mut state = seed;
+    for chunk in seed_bytes.chunks_mut(8) {
+        state = splitmix64(state);
+        chunk.copy_from_slice(&state.to_le_bytes());
+    }
+    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes);
+    let mut runner = TestRunner::new_with_rng(proptest::test_runner::Config::default(), rng);
+    let strategy = scenarios(catalog, max_steps);
+    (0..cases)
+        .map(|_| {
+            strategy
+                .new_tree(&mut runner)
+                .expect("scenario strategies never reject")
+                .current()
+        })
+        .collect()
+}
+
+/// What every run of a campaign shares: the baseline, the deadline, the code, and the
+/// slots that bound how many cases run at once.
+struct Runs<F> {
+    baseline: Baseline,
+    deadline: Duration,
+    code: Arc<F>,
+    slots: Arc<Semaphore>,
+}
+
+impl<F> Clone for Runs<F> {
+    fn clone(&self) -> Self {
+        Self {
+            baseline: self.baseline.clone(),
+            deadline: self.deadline,
+            code: self.code.clone(),
+            slots: self.slots.clone(),
+        }
+    }
+}
+
+impl<F, Fut, T, E> Runs<F>
+where
+    F: Fn(String) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<T, E>> + 'static,
+    T: Debug,
+    E: Display,
+{
+    /// Runs every scenario, as many at once as there are free slots; results in order.
+    async fn all(&self, scenarios: Vec<Scenario>) -> Result<Vec<CaseResult>, Error> {
+        let mut running = JoinSet::new();
+        for (i, scenario) in scenarios.into_iter().enumerate() {
+            let case = Case::new(self.baseline.clone(), scenario).deadline(self.deadline);
+            let code = self.code.clone();
+            let slots = self.slots.clone();
+            running.spawn(async move {
+                let _slot = slots
+                    .acquire_owned()
+                    .await
+                    .expect("the semaphore is never closed");
+                (i, case.run_shared(code).await)
+            });
+        }
+        let mut results: Vec<Option<CaseResult>> = Vec::new();
+        while let Some(done) = running.join_next().await {
+            let (i, result) = done.expect("a case task does not panic");
+            if results.len() <= i {
+                results.resize(i + 1, None);
+            }
+            results[i] = Some(result?);
+        }
+        Ok(results.into_iter().flatten().collect())
+    }
+
+    /// Shrinks a finding: each round runs every simplification at once and keeps the
+    /// first that still shows the same signature.
+    async fn shrink(
+        &self,
+        signature: String,
+        first: CaseResult,
+        cases: Vec<usize>,
+    ) -> Result<Finding, Error> {
+        let original = first.scenario.clone();
+        let mut current = first;
+        let (mut rounds, mut runs) = (0, 0);
+        while rounds < MAX_SHRINK_ROUNDS {
+            let candidates = shrink::candidates(&current.scenario);
+            if candidates.is_empty() {
+                break;
+            }
+            runs += candidates.len();
+            let results = self.all(candidates).await?;
+            match results
+                .into_iter()
+                .find(|r| r.outcome.signature() == signature)
+            {
+                Some(smaller) => {
+                    current = smaller;
+                    rounds += 1;
+                }
+                None => break,
+            }
+        }
+        Ok(Finding {
+            signature,
+            shrink: ShrinkFigures {
+                from_steps: original.steps.len(),
+                from_complexity: original.complexity(),
+                to_steps: current.scenario.steps.len(),
+                to_complexity: current.scenario.complexity(),
+                rounds,
+                runs,
+            },
+            original,
+            first_case: cases[0],
+            seen_in: cases.len(),
+            outcome: current.outcome,
+            scenario: current.scenario,
+            journal: current.journal,
+        })
+    }
+}
+
+fn env_number(name: &str) -> Result<Option<u64>, Error> {
+    let Ok(text) = std::env::var(name) else {
+        return Ok(None);
+    };
+    let trimmed = text.trim();
+    let parsed = match trimmed.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => trimmed.parse(),
+    };
+    parsed.map(Some).map_err(|_| config_error(name, &text))
+}
+
+fn config_error(name: &str, value: &str) -> Error {
+    Error::new(
+        ErrorKind::Config,
+        format!("invalid {name}={value:?}: expected a whole number (decimal, or hex with 0x), for example {name}=64"),
+    )
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
+        (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn splitmix64(state: u64) -> u64 {
+    let mut z = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}

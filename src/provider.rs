@@ -1,0 +1,464 @@
+//! The hostile provider: a loopback HTTP/1.1 server that writes every response itself.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::{JoinHandle, JoinSet};
+
+use crate::baseline::{self, Baseline};
+use crate::error::{Error, ErrorKind};
+use crate::journal::{self, Journal, RecordedRequest, REDACTED};
+use crate::response::Response;
+use crate::scenario::{Scenario, Step, Transport};
+use crate::wire::{self, Wire};
+
+/// Requests with more headers than this are answered `431` and the connection closed.
+const MAX_HEADERS: usize = 128;
+/// Requests whose head or body grows beyond this are answered `413` and closed.
+const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
+
+/// A running hostile provider, bound to `127.0.0.1` on a free port.
+///
+/// It reads requests with `httparse` (bodies sent with `Content-Length` or chunked,
+/// keep-alive and pipelining included), takes the baseline response for each, applies
+/// the scenario's step for that request, and writes the bytes itself. Every request is
+/// journaled with its secrets redacted. Dropping the provider closes every connection,
+/// stalled ones included.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use badgateway::{faults, Baseline, Provider, Response, Scenario};
+/// let baseline = Baseline::new().endpoint("GET", "/v1/balance", Response::json(200, &serde_json::json!({"available": 10})));
+/// let provider = Provider::start(baseline, Scenario::new().then(faults::status(503))).await.unwrap();
+/// assert!(provider.url().starts_with("http://127.0.0.1:"));
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Provider {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    accept: JoinHandle<()>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    baseline: Baseline,
+    scenario: Scenario,
+    forwarder: Option<reqwest::Client>,
+    next_request: AtomicUsize,
+    next_connection: AtomicUsize,
+    journal: Mutex<Vec<RecordedRequest>>,
+}
+
+impl Provider {
+    /// Binds `127.0.0.1:0` and starts serving on the current tokio runtime.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Io`] when the socket cannot be bound.
+    pub async fn start(baseline: Baseline, scenario: Scenario) -> Result<Provider, Error> {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await.map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                format!("cannot bind the provider on 127.0.0.1: {e}"),
+            )
+        })?;
+        let addr = listener.local_addr().map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                format!("cannot read the provider's address: {e}"),
+            )
+        })?;
+        let forwarder = matches!(baseline, Baseline::Forward(_)).then(|| {
+            reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .expect("a reqwest client without TLS or proxy always builds")
+        });
+        let shared = Arc::new(Shared {
+            baseline,
+            scenario,
+            forwarder,
+            next_request: AtomicUsize::new(0),
+            next_connection: AtomicUsize::new(0),
+            journal: Mutex::new(Vec::new()),
+        });
+        let accept = tokio::spawn(accept_loop(listener, shared.clone()));
+        Ok(Provider {
+            addr,
+            shared,
+            accept,
+        })
+    }
+
+    /// The base URL to point the client at: `http://127.0.0.1:PORT`, no trailing slash.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The socket address the provider listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// What the provider has received so far, in request order.
+    pub fn journal(&self) -> Journal {
+        let mut requests = self.shared.journal.lock().expect("journal lock").clone();
+        requests.sort_by_key(|r| r.index);
+        Journal { requests }
+    }
+}
+
+impl Drop for Provider {
+    fn drop(&mut self) {
+        // Aborting the accept task drops its JoinSet, which aborts every connection.
+        self.accept.abort();
+    }
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let id = shared.next_connection.fetch_add(1, Ordering::Relaxed);
+                connections.spawn(serve_connection(stream, id, shared.clone()));
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+}
+
+/// A request as read off the wire.
+struct Request {
+    method: String,
+    target: String,
+    headers: Vec<(String, Vec<u8>)>,
+    body: Vec<u8>,
+    wants_close: bool,
+}
+
+enum Read {
+    Request(Request),
+    /// The client closed the connection between requests.
+    Closed,
+    /// The request cannot be read: answer with this status and close.
+    Invalid(u16, String),
+}
+
+async fn serve_connection(mut stream: TcpStream, connection: usize, shared: Arc<Shared>) {
+    // Implementation notes: every response goes out in as few writes as the step
+    // allows, so Nagle's algorithm must not hold back the tail of a response.
+    let _ = stream.set_nodelay(true);
+    let mut buf = Vec::with_capacity(4096);
+    loop {
+        let request = match read_request(&mut stream, &mut buf).await {
+            Ok(Read::Request(request)) => request,
+            Ok(Read::Invalid(status, why)) => {
+                let response = Response::json(status, &serde_json::json!({"error": why}));
+                let wire = wire::render(&response, &Default::default());
+                let _ = stream.write_all(&wire.bytes).await;
+                return;
+            }
+            Ok(Read::Closed) | Err(_) => return,
+        };
+        let index = shared.next_request.fetch_add(1, Ordering::SeqCst);
+        let step = shared.scenario.step(index).cloned().unwrap_or_default();
+        let mut response = baseline_for(&shared, &request).await;
+        for mutation in &step.mutations {
+            mutation.apply(&mut response);
+        }
+        let wire = wire::render(&response, &step.framing);
+        record(
+            &shared, index, connection, &request, &step, &response, &wire,
+        );
+        let keep_open = send(&mut stream, &wire, &step.transport).await;
+        if !keep_open || wire.closes || request.wants_close {
+            let _ = stream.shutdown().await;
+            return;
+        }
+    }
+}
+
+async fn baseline_for(shared: &Shared, request: &Request) -> Response {
+    match (&shared.baseline, &shared.forwarder) {
+        (Baseline::Forward(base), Some(client)) => forward(client, base, request).await,
+        _ => shared
+            .baseline
+            .declared(&request.method, &request.target)
+            .cloned()
+            .unwrap_or_else(|| baseline::not_declared(&request.method, &request.target)),
+    }
+}
+
+async fn forward(client: &reqwest::Client, base: &str, request: &Request) -> Response {
+    let method =
+        reqwest::Method::from_bytes(request.method.as_bytes()).unwrap_or(reqwest::Method::GET);
+    let mut builder = client.request(method, format!("{base}{}", request.target));
+    for (name, value) in &request.headers {
+        let skip = ["host", "content-length", "transfer-encoding", "connection"];
+        if !skip.iter().any(|s| name.eq_ignore_ascii_case(s)) {
+            builder = builder.header(name.as_str(), value.as_slice());
+        }
+    }
+    match builder.body(request.body.clone()).send().await {
+        Ok(response) => baseline::from_forwarded(response).await,
+        Err(e) => Response::json(
+            502,
+            &serde_json::json!({"error": format!("badgateway could not forward to the baseline at {base}: {e}")}),
+        ),
+    }
+}
+
+fn record(
+    shared: &Shared,
+    index: usize,
+    connection: usize,
+    request: &Request,
+    step: &Step,
+    response: &Response,
+    wire: &Wire,
+) {
+    let secret_header = response.headers.iter().any(|(n, _)| journal::is_secret(n));
+    let served = if secret_header {
+        let mut redacted = response.clone();
+        for (name, value) in &mut redacted.headers {
+            if journal::is_secret(name) {
+                *value = REDACTED.as_bytes().to_vec();
+            }
+        }
+        wire::render(&redacted, &step.framing)
+    } else {
+        wire.clone()
+    };
+    let entry = RecordedRequest {
+        index,
+        connection,
+        method: request.method.clone(),
+        target: journal::redact_target(&request.target),
+        headers: request
+            .headers
+            .iter()
+            .map(|(n, v)| (n.clone(), journal::recorded_value(n, v)))
+            .collect(),
+        body: request.body.clone(),
+        step: step.clone(),
+        served: served.bytes,
+        served_head_len: served.head_len,
+    };
+    shared.journal.lock().expect("journal lock").push(entry);
+}
+
+/// Writes the response as the transport says; false when the connection must close.
+async fn send(stream: &mut TcpStream, wire: &Wire, transport: &Transport) -> bool {
+    let bytes = &wire.bytes;
+    let prefix = |n: usize| &bytes[..n.min(bytes.len())];
+    match transport {
+        Transport::Normal => stream.write_all(bytes).await.is_ok(),
+        Transport::Latency { ms } => {
+            tokio::time::sleep(Duration::from_millis(*ms)).await;
+            stream.write_all(bytes).await.is_ok()
+        }
+        Transport::EmptyResponse => false,
+        Transport::LimitData { bytes: n } => {
+            let _ = stream.write_all(prefix(*n)).await;
+            false
+        }
+        Transport::ResetPeer { after_bytes } => {
+            let _ = stream.write_all(prefix(*after_bytes)).await;
+            // SO_LINGER 0: closing sends RST instead of FIN.
+            let _ = stream.set_zero_linger();
+            false
+        }
+        Transport::Timeout { after_bytes } => {
+            let _ = stream.write_all(prefix(*after_bytes)).await;
+            // Stall until the provider is dropped, which aborts this task.
+            std::future::pending::<()>().await;
+            false
+        }
+        Transport::Slicer { bytes: n, delay_ms } => {
+            for (i, slice) in bytes.chunks((*n).max(1)).enumerate() {
+                if i > 0 {
+                    tokio::time::sleep(Duration::from_millis(*delay_ms)).await;
+                }
+                if stream.write_all(slice).await.is_err() {
+                    return false;
+                }
+            }
+            true
+        }
+    }
+}
+
+async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<Read> {
+    let mut sent_continue = false;
+    loop {
+        match parse_request(buf) {
+            Parsed::Complete(request, consumed) => {
+                buf.drain(..consumed);
+                return Ok(Read::Request(request));
+            }
+            Parsed::Invalid(status, why) => return Ok(Read::Invalid(status, why)),
+            Parsed::Partial { expects_continue } => {
+                if expects_continue && !sent_continue {
+                    stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await?;
+                    sent_continue = true;
+                }
+            }
+        }
+        if buf.len() > MAX_REQUEST_BYTES {
+            return Ok(Read::Invalid(413, "request too large".into()));
+        }
+        let mut chunk = [0u8; 8192];
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(Read::Closed);
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+enum Parsed {
+    Complete(Request, usize),
+    Partial { expects_continue: bool },
+    Invalid(u16, String),
+}
+
+fn parse_request(buf: &[u8]) -> Parsed {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut headers);
+    let head_len = match req.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => {
+            return Parsed::Partial {
+                expects_continue: false,
+            }
+        }
+        Err(httparse::Error::TooManyHeaders) => {
+            return Parsed::Invalid(431, format!("more than {MAX_HEADERS} request headers"))
+        }
+        Err(e) => return Parsed::Invalid(400, format!("malformed request: {e}")),
+    };
+    let headers: Vec<(String, Vec<u8>)> = req
+        .headers
+        .iter()
+        .map(|h| (h.name.to_owned(), h.value.to_vec()))
+        .collect();
+    let value = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| String::from_utf8_lossy(v).trim().to_ascii_lowercase())
+    };
+    let wants_close = match (req.version, value("connection").as_deref()) {
+        (_, Some("close")) => true,
+        (Some(0), Some("keep-alive")) => false,
+        (Some(0), _) => true,
+        _ => false,
+    };
+    let expects_continue = value("expect").as_deref() == Some("100-continue");
+    let rest = &buf[head_len..];
+    let body = if value("transfer-encoding").is_some_and(|te| te.ends_with("chunked")) {
+        match decode_chunked(rest) {
+            Ok(Some(decoded)) => decoded,
+            Ok(None) => return Parsed::Partial { expects_continue },
+            Err(()) => return Parsed::Invalid(400, "malformed chunked request body".into()),
+        }
+    } else if let Some(len) = value("content-length") {
+        let Ok(len) = len.parse::<usize>() else {
+            return Parsed::Invalid(400, format!("invalid content-length {len:?}"));
+        };
+        if rest.len() < len {
+            return Parsed::Partial { expects_continue };
+        }
+        (rest[..len].to_vec(), len)
+    } else {
+        (Vec::new(), 0)
+    };
+    let request = Request {
+        method: req.method.unwrap_or("GET").to_owned(),
+        target: req.path.unwrap_or("/").to_owned(),
+        headers,
+        body: body.0,
+        wants_close,
+    };
+    Parsed::Complete(request, head_len + body.1)
+}
+
+/// Decodes a chunked body: `Ok(None)` until all of it has arrived; the decoded body and
+/// how many bytes it took on the wire.
+#[allow(clippy::result_unit_err)]
+fn decode_chunked(data: &[u8]) -> Result<Option<(Vec<u8>, usize)>, ()> {
+    let mut body = Vec::new();
+    let mut pos = 0;
+    loop {
+        let (line, size) = match httparse::parse_chunk_size(&data[pos..]) {
+            Ok(httparse::Status::Complete(found)) => found,
+            Ok(httparse::Status::Partial) => return Ok(None),
+            Err(_) => return Err(()),
+        };
+        pos += line;
+        let size = usize::try_from(size).map_err(|_| ())?;
+        if size == 0 {
+            // Trailers, if any, end with an empty line.
+            let Some(end) = find_blank_line(&data[pos..]) else {
+                return Ok(None);
+            };
+            return Ok(Some((body, pos + end)));
+        }
+        if data.len() < pos + size + 2 {
+            return Ok(None);
+        }
+        body.extend_from_slice(&data[pos..pos + size]);
+        if &data[pos + size..pos + size + 2] != b"\r\n" {
+            return Err(());
+        }
+        pos += size + 2;
+    }
+}
+
+/// Length up to and including the empty line that ends a trailer section.
+fn find_blank_line(data: &[u8]) -> Option<usize> {
+    if data.starts_with(b"\r\n") {
+        return Some(2);
+    }
+    data.windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| p + 4)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunked_request_bodies_are_decoded_and_partial_ones_wait() {
+        let wire = b"4\r\nabcd\r\n2\r\nef\r\n0\r\n\r\nNEXT";
+        assert_eq!(
+            decode_chunked(wire),
+            Ok(Some((b"abcdef".to_vec(), wire.len() - 4)))
+        );
+        assert_eq!(decode_chunked(&wire[..10]), Ok(None));
+        assert_eq!(decode_chunked(b"4\r\nabcdXX"), Err(()));
+    }
+
+    #[test]
+    fn pipelined_requests_are_read_one_at_a_time() {
+        let two = b"POST /a HTTP/1.1\r\ncontent-length: 2\r\n\r\nhiGET /b HTTP/1.1\r\n\r\n";
+        let Parsed::Complete(first, used) = parse_request(two) else {
+            panic!("first request not parsed")
+        };
+        assert_eq!(
+            (first.method.as_str(), first.body.as_slice()),
+            ("POST", &b"hi"[..])
+        );
+        let Parsed::Complete(second, _) = parse_request(&two[used..]) else {
+            panic!("second request not parsed")
+        };
+        assert_eq!(second.target, "/b");
+    }
+}
