@@ -1,1 +1,142 @@
-fn main() {}
+//! Campaign throughput against a bare loopback round trip, measured in the same run.
+//!
+//! ```text
+//! cargo bench --bench throughput
+//! ```
+//!
+//! Machines here are shared and noisy, so every figure is reported next to a baseline
+//! measured in the same process, as a ratio:
+//!
+//! 1. **bare**: a trivial reqwest client (a new client per call, `GET /hello`, read the
+//!    body) against a plain responder that writes a fixed response, N calls at the
+//!    campaign's concurrency;
+//! 2. **harness**: the same client through `Campaign::replay` with N pass-through
+//!    scenarios: a provider, a thread and a runtime per case, journal and classification;
+//! 3. **campaign**: a whole generated campaign of N cases against the same client with a
+//!    100 ms timeout (hostile waits are cut by that timeout, so this is the rate a
+//!    robust client sees);
+//! 4. **overlap**: 64 cases of which 16 stall forever, client without timeout, 1 s
+//!    deadline: the sum of the deadlines would be 16 s.
+
+use std::time::{Duration, Instant};
+
+use badgateway::{faults, Baseline, Campaign, Class, Response, Scenario};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const CASES: usize = 400;
+const CONCURRENCY: usize = 32;
+
+fn baseline() -> Baseline {
+    Baseline::new().endpoint("GET", "/hello", Response::new(200).header("content-type", "text/plain").body("hello"))
+}
+
+async fn trivial_client(url: String, timeout: Option<Duration>) -> Result<String, reqwest::Error> {
+    let mut builder = reqwest::Client::builder();
+    if let Some(timeout) = timeout {
+        builder = builder.timeout(timeout);
+    }
+    builder.build()?.get(format!("{url}/hello")).send().await?.text().await
+}
+
+/// A plain responder: reads a request head, writes a fixed response, closes.
+async fn plain_responder() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        loop {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                let _ = stream.set_nodelay(true);
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let _ = stream
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 5\r\nconnection: close\r\n\r\nhello")
+                    .await;
+            });
+        }
+    });
+    url
+}
+
+fn bare_rate() -> f64 {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(async {
+        let url = plain_responder().await;
+        let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
+        let started = Instant::now();
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..CASES {
+            let (url, semaphore) = (url.clone(), semaphore.clone());
+            tasks.spawn(async move {
+                let _slot = semaphore.acquire_owned().await.unwrap();
+                trivial_client(url, None).await.unwrap()
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            assert_eq!(done.unwrap(), "hello");
+        }
+        CASES as f64 / started.elapsed().as_secs_f64()
+    })
+}
+
+fn harness_rate() -> f64 {
+    let started = Instant::now();
+    let results = Campaign::new("bench.harness", baseline())
+        .concurrency(CONCURRENCY)
+        .replay(vec![Scenario::new(); CASES], |url| trivial_client(url, None))
+        .unwrap();
+    let elapsed = started.elapsed();
+    assert!(results.iter().all(|r| r.outcome.class() == Class::Ok));
+    CASES as f64 / elapsed.as_secs_f64()
+}
+
+fn campaign_rate() -> (f64, String) {
+    let report = Campaign::new("bench.campaign", baseline())
+        .cases(CASES as u32)
+        .concurrency(CONCURRENCY)
+        .deadline(Duration::from_secs(2))
+        .run(|url| trivial_client(url, Some(Duration::from_millis(100))))
+        .unwrap();
+    assert!(report.findings.is_empty(), "{report}");
+    let tally: Vec<String> = report.tally.iter().map(|(c, n)| format!("{n} {c}")).collect();
+    (CASES as f64 / report.elapsed.as_secs_f64(), tally.join(", "))
+}
+
+fn overlap() -> (Duration, usize) {
+    let scenarios: Vec<Scenario> = (0..64)
+        .map(|i| if i % 4 == 0 { Scenario::new().then(faults::stall_after(0)) } else { Scenario::new() })
+        .collect();
+    let started = Instant::now();
+    let results = Campaign::new("bench.overlap", baseline())
+        .deadline(Duration::from_secs(1))
+        .replay(scenarios, |url| trivial_client(url, None))
+        .unwrap();
+    let hangs = results.iter().filter(|r| r.outcome.class() == Class::Hang).count();
+    (started.elapsed(), hangs)
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return; // `cargo test --benches` asks for a list; there are no libtest benches here.
+    }
+    println!("badgateway throughput: {CASES} cases, concurrency {CONCURRENCY}");
+    // Warm up the allocator, the thread pool and the loopback path once.
+    let _ = bare_rate();
+    let bare = bare_rate();
+    let harness = harness_rate();
+    let (campaign, tally) = campaign_rate();
+    println!("  bare round trip     {bare:8.0} calls/s   (plain responder, the same client)");
+    println!("  harness, pass-through {harness:6.0} cases/s   ratio {:.2}x the bare round trip's time", bare / harness);
+    println!("  generated campaign  {campaign:8.0} cases/s   ratio {:.2}x   ({tally})", bare / campaign);
+    let (elapsed, hangs) = overlap();
+    println!(
+        "  overlap: 64 cases, {hangs} hang under a 1 s deadline: {:.2} s (sum of deadlines {hangs} s)",
+        elapsed.as_secs_f64()
+    );
+}

@@ -171,6 +171,93 @@ impl Campaign {
         })
     }
 
+    /// Runs one scenario and, when your code panics or hangs on it, shrinks it to the
+    /// smallest scenario that still does: for a scenario you found by hand, or from a
+    /// bug report. `Ok(None)` when the scenario is no finding.
+    ///
+    /// ```
+    /// use badgateway::{faults, Baseline, Campaign, Response, Scenario};
+    /// let baseline = Baseline::new().endpoint("GET", "/", Response::new(200).body("ok"));
+    /// let scenario = Scenario::new().then(faults::drip(1, 1)).then(faults::status(503));
+    /// let finding = Campaign::new("doc", baseline)
+    ///     .minimize(scenario, |url| async move {
+    ///         for _ in 0..2 {
+    ///             let status = reqwest::get(format!("{url}/")).await.map_err(|e| e.to_string())?.status();
+    ///             assert_ne!(status, 503, "unexpected 503");
+    ///         }
+    ///         Ok::<_, String>(())
+    ///     })
+    ///     .unwrap()
+    ///     .expect("a 503 on the second request panics");
+    /// assert_eq!(finding.scenario, Scenario::new().then(faults::status(503)));
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Campaign::run`], but the baseline is not probed.
+    pub fn minimize<F, Fut, T, E>(
+        self,
+        scenario: Scenario,
+        code: F,
+    ) -> Result<Option<Finding>, Error>
+    where
+        F: Fn(String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, E>> + 'static,
+        T: Debug,
+        E: Display,
+    {
+        let settings = self.settings()?;
+        let runs = self.runs(settings, Arc::new(code));
+        on_harness_runtime(move || async move {
+            let mut first = runs.all(vec![scenario]).await?;
+            let first = first.pop().expect("one scenario, one result");
+            if !first.outcome.is_finding() {
+                return Ok(None);
+            }
+            runs.shrink(first.outcome.signature(), first, vec![0])
+                .await
+                .map(Some)
+        })
+    }
+
+    /// Runs these scenarios against your code, `concurrency` at a time, without
+    /// probing, generating or shrinking: for regression cases, and for measuring the
+    /// harness. Results come in the order of the scenarios.
+    ///
+    /// ```
+    /// use badgateway::{faults, Baseline, Campaign, Class, Response, Scenario};
+    /// let baseline = Baseline::new().endpoint("GET", "/", Response::new(200).body("ok"));
+    /// let results = Campaign::new("doc", baseline)
+    ///     .replay(vec![Scenario::new(), Scenario::new().then(faults::empty_response())], |url| async move {
+    ///         reqwest::get(format!("{url}/")).await?.text().await
+    ///     })
+    ///     .unwrap();
+    /// let classes: Vec<Class> = results.iter().map(|r| r.outcome.class()).collect();
+    /// assert_eq!(classes, [Class::Ok, Class::HandledError]);
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Campaign::run`], but the baseline is not probed.
+    pub fn replay<F, Fut, T, E>(self, scenarios: Vec<Scenario>, code: F) -> Result<Vec<CaseResult>, Error>
+    where
+        F: Fn(String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, E>> + 'static,
+        T: Debug,
+        E: Display,
+    {
+        let settings = self.settings()?;
+        let runs = self.runs(settings, Arc::new(code));
+        on_harness_runtime(move || async move { runs.all(scenarios).await })
+    }
+
+    fn runs<F>(&self, settings: Settings, code: Arc<F>) -> Runs<F> {
+        Runs {
+            baseline: self.baseline.clone(),
+            deadline: settings.deadline,
+            code,
+            slots: Arc::new(Semaphore::new(settings.concurrency)),
+        }
+    }
+
     fn settings(&self) -> Result<Settings, Error> {
         let cases = match env_number("BADGATEWAY_CASES")? {
             Some(n) => {
@@ -209,12 +296,7 @@ impl Campaign {
         E: Display,
     {
         let started = Instant::now();
-        let runs = Runs {
-            baseline: self.baseline.clone(),
-            deadline: settings.deadline,
-            code,
-            slots: Arc::new(Semaphore::new(settings.concurrency)),
-        };
+        let runs = self.runs(settings, code);
         let probe = Case::new(self.baseline.clone(), Scenario::new())
             .deadline(settings.deadline)
             .run_shared(runs.code.clone())

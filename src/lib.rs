@@ -94,3 +94,8 @@ pub use provider::Provider;
 pub use report::{Finding, Report, ShrinkFigures};
 pub use response::Response;
 pub use scenario::{ChunkFault, Framing, JsonChange, Mutation, Scenario, Step, Transport};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -88,7 +88,7 @@ fn apply_json(response: &mut Response, path: &str, change: &JsonChange) {
     let Some(segments) = json_path::parse(path) else {
         return;
     };
-    let mut raw = None;
+    let mut raw: Option<String> = None;
     if *change == JsonChange::Remove {
         if segments.is_empty() {
             response.body.clear();
@@ -101,13 +101,20 @@ fn apply_json(response: &mut Response, path: &str, change: &JsonChange) {
     let mut text = doc.to_string();
     if let Some(raw) = raw {
         let marker = Value::String(RAW_MARKER.into()).to_string();
-        text = text.replacen(&marker, raw, 1);
+        text = text.replacen(&marker, &raw, 1);
     }
     response.body = text.into_bytes();
 }
 
-/// The new value, and raw JSON text to put in its place where a `Value` cannot hold it.
-fn changed(value: &Value, change: &JsonChange) -> (Value, Option<&'static str>) {
+/// Longest string a [`JsonChange::LongString`] makes, whatever a fixture asks for.
+pub(crate) const MAX_STRING_LEN: usize = 16 << 20;
+/// Deepest nesting a [`JsonChange::DeepNesting`] makes, whatever a fixture asks for.
+pub(crate) const MAX_DEPTH: usize = 100_000;
+
+/// The new value, and raw JSON text to put in its place where a `Value` cannot hold it
+/// (or should not: nesting is written as text, so no recursion ever sees its depth).
+fn changed(value: &Value, change: &JsonChange) -> (Value, Option<String>) {
+    let raw = |text: String| (Value::String(RAW_MARKER.into()), Some(text));
     let new = match change {
         JsonChange::Remove => unreachable!("handled by the caller"),
         JsonChange::Null => Value::Null,
@@ -118,7 +125,7 @@ fn changed(value: &Value, change: &JsonChange) -> (Value, Option<&'static str>) 
             Value::Object(_) => Value::String("[object Object]".into()),
             Value::Array(_) => Value::Object(Default::default()),
         },
-        JsonChange::HugeNumber => return (Value::String(RAW_MARKER.into()), Some("1e400")),
+        JsonChange::HugeNumber => return raw("1e400".into()),
         JsonChange::BeyondFloatPrecision => Value::from(9_007_199_254_740_993_u64),
         JsonChange::NegativeNumber => Value::from(-1),
         JsonChange::FractionalNumber => Value::from(-222.000_000_000_000_03_f64),
@@ -126,14 +133,15 @@ fn changed(value: &Value, change: &JsonChange) -> (Value, Option<&'static str>) 
             Value::String(s) => Value::String(s.clone()),
             other => Value::String(other.to_string()),
         },
-        JsonChange::LongString { len } => Value::String("x".repeat(*len)),
+        JsonChange::LongString { len } => Value::String("x".repeat((*len).min(MAX_STRING_LEN))),
         JsonChange::UnicodeString => {
             Value::String("Z\u{0351}\u{0364}a\u{0306} 💳 \u{202E}gnp.exe".into())
         }
         JsonChange::ControlCharString => Value::String("a\u{0}b\u{1}\u{1b}[31mc\r\n".into()),
         JsonChange::EmptyArray => Value::Array(Vec::new()),
         JsonChange::DeepNesting { depth } => {
-            (0..*depth).fold(value.clone(), |inner, _| Value::Array(vec![inner]))
+            let depth = (*depth).min(MAX_DEPTH);
+            return raw(format!("{}{value}{}", "[".repeat(depth), "]".repeat(depth)));
         }
         JsonChange::UnknownEnumValue => Value::String("badgateway_unknown_variant".into()),
     };
@@ -176,6 +184,14 @@ mod tests {
             r#"{"id":"ch_1","amount":[[1000]],"data":[{"x":1}]}"#
         );
         assert_eq!(body_after(JsonChange::Remove, ""), "");
+    }
+
+    #[test]
+    fn absurd_sizes_from_a_fixture_are_clamped_not_obeyed() {
+        let nested = body_after(JsonChange::DeepNesting { depth: usize::MAX }, "amount");
+        assert_eq!(nested.matches('[').count(), MAX_DEPTH + 1);
+        let long = body_after(JsonChange::LongString { len: usize::MAX }, "id");
+        assert_eq!(long.len(), MAX_STRING_LEN + r#"{"id":"","amount":1000,"data":[{"x":1}]}"#.len());
     }
 
     #[test]

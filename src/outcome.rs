@@ -83,16 +83,20 @@ impl Outcome {
         matches!(self.class(), Class::Panic | Class::Hang)
     }
 
-    /// What makes two findings the same bug: the class, and for a panic its location.
-    /// One bug found a hundred times has one signature.
+    /// What makes two findings the same bug: the class, for a panic its location, for
+    /// a hang whether the thread was blocked (a missing timeout and a blocking call on
+    /// the runtime are two bugs). One bug found a hundred times has one signature.
     ///
     /// ```
     /// use std::time::Duration;
-    /// let hang = badgateway::Outcome::Hang { after: Duration::from_secs(1), blocked: true };
+    /// let hang = badgateway::Outcome::Hang { after: Duration::from_secs(1), blocked: false };
     /// assert_eq!(hang.signature(), "hang");
+    /// let blocked = badgateway::Outcome::Hang { after: Duration::from_secs(1), blocked: true };
+    /// assert_eq!(blocked.signature(), "hang, thread blocked");
     /// ```
     pub fn signature(&self) -> String {
         match self {
+            Outcome::Hang { blocked: true, .. } => "hang, thread blocked".to_owned(),
             Outcome::Panic {
                 location: Some(at), ..
             } => format!("panic at {at}"),

@@ -176,10 +176,13 @@ async fn serve_connection(mut stream: TcpStream, connection: usize, shared: Arc<
         record(
             &shared, index, connection, &request, &step, &response, &wire,
         );
-        let keep_open = send(&mut stream, &wire, &step.transport).await;
-        if !keep_open || wire.closes || request.wants_close {
-            let _ = stream.shutdown().await;
-            return;
+        match send(&mut stream, &wire, &step.transport).await {
+            After::Reset => return,
+            After::KeepOpen if !wire.closes && !request.wants_close => {}
+            After::KeepOpen | After::Close => {
+                let _ = stream.shutdown().await;
+                return;
+            }
         }
     }
 }
@@ -253,32 +256,48 @@ fn record(
     shared.journal.lock().expect("journal lock").push(entry);
 }
 
-/// Writes the response as the transport says; false when the connection must close.
-async fn send(stream: &mut TcpStream, wire: &Wire, transport: &Transport) -> bool {
+/// What becomes of the connection after a response.
+enum After {
+    /// Serve the next request, unless the framing or the request says close.
+    KeepOpen,
+    /// Close cleanly (FIN).
+    Close,
+    /// Drop at once; with `SO_LINGER` 0 set, that sends an RST.
+    Reset,
+}
+
+/// Writes the response as the transport says.
+async fn send(stream: &mut TcpStream, wire: &Wire, transport: &Transport) -> After {
     let bytes = &wire.bytes;
     let prefix = |n: usize| &bytes[..n.min(bytes.len())];
+    let written = |result: std::io::Result<()>| {
+        if result.is_ok() {
+            After::KeepOpen
+        } else {
+            After::Reset
+        }
+    };
     match transport {
-        Transport::Normal => stream.write_all(bytes).await.is_ok(),
+        Transport::Normal => written(stream.write_all(bytes).await),
         Transport::Latency { ms } => {
             tokio::time::sleep(Duration::from_millis(*ms)).await;
-            stream.write_all(bytes).await.is_ok()
+            written(stream.write_all(bytes).await)
         }
-        Transport::EmptyResponse => false,
+        Transport::EmptyResponse => After::Close,
         Transport::LimitData { bytes: n } => {
             let _ = stream.write_all(prefix(*n)).await;
-            false
+            After::Close
         }
         Transport::ResetPeer { after_bytes } => {
             let _ = stream.write_all(prefix(*after_bytes)).await;
-            // SO_LINGER 0: closing sends RST instead of FIN.
             let _ = stream.set_zero_linger();
-            false
+            After::Reset
         }
         Transport::Timeout { after_bytes } => {
             let _ = stream.write_all(prefix(*after_bytes)).await;
             // Stall until the provider is dropped, which aborts this task.
             std::future::pending::<()>().await;
-            false
+            After::Close
         }
         Transport::Slicer { bytes: n, delay_ms } => {
             for (i, slice) in bytes.chunks((*n).max(1)).enumerate() {
@@ -286,10 +305,10 @@ async fn send(stream: &mut TcpStream, wire: &Wire, transport: &Transport) -> boo
                     tokio::time::sleep(Duration::from_millis(*delay_ms)).await;
                 }
                 if stream.write_all(slice).await.is_err() {
-                    return false;
+                    return After::Reset;
                 }
             }
-            true
+            After::KeepOpen
         }
     }
 }

@@ -37,7 +37,7 @@ pub fn escape_bytes(bytes: &[u8]) -> String {
 /// use badgateway::{render, wire, Framing, Response, Transport};
 /// let w = wire::render(&Response::new(200).body("hello"), &Framing::ContentLength);
 /// let text = render::served(&w.bytes, w.head_len, &Transport::ResetPeer { after_bytes: 40 }, "");
-/// assert_eq!(text, "HTTP/1.1 200 OK\ncontent-length: 5\n\nhel⟂\n⟂ connection reset (RST) after 40 of 43 bytes\n");
+/// assert_eq!(text, "HTTP/1.1 200 OK\ncontent-length: 5\n\nhe⟂\n⟂ connection reset (RST) after 40 of 43 bytes\n");
 /// ```
 pub fn served(bytes: &[u8], head_len: usize, transport: &Transport, indent: &str) -> String {
     let sent = match transport {

@@ -271,7 +271,7 @@ pub enum JsonChange {
     FractionalNumber,
     /// Quote the value: `1000` becomes `"1000"` ("amounts sometimes quoted").
     NumberAsString,
-    /// Replace the value with a string of `len` characters.
+    /// Replace the value with a string of `len` characters (at most 16 MiB).
     LongString {
         /// Characters.
         len: usize,
@@ -282,7 +282,8 @@ pub enum JsonChange {
     ControlCharString,
     /// Replace the value with `[]` (PHP's `json_encode` of an empty map).
     EmptyArray,
-    /// Wrap the value in `depth` nested arrays (serde_json stops at 128).
+    /// Wrap the value in `depth` nested arrays (serde_json stops at 128; at most
+    /// 100,000).
     DeepNesting {
         /// Levels of nesting.
         depth: usize,

@@ -68,7 +68,9 @@ pub fn render(response: &Response, framing: &Framing) -> Wire {
     let chunked = "transfer-encoding: chunked\r\n";
     let (framing_headers, framed_body, closes) = match framing {
         Framing::ContentLength => (content_length(len), body.clone(), false),
-        Framing::ContentLengthTooLong { by } => (content_length(len + by), body.clone(), false),
+        Framing::ContentLengthTooLong { by } => {
+            (content_length(len.saturating_add(*by)), body.clone(), false)
+        }
         Framing::ContentLengthTooShort { by } => {
             (content_length(len - (*by).min(len)), body.clone(), false)
         }
@@ -83,7 +85,7 @@ pub fn render(response: &Response, framing: &Framing) -> Wire {
             let framed = match fault {
                 ChunkFault::InvalidSize => [b"zz\r\n", &body[..], b"\r\n0\r\n\r\n"].concat(),
                 ChunkFault::ShortChunk => {
-                    [format!("{:x}\r\n", len + 16).as_bytes(), &body[..]].concat()
+                    [format!("{:x}\r\n", len.saturating_add(16)).as_bytes(), &body[..]].concat()
                 }
                 ChunkFault::MissingLastChunk => chunks(body, len.max(1), false),
             };

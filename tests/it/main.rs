@@ -1,1 +1,8 @@
-mod x {}
+//! badgateway's own integration tests: one binary, one module per concept.
+
+mod campaigns;
+mod faults_with_reqwest;
+mod journal;
+mod outcomes;
+mod provider_wire;
+mod support;

@@ -1,0 +1,248 @@
+//! Campaigns against the example integration: the naive client's bugs are found and
+//! shrunk, the hardened client survives the same campaign.
+
+use std::time::Duration;
+
+use badgateway::{
+    faults, Baseline, Campaign, Class, ErrorKind, Outcome, Report, Response, Scenario,
+};
+use payment_gateway::{hardened, naive, TEST_SECRET_KEY};
+
+use crate::support::{hello_baseline, paygate_baseline};
+
+fn hardened_config() -> hardened::Config {
+    hardened::Config {
+        timeout: Duration::from_millis(150),
+        max_retries: 2,
+        max_backoff: Duration::from_millis(50),
+        ..hardened::Config::default()
+    }
+}
+
+fn naive_create_charge_report() -> Report {
+    Campaign::new("it.naive.create_charge", paygate_baseline())
+        .cases(120)
+        .deadline(Duration::from_secs(1))
+        .run(|url| async move {
+            naive::Client::new(&url, TEST_SECRET_KEY)
+                .create_charge(2500, "eur", "ord_1042")
+                .await
+        })
+        .unwrap()
+}
+
+#[test]
+fn the_naive_client_panics_on_a_malformed_body_and_hangs_on_a_stall() {
+    let report = naive_create_charge_report();
+    let classes: Vec<Class> = report.findings.iter().map(|f| f.outcome.class()).collect();
+    assert!(classes.contains(&Class::Panic), "{report}");
+    assert!(classes.contains(&Class::Hang), "{report}");
+    for finding in &report.findings {
+        // One malformed response is enough for each of these bugs.
+        assert_eq!(finding.scenario.steps.len(), 1, "{report}");
+        assert_eq!(finding.scenario.complexity(), 1, "{report}");
+        assert!(finding.seen_in >= 1 && finding.seen_in <= 120);
+        assert_eq!(finding.outcome.signature(), finding.signature);
+    }
+    let panic = report
+        .findings
+        .iter()
+        .find(|f| f.outcome.class() == Class::Panic)
+        .unwrap();
+    let Outcome::Panic { location, .. } = &panic.outcome else {
+        unreachable!()
+    };
+    assert!(
+        location
+            .as_deref()
+            .unwrap()
+            .starts_with("examples/payment-gateway/src/naive.rs:"),
+        "{report}"
+    );
+    let text = report.to_string();
+    assert!(
+        text.starts_with(
+            "badgateway: 2 findings in campaign `it.naive.create_charge` (120 cases, seed 0x"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("reproduce: BADGATEWAY_SEED=0x"), "{text}");
+    assert!(text.contains("cargo test campaigns::the_naive_client_panics_on_a_malformed_body_and_hangs_on_a_stall"), "{text}");
+}
+
+#[test]
+fn the_hardened_client_survives_the_same_campaigns() {
+    let create = Campaign::new("it.naive.create_charge", paygate_baseline())
+        .cases(120)
+        .deadline(Duration::from_secs(2))
+        .run(|url| async move {
+            hardened::Client::new(&url, TEST_SECRET_KEY, hardened_config())
+                .create_charge(2500, "eur", "ord_1042")
+                .await
+        })
+        .unwrap();
+    assert!(create.findings.is_empty(), "{create}");
+    assert!(
+        create.tally.get(&Class::HandledError).copied().unwrap_or(0) > 0,
+        "the campaign did hit it: {create}"
+    );
+    let list = Campaign::new("it.hardened.all_charges", paygate_baseline())
+        .cases(120)
+        .deadline(Duration::from_secs(2))
+        .run(|url| async move {
+            hardened::Client::new(&url, TEST_SECRET_KEY, hardened_config())
+                .all_charges()
+                .await
+                .map(|c| c.len())
+        })
+        .unwrap();
+    assert!(list.findings.is_empty(), "{list}");
+}
+
+#[test]
+fn shrinking_reduces_a_finding_to_the_single_step_that_suffices() {
+    // A client that panics on any 503, whichever request meets it.
+    let scenario = Scenario::new()
+        .then(faults::drip(64, 1))
+        .then(faults::too_many_requests("1"))
+        .then(
+            faults::status(503)
+                .with(badgateway::Mutation::TruncateBody { at: 3 })
+                .sent(badgateway::Transport::Latency { ms: 5 }),
+        );
+    let finding = Campaign::new("it.shrink", hello_baseline())
+        .minimize(scenario.clone(), |url| async move {
+            for _ in 0..3 {
+                let status = reqwest::get(format!("{url}/hello"))
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .status();
+                assert_ne!(status, 503, "503 is not handled");
+            }
+            Ok::<_, String>(())
+        })
+        .unwrap()
+        .expect("the 503 on request 3 panics");
+    assert_eq!(finding.scenario, Scenario::new().then(faults::status(503)));
+    assert_eq!(finding.original, scenario);
+    assert_eq!(
+        (finding.shrink.from_steps, finding.shrink.from_complexity),
+        (3, 6)
+    );
+    assert_eq!(
+        (finding.shrink.to_steps, finding.shrink.to_complexity),
+        (1, 1)
+    );
+    assert!(finding.shrink.runs >= finding.shrink.rounds);
+}
+
+#[test]
+fn a_scenario_that_is_no_finding_does_not_minimize() {
+    let found = Campaign::new("it.shrink.none", hello_baseline())
+        .minimize(
+            Scenario::new().then(faults::status(503)),
+            |url| async move {
+                reqwest::get(format!("{url}/hello"))
+                    .await
+                    .map(|r| r.status().as_u16())
+            },
+        )
+        .unwrap();
+    assert!(found.is_none());
+}
+
+#[test]
+fn hangs_that_block_the_thread_are_found_and_shrunk_like_any_other() {
+    let baseline = Baseline::new().endpoint(
+        "GET",
+        "/v1/balance",
+        Response::json(200, &serde_json::json!({"available": 10})),
+    );
+    let report = Campaign::new("it.blocking", baseline)
+        .cases(32)
+        .deadline(Duration::from_millis(300))
+        .run(|url| async move {
+            let response = reqwest::get(format!("{url}/v1/balance"))
+                .await
+                .map_err(|e| e.to_string())?;
+            if response.status().is_server_error() {
+                // "Wait for the provider to recover", blocking the runtime's only thread.
+                loop {
+                    std::thread::park();
+                }
+            }
+            Ok::<_, String>(response.status().as_u16())
+        })
+        .unwrap();
+    let hang = report
+        .findings
+        .iter()
+        .find(|f| f.signature == "hang, thread blocked")
+        .unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(
+        hang.outcome,
+        Outcome::Hang {
+            after: Duration::from_millis(300),
+            blocked: true
+        }
+    );
+    assert_eq!(hang.scenario.steps.len(), 1, "{report}");
+    assert!(
+        report.to_string().contains("blocked its thread"),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_client_that_fails_against_the_unmodified_baseline_is_a_setup_error_not_a_finding() {
+    let error = Campaign::new("it.probe", paygate_baseline())
+        .cases(8)
+        .run(|url| async move {
+            reqwest::get(format!("{url}/v2/typo"))
+                .await?
+                .error_for_status()
+        })
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Baseline);
+    let text = error.to_string();
+    assert!(
+        text.contains("does not succeed against the unmodified baseline"),
+        "{text}"
+    );
+    assert!(
+        text.contains("request 1 (connection 1): GET /v2/typo"),
+        "the journal shows what arrived: {text}"
+    );
+}
+
+#[test]
+fn check_fails_the_test_with_the_report() {
+    let failed = std::panic::catch_unwind(|| {
+        Campaign::new("it.check", hello_baseline())
+            .cases(16)
+            .deadline(Duration::from_millis(300))
+            .check(|url| async move {
+                let body = reqwest::get(format!("{url}/hello"))
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .text()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                assert!(body.starts_with('h'), "not hello");
+                Ok::<_, String>(body)
+            })
+    })
+    .expect_err("the campaign has findings");
+    let report = failed
+        .downcast_ref::<String>()
+        .expect("the report is the panic message");
+    assert!(
+        report.starts_with("badgateway: 2 findings in campaign `it.check` (16 cases"),
+        "{report}"
+    );
+    assert!(
+        report.contains("panic at tests/it/campaigns.rs:"),
+        "{report}"
+    );
+    assert!(report.contains("not hello"), "{report}");
+}
