@@ -27,7 +27,13 @@ const CASES: usize = 400;
 const CONCURRENCY: usize = 32;
 
 fn baseline() -> Baseline {
-    Baseline::new().endpoint("GET", "/hello", Response::new(200).header("content-type", "text/plain").body("hello"))
+    Baseline::new().endpoint(
+        "GET",
+        "/hello",
+        Response::new(200)
+            .header("content-type", "text/plain")
+            .body("hello"),
+    )
 }
 
 async fn trivial_client(url: String, timeout: Option<Duration>) -> Result<String, reqwest::Error> {
@@ -35,7 +41,13 @@ async fn trivial_client(url: String, timeout: Option<Duration>) -> Result<String
     if let Some(timeout) = timeout {
         builder = builder.timeout(timeout);
     }
-    builder.build()?.get(format!("{url}/hello")).send().await?.text().await
+    builder
+        .build()?
+        .get(format!("{url}/hello"))
+        .send()
+        .await?
+        .text()
+        .await
 }
 
 /// A plain responder: reads a request head, writes a fixed response, closes.
@@ -65,7 +77,11 @@ async fn plain_responder() -> String {
 }
 
 fn bare_rate() -> f64 {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         let url = plain_responder().await;
         let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
@@ -89,7 +105,9 @@ fn harness_rate() -> f64 {
     let started = Instant::now();
     let results = Campaign::new("bench.harness", baseline())
         .concurrency(CONCURRENCY)
-        .replay(vec![Scenario::new(); CASES], |url| trivial_client(url, None))
+        .replay(vec![Scenario::new(); CASES], |url| {
+            trivial_client(url, None)
+        })
         .unwrap();
     let elapsed = started.elapsed();
     assert!(results.iter().all(|r| r.outcome.class() == Class::Ok));
@@ -104,20 +122,36 @@ fn campaign_rate() -> (f64, String) {
         .run(|url| trivial_client(url, Some(Duration::from_millis(100))))
         .unwrap();
     assert!(report.findings.is_empty(), "{report}");
-    let tally: Vec<String> = report.tally.iter().map(|(c, n)| format!("{n} {c}")).collect();
-    (CASES as f64 / report.elapsed.as_secs_f64(), tally.join(", "))
+    let tally: Vec<String> = report
+        .tally
+        .iter()
+        .map(|(c, n)| format!("{n} {c}"))
+        .collect();
+    (
+        CASES as f64 / report.elapsed.as_secs_f64(),
+        tally.join(", "),
+    )
 }
 
 fn overlap() -> (Duration, usize) {
     let scenarios: Vec<Scenario> = (0..64)
-        .map(|i| if i % 4 == 0 { Scenario::new().then(faults::stall_after(0)) } else { Scenario::new() })
+        .map(|i| {
+            if i % 4 == 0 {
+                Scenario::new().then(faults::stall_after(0))
+            } else {
+                Scenario::new()
+            }
+        })
         .collect();
     let started = Instant::now();
     let results = Campaign::new("bench.overlap", baseline())
         .deadline(Duration::from_secs(1))
         .replay(scenarios, |url| trivial_client(url, None))
         .unwrap();
-    let hangs = results.iter().filter(|r| r.outcome.class() == Class::Hang).count();
+    let hangs = results
+        .iter()
+        .filter(|r| r.outcome.class() == Class::Hang)
+        .count();
     (started.elapsed(), hangs)
 }
 
@@ -132,8 +166,14 @@ fn main() {
     let harness = harness_rate();
     let (campaign, tally) = campaign_rate();
     println!("  bare round trip     {bare:8.0} calls/s   (plain responder, the same client)");
-    println!("  harness, pass-through {harness:6.0} cases/s   ratio {:.2}x the bare round trip's time", bare / harness);
-    println!("  generated campaign  {campaign:8.0} cases/s   ratio {:.2}x   ({tally})", bare / campaign);
+    println!(
+        "  harness, pass-through {harness:6.0} cases/s   ratio {:.2}x the bare round trip's time",
+        bare / harness
+    );
+    println!(
+        "  generated campaign  {campaign:8.0} cases/s   ratio {:.2}x   ({tally})",
+        bare / campaign
+    );
     let (elapsed, hangs) = overlap();
     println!(
         "  overlap: 64 cases, {hangs} hang under a 1 s deadline: {:.2} s (sum of deadlines {hangs} s)",

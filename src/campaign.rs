@@ -237,7 +237,11 @@ impl Campaign {
     ///
     /// # Errors
     /// As [`Campaign::run`], but the baseline is not probed.
-    pub fn replay<F, Fut, T, E>(self, scenarios: Vec<Scenario>, code: F) -> Result<Vec<CaseResult>, Error>
+    pub fn replay<F, Fut, T, E>(
+        self,
+        scenarios: Vec<Scenario>,
+        code: F,
+    ) -> Result<Vec<CaseResult>, Error>
     where
         F: Fn(String) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<T, E>> + 'static,
@@ -507,4 +511,33 @@ fn splitmix64(state: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_seed_generates_the_same_cases_and_another_seed_others() {
+        let catalog = Catalog::default();
+        assert_eq!(generate(&catalog, 3, 7, 50), generate(&catalog, 3, 7, 50));
+        assert_ne!(generate(&catalog, 3, 7, 50), generate(&catalog, 3, 8, 50));
+    }
+
+    #[test]
+    fn environment_numbers_are_decimal_or_hex_and_a_bad_one_says_how_to_fix_it() {
+        // Names used by this test alone, so no other test reads them meanwhile.
+        std::env::set_var("BADGATEWAY_TEST_ONLY_DEC", "64");
+        std::env::set_var("BADGATEWAY_TEST_ONLY_HEX", "0x2a");
+        std::env::set_var("BADGATEWAY_TEST_ONLY_BAD", "many");
+        assert_eq!(env_number("BADGATEWAY_TEST_ONLY_DEC").unwrap(), Some(64));
+        assert_eq!(env_number("BADGATEWAY_TEST_ONLY_HEX").unwrap(), Some(42));
+        assert_eq!(env_number("BADGATEWAY_TEST_ONLY_UNSET").unwrap(), None);
+        let error = env_number("BADGATEWAY_TEST_ONLY_BAD").unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Config);
+        assert_eq!(
+            error.to_string(),
+            "invalid BADGATEWAY_TEST_ONLY_BAD=\"many\": expected a whole number (decimal, or hex with 0x), for example BADGATEWAY_TEST_ONLY_BAD=64"
+        );
+    }
 }

@@ -191,7 +191,10 @@ mod tests {
         let nested = body_after(JsonChange::DeepNesting { depth: usize::MAX }, "amount");
         assert_eq!(nested.matches('[').count(), MAX_DEPTH + 1);
         let long = body_after(JsonChange::LongString { len: usize::MAX }, "id");
-        assert_eq!(long.len(), MAX_STRING_LEN + r#"{"id":"","amount":1000,"data":[{"x":1}]}"#.len());
+        assert_eq!(
+            long.len(),
+            MAX_STRING_LEN + r#"{"id":"","amount":1000,"data":[{"x":1}]}"#.len()
+        );
     }
 
     #[test]

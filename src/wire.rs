@@ -84,9 +84,11 @@ pub fn render(response: &Response, framing: &Framing) -> Wire {
         Framing::MalformedChunk(fault) => {
             let framed = match fault {
                 ChunkFault::InvalidSize => [b"zz\r\n", &body[..], b"\r\n0\r\n\r\n"].concat(),
-                ChunkFault::ShortChunk => {
-                    [format!("{:x}\r\n", len.saturating_add(16)).as_bytes(), &body[..]].concat()
-                }
+                ChunkFault::ShortChunk => [
+                    format!("{:x}\r\n", len.saturating_add(16)).as_bytes(),
+                    &body[..],
+                ]
+                .concat(),
                 ChunkFault::MissingLastChunk => chunks(body, len.max(1), false),
             };
             (chunked.into(), framed, true)

@@ -4,5 +4,6 @@ mod campaigns;
 mod faults_with_reqwest;
 mod journal;
 mod outcomes;
+mod properties;
 mod provider_wire;
 mod support;

@@ -63,7 +63,9 @@ fn a_panic_in_the_code_is_a_panic_with_message_and_location() {
     let Outcome::Panic { message, location } = result.outcome else {
         panic!("{:?}", result.outcome)
     };
-    let line = message.strip_prefix("boom on line ").expect("the message is kept whole");
+    let line = message
+        .strip_prefix("boom on line ")
+        .expect("the message is kept whole");
     assert_eq!(location.unwrap(), format!("tests/it/outcomes.rs:{line}:17"));
 }
 
