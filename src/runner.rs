@@ -77,6 +77,55 @@ fn enter_case(slot: &Arc<PanicSlot>) {
     CURRENT_CASE.with(|c| *c.borrow_mut() = Some(slot.clone()));
 }
 
+fn leave_case() {
+    CURRENT_CASE.with(|c| *c.borrow_mut() = None);
+}
+
+/// Threads that run cases, kept for reuse: starting a thread costs more than a
+/// loopback round trip. A thread whose case blocked it forever never comes back; an
+/// idle thread ends after a few seconds.
+mod workers {
+    use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    pub(super) type Job = Box<dyn FnOnce() + Send>;
+
+    const IDLE: Duration = Duration::from_secs(5);
+
+    static IDLE_WORKERS: Mutex<Vec<Sender<Job>>> = Mutex::new(Vec::new());
+
+    /// Runs the job on an idle worker, or on a new one.
+    pub(super) fn run(mut job: Job) -> std::io::Result<()> {
+        loop {
+            let idle = IDLE_WORKERS.lock().unwrap_or_else(|e| e.into_inner()).pop();
+            let Some(worker) = idle else { break };
+            match worker.send(job) {
+                Ok(()) => return Ok(()),
+                // That worker timed out meanwhile: take the job back, try another.
+                Err(returned) => job = returned.0,
+            }
+        }
+        std::thread::Builder::new()
+            .name("badgateway-case".into())
+            .spawn(move || {
+                job();
+                let (tx, rx) = channel::<Job>();
+                loop {
+                    IDLE_WORKERS
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(tx.clone());
+                    match rx.recv_timeout(IDLE) {
+                        Ok(next) => next(),
+                        Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return,
+                    }
+                }
+            })
+            .map(drop)
+    }
+}
+
 /// How the case's thread finished, when it did.
 enum Finished {
     Returned(Outcome),
@@ -99,12 +148,11 @@ where
     let (done_tx, mut done_rx) = oneshot::channel();
     let (cancel_tx, cancel_rx) = oneshot::channel::<()>();
     let case_slot = slot.clone();
-    let spawned = std::thread::Builder::new()
-        .name("badgateway-case".into())
-        .spawn(move || {
-            let finished = run_on_this_thread(&case_slot, code, url, cancel_rx);
-            let _ = done_tx.send(finished);
-        });
+    let spawned = workers::run(Box::new(move || {
+        let finished = run_on_this_thread(&case_slot, code, url, cancel_rx);
+        leave_case();
+        let _ = done_tx.send(finished);
+    }));
     if let Err(e) = spawned {
         return Outcome::HandledError {
             message: format!("badgateway could not start a thread for the case: {e}"),
