@@ -15,7 +15,10 @@ use crate::baseline::Baseline;
 use crate::case::{on_harness_runtime, Case, CaseResult, DEFAULT_DEADLINE};
 use crate::error::{Error, ErrorKind};
 use crate::outcome::Class;
-use crate::report::{Finding, Report, ShrinkFigures};
+use crate::fixture::Fixture;
+use crate::outcome::Outcome;
+use crate::report::{Finding, Kept, Report, ShrinkFigures};
+use crate::store::{Saved, Store};
 use crate::scenario::Scenario;
 use crate::shrink;
 use crate::strategies::{scenarios, Catalog};
@@ -68,6 +71,45 @@ pub struct Campaign {
     deadline: Duration,
     concurrency: usize,
     max_steps: usize,
+    fixtures: Fixtures,
+}
+
+/// Where a campaign keeps its findings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Fixtures {
+    Default,
+    In(std::path::PathBuf),
+    Off,
+}
+
+/// Writes findings to the store as fixtures, and says so on stderr.
+#[derive(Debug, Clone)]
+struct Keeper {
+    store: Option<Store>,
+    suite: String,
+    seed: u64,
+    cases: u32,
+}
+
+impl Keeper {
+    fn keep(&self, scenario: &Scenario, outcome: &Outcome, case: usize, shrink: Option<ShrinkFigures>) -> Kept {
+        let Some(store) = &self.store else {
+            return Kept::NotKept;
+        };
+        let fixture = Fixture::of_finding(&self.suite, scenario, outcome, self.seed, case, self.cases, shrink);
+        match store.save(&fixture) {
+            Ok(saved) => {
+                if !matches!(saved, Saved::Known(_)) {
+                    eprintln!("badgateway: {} kept in {}", fixture.signature, saved.path().display());
+                }
+                Kept::In(saved)
+            }
+            Err(error) => {
+                eprintln!("badgateway: {} NOT kept: {error}", fixture.signature);
+                Kept::Failed(error.to_string())
+            }
+        }
+    }
 }
 
 /// The settings a campaign runs with, after the environment had its say.
@@ -91,6 +133,35 @@ impl Campaign {
             deadline: DEFAULT_DEADLINE,
             concurrency: 32,
             max_steps: 3,
+            fixtures: Fixtures::Default,
+        }
+    }
+
+    /// Keeps findings as fixtures under this folder instead of the default
+    /// ([`Store::default_root`]: `fixtures/regressions` in your package).
+    /// `BADGATEWAY_FIXTURES` overrides (a folder, or `off`).
+    pub fn fixtures_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.fixtures = Fixtures::In(dir.into());
+        self
+    }
+
+    /// Keeps no fixtures: for campaigns whose findings are the point of the test.
+    /// `BADGATEWAY_FIXTURES` overrides.
+    pub fn no_fixtures(mut self) -> Self {
+        self.fixtures = Fixtures::Off;
+        self
+    }
+
+    /// The store findings go to, if any.
+    fn store(&self) -> Option<Store> {
+        match std::env::var("BADGATEWAY_FIXTURES") {
+            Ok(value) if value == "off" => None,
+            Ok(value) => Some(Store::new(value)),
+            Err(_) => match &self.fixtures {
+                Fixtures::Default => Some(Store::new(Store::default_root())),
+                Fixtures::In(dir) => Some(Store::new(dir)),
+                Fixtures::Off => None,
+            },
         }
     }
 
@@ -316,7 +387,21 @@ impl Campaign {
         }
         let catalog = Catalog::from_journal(&probe.journal);
         let generated = generate(&catalog, self.max_steps, settings.seed, settings.cases);
-        let results = runs.all(generated).await?;
+        let keeper = Keeper {
+            store: self.store(),
+            suite: self.suite.clone(),
+            seed: settings.seed,
+            cases: settings.cases,
+        };
+        let mut kept_signatures = std::collections::HashSet::new();
+        let results = runs
+            .all_observed(generated, |i, result| {
+                // Nothing lost: the first case of each bug is on disk before shrinking.
+                if result.outcome.is_finding() && kept_signatures.insert(result.outcome.signature()) {
+                    keeper.keep(&result.scenario, &result.outcome, i, None);
+                }
+            })
+            .await?;
 
         let mut tally = BTreeMap::new();
         let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
@@ -333,9 +418,18 @@ impl Campaign {
         let mut shrinking = JoinSet::new();
         for (order, (signature, cases)) in groups.into_iter().enumerate() {
             let runs = runs.clone();
+            let keeper = keeper.clone();
             let first = results[cases[0]].clone();
             shrinking.spawn(async move {
-                let finding = runs.shrink(signature, first, cases).await;
+                let finding = runs.shrink(signature, first, cases).await.map(|mut finding| {
+                    finding.fixture = keeper.keep(
+                        &finding.scenario,
+                        &finding.outcome,
+                        finding.first_case,
+                        Some(finding.shrink),
+                    );
+                    finding
+                });
                 (order, finding)
             });
         }
@@ -408,6 +502,15 @@ where
 {
     /// Runs every scenario, as many at once as there are free slots; results in order.
     async fn all(&self, scenarios: Vec<Scenario>) -> Result<Vec<CaseResult>, Error> {
+        self.all_observed(scenarios, |_, _| {}).await
+    }
+
+    /// As [`Runs::all`], showing each result to `observe` as soon as it is known.
+    async fn all_observed(
+        &self,
+        scenarios: Vec<Scenario>,
+        mut observe: impl FnMut(usize, &CaseResult),
+    ) -> Result<Vec<CaseResult>, Error> {
         let mut running = JoinSet::new();
         for (i, scenario) in scenarios.into_iter().enumerate() {
             let case = Case::new(self.baseline.clone(), scenario).deadline(self.deadline);
@@ -424,10 +527,12 @@ where
         let mut results: Vec<Option<CaseResult>> = Vec::new();
         while let Some(done) = running.join_next().await {
             let (i, result) = done.expect("a case task does not panic");
+            let result = result?;
+            observe(i, &result);
             if results.len() <= i {
                 results.resize(i + 1, None);
             }
-            results[i] = Some(result?);
+            results[i] = Some(result);
         }
         Ok(results.into_iter().flatten().collect())
     }
@@ -474,6 +579,7 @@ where
             original,
             first_case: cases[0],
             seen_in: cases.len(),
+            fixture: Kept::NotKept,
             outcome: current.outcome,
             scenario: current.scenario,
             journal: current.journal,
@@ -500,7 +606,7 @@ fn config_error(name: &str, value: &str) -> Error {
     )
 }
 
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
         (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
     })

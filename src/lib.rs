@@ -70,6 +70,7 @@ mod campaign;
 mod case;
 mod error;
 pub mod faults;
+mod fixture;
 pub mod journal;
 mod json_path;
 mod mutation;
@@ -81,6 +82,7 @@ mod response;
 mod runner;
 mod scenario;
 pub mod shrink;
+mod store;
 pub mod strategies;
 pub mod wire;
 
@@ -88,12 +90,14 @@ pub use baseline::{Baseline, Endpoint};
 pub use campaign::Campaign;
 pub use case::{Case, CaseResult, DEFAULT_DEADLINE};
 pub use error::{Error, ErrorKind};
+pub use fixture::{Fixture, Found, FORMAT_VERSION};
 pub use journal::{Journal, RecordedRequest};
 pub use outcome::{Class, Outcome};
 pub use provider::Provider;
 pub use report::{Finding, Report, ShrinkFigures};
 pub use response::Response;
 pub use scenario::{ChunkFault, Framing, JsonChange, Mutation, Scenario, Step, Transport};
+pub use store::{Saved, Store};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

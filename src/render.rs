@@ -60,7 +60,8 @@ pub fn served(bytes: &[u8], head_len: usize, transport: &Transport, indent: &str
         let _ = writeln!(out, "{indent}{}", escape_bytes(line));
     }
     if sent > head_len {
-        let body = escape_bytes(&bytes[head_len..sent]);
+        let raw = &bytes[head_len..sent];
+        let body = exact_json(raw).unwrap_or_else(|| escape_bytes(raw));
         let body = elide_middle(&body, MAX_BODY_CHARS);
         for line in body
             .replace("\\x0D\\x0A", "\n")
@@ -78,6 +79,17 @@ pub fn served(bytes: &[u8], head_len: usize, transport: &Transport, indent: &str
         let _ = writeln!(out, "{indent}{note}");
     }
     out
+}
+
+/// A JSON body, pretty-printed, when that shows exactly what was sent: the body must
+/// be the compact form of what it parses to, so duplicate keys, odd spacing, numbers
+/// out of range or any malformation are shown raw instead.
+fn exact_json(body: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    if !(value.is_object() || value.is_array()) || serde_json::to_vec(&value).ok()? != body {
+        return None;
+    }
+    serde_json::to_string_pretty(&value).ok().map(|text| escape_bytes(text.as_bytes()))
 }
 
 fn transport_note(transport: &Transport, sent: usize, total: usize) -> Option<String> {

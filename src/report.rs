@@ -7,7 +7,8 @@ use std::time::Duration;
 use crate::journal::Journal;
 use crate::outcome::{Class, Outcome};
 use crate::render;
-use crate::scenario::Scenario;
+use crate::store::Saved;
+use crate::scenario::{Mutation, Scenario};
 
 /// The result of a campaign: every finding, shrunk, and a tally of outcomes.
 ///
@@ -53,10 +54,24 @@ pub struct Finding {
     pub seen_in: usize,
     /// How far it was shrunk.
     pub shrink: ShrinkFigures,
+    /// Where it is kept as a regression fixture.
+    pub fixture: Kept,
+}
+
+/// Where a finding is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kept {
+    /// The campaign keeps no fixtures.
+    NotKept,
+    /// In the store: see [`Saved`].
+    In(Saved),
+    /// Writing the fixture failed; the report still shows the finding.
+    Failed(String),
 }
 
 /// How far a finding was shrunk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ShrinkFigures {
     /// Steps before shrinking.
     pub from_steps: usize,
@@ -158,7 +173,27 @@ fn write_finding(
         "\nscenario: {}",
         serde_json::to_string(&finding.scenario).expect("a scenario always serialises")
     )?;
+    match &finding.fixture {
+        Kept::NotKept => {}
+        Kept::In(saved) => {
+            let how = match saved {
+                Saved::New(_) => "new",
+                Saved::Replaced { .. } => "replaces a larger scenario",
+                Saved::Known(_) => "already kept",
+            };
+            writeln!(f, "fixture: {} ({how})", shown_path(saved.path()))?;
+        }
+        Kept::Failed(error) => writeln!(f, "fixture: NOT kept: {error}")?,
+    }
     writeln!(f, "reproduce: {}", report.reproduce_command())
+}
+
+/// A path relative to the current folder when it is inside it.
+fn shown_path(path: &std::path::Path) -> String {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(|p| p.display().to_string()))
+        .unwrap_or_else(|| path.display().to_string())
 }
 
 fn plural(n: usize, word: &str) -> String {
@@ -194,6 +229,27 @@ pub(crate) fn served_requests(journal: &Journal) -> String {
             &request.step.transport,
             "    │ ",
         ));
+        for mutation in &request.step.mutations {
+            if let Some(note) = mutation_note(mutation) {
+                let _ = writeln!(out, "    ‼ {note}");
+            }
+        }
     }
     out
+}
+
+/// What to look for in the body, for mutations whose effect is easy to miss.
+fn mutation_note(mutation: &Mutation) -> Option<String> {
+    Some(match mutation {
+        Mutation::TruncateBody { at } => format!("body cut after {at} bytes"),
+        Mutation::InvalidUtf8 { at } => format!("invalid UTF-8 (\\xFF\\xFE) at byte {at} of the body"),
+        Mutation::PrependBom => "a UTF-8 byte order mark (\\xEF\\xBB\\xBF) before the body".to_owned(),
+        Mutation::InvalidHeaderBytes { name } => format!("a control byte (\\x01) in the {name} header"),
+        Mutation::Json { path, change } => format!(
+            "JSON at `{}`: {}",
+            if path.is_empty() { "(root)" } else { path },
+            serde_json::to_string(change).expect("a change always serialises").trim_matches('"')
+        ),
+        _ => return None,
+    })
 }
