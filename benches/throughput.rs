@@ -10,7 +10,7 @@
 //! 1. **bare**: a trivial reqwest client (a new client per call, `GET /hello`, read the
 //!    body) against a plain responder that writes a fixed response, N calls at the
 //!    campaign's concurrency;
-//! 2. **harness**: the same client through `Campaign::replay` with N pass-through
+//! 2. **harness**: the same client through `Campaign::run_scenarios` with N pass-through
 //!    scenarios: a provider, a thread and a runtime per case, journal and classification;
 //! 3. **campaign**: a whole generated campaign of N cases against the same client with a
 //!    100 ms timeout (hostile waits are cut by that timeout, so this is the rate a
@@ -105,7 +105,7 @@ fn harness_rate() -> f64 {
     let started = Instant::now();
     let results = Campaign::new("bench.harness", baseline())
         .concurrency(CONCURRENCY)
-        .replay(vec![Scenario::new(); CASES], |url| {
+        .run_scenarios(vec![Scenario::new(); CASES], |url| {
             trivial_client(url, None)
         })
         .unwrap();
@@ -116,6 +116,7 @@ fn harness_rate() -> f64 {
 
 fn campaign_rate() -> (f64, String) {
     let report = Campaign::new("bench.campaign", baseline())
+        .no_fixtures()
         .cases(CASES as u32)
         .concurrency(CONCURRENCY)
         .deadline(Duration::from_secs(2))
@@ -146,7 +147,7 @@ fn overlap() -> (Duration, usize) {
     let started = Instant::now();
     let results = Campaign::new("bench.overlap", baseline())
         .deadline(Duration::from_secs(1))
-        .replay(scenarios, |url| trivial_client(url, None))
+        .run_scenarios(scenarios, |url| trivial_client(url, None))
         .unwrap();
     let hangs = results
         .iter()

@@ -6,6 +6,9 @@
 //! cargo run --example campaign -- naive     # one of them
 //! ```
 //!
+//! Findings are kept as regression fixtures in `fixtures/regressions/<suite>/`, where
+//! `tests/it/replay.rs` replays them against both clients with insta snapshots.
+//!
 //! Exit code: 0 when the results are as expected (the naive client has findings, the
 //! hardened one none), 1 otherwise, 2 on a harness error.
 
@@ -37,12 +40,12 @@ fn campaign(suite: &str) -> Result<Campaign, badgateway::Error> {
 }
 
 fn naive_reports() -> Result<Vec<Report>, badgateway::Error> {
-    let create = campaign("paygate.naive.create_charge")?.run(|url| async move {
+    let create = campaign("paygate.create_charge")?.run(|url| async move {
         naive::Client::new(&url, TEST_SECRET_KEY)
             .create_charge(2500, "eur", "ord_1042")
             .await
     })?;
-    let list = campaign("paygate.naive.all_charges")?.run(|url| async move {
+    let list = campaign("paygate.all_charges")?.run(|url| async move {
         naive::Client::new(&url, TEST_SECRET_KEY)
             .all_charges()
             .await
@@ -52,12 +55,12 @@ fn naive_reports() -> Result<Vec<Report>, badgateway::Error> {
 }
 
 fn hardened_reports() -> Result<Vec<Report>, badgateway::Error> {
-    let create = campaign("paygate.hardened.create_charge")?.run(|url| async move {
+    let create = campaign("paygate.create_charge")?.run(|url| async move {
         hardened::Client::new(&url, TEST_SECRET_KEY, hardened_config())
             .create_charge(2500, "eur", "ord_1042")
             .await
     })?;
-    let list = campaign("paygate.hardened.all_charges")?.run(|url| async move {
+    let list = campaign("paygate.all_charges")?.run(|url| async move {
         hardened::Client::new(&url, TEST_SECRET_KEY, hardened_config())
             .all_charges()
             .await
@@ -78,9 +81,9 @@ fn main() -> ExitCode {
         }
     };
     let mut as_expected = true;
-    for (run, expect_findings, reports) in [
-        (run_naive, true, naive_reports as fn() -> _),
-        (run_hardened, false, hardened_reports),
+    for (run, client, expect_findings, reports) in [
+        (run_naive, "naive", true, naive_reports as fn() -> _),
+        (run_hardened, "hardened", false, hardened_reports),
     ] {
         if !run {
             continue;
@@ -93,6 +96,7 @@ fn main() -> ExitCode {
             }
         };
         for report in reports {
+            println!("━━ the {client} client ━━");
             println!("{report}");
             as_expected &= report.findings.is_empty() != expect_findings;
         }

@@ -14,13 +14,14 @@ use tokio::task::JoinSet;
 use crate::baseline::Baseline;
 use crate::case::{on_harness_runtime, Case, CaseResult, DEFAULT_DEADLINE};
 use crate::error::{Error, ErrorKind};
-use crate::outcome::Class;
 use crate::fixture::Fixture;
+use crate::outcome::Class;
 use crate::outcome::Outcome;
+use crate::replay::{ReplayReport, Verdict};
 use crate::report::{Finding, Kept, Report, ShrinkFigures};
-use crate::store::{Saved, Store};
 use crate::scenario::Scenario;
 use crate::shrink;
+use crate::store::{Saved, Store};
 use crate::strategies::{scenarios, Catalog};
 
 /// A shrink stops after this many rounds even if it could go on.
@@ -72,6 +73,7 @@ pub struct Campaign {
     concurrency: usize,
     max_steps: usize,
     fixtures: Fixtures,
+    junit_dir: Option<std::path::PathBuf>,
 }
 
 /// Where a campaign keeps its findings.
@@ -92,15 +94,33 @@ struct Keeper {
 }
 
 impl Keeper {
-    fn keep(&self, scenario: &Scenario, outcome: &Outcome, case: usize, shrink: Option<ShrinkFigures>) -> Kept {
+    fn keep(
+        &self,
+        scenario: &Scenario,
+        outcome: &Outcome,
+        case: usize,
+        shrink: Option<ShrinkFigures>,
+    ) -> Kept {
         let Some(store) = &self.store else {
             return Kept::NotKept;
         };
-        let fixture = Fixture::of_finding(&self.suite, scenario, outcome, self.seed, case, self.cases, shrink);
+        let fixture = Fixture::of_finding(
+            &self.suite,
+            scenario,
+            outcome,
+            self.seed,
+            case,
+            self.cases,
+            shrink,
+        );
         match store.save(&fixture) {
             Ok(saved) => {
                 if !matches!(saved, Saved::Known(_)) {
-                    eprintln!("badgateway: {} kept in {}", fixture.signature, saved.path().display());
+                    eprintln!(
+                        "badgateway: {} kept in {}",
+                        fixture.signature,
+                        saved.path().display()
+                    );
                 }
                 Kept::In(saved)
             }
@@ -134,7 +154,105 @@ impl Campaign {
             concurrency: 32,
             max_steps: 3,
             fixtures: Fixtures::Default,
+            junit_dir: None,
         }
+    }
+
+    /// Writes a JUnit XML file of the results into this folder, named after the suite
+    /// (`BADGATEWAY_JUNIT_DIR` sets the folder for every campaign and replay).
+    pub fn junit_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.junit_dir = Some(dir.into());
+        self
+    }
+
+    fn junit(&self) -> Option<std::path::PathBuf> {
+        std::env::var_os("BADGATEWAY_JUNIT_DIR")
+            .map(Into::into)
+            .or_else(|| self.junit_dir.clone())
+    }
+
+    /// Replays every fixture of this campaign's suite against your code and asserts
+    /// each verdict with an insta snapshot, one per fixture, kept beside the fixtures
+    /// in `snapshots/` as `<label>__<id>.snap`. `label` names the code replayed, so
+    /// two implementations can replay one suite.
+    ///
+    /// When a bug is fixed, its verdict changes from `still failing` to `fixed` and
+    /// the snapshot no longer matches: review it with `cargo insta review`. With
+    /// `CI=true` a changed or missing snapshot fails. A fixture that cannot be read
+    /// fails the replay too, naming the file and the fix, after the others replayed.
+    ///
+    /// # Panics
+    /// When a verdict differs from its snapshot, a fixture cannot be read, or the
+    /// replay cannot run, with a summary.
+    pub fn replay<F, Fut, T, E>(self, label: &str, code: F)
+    where
+        F: Fn(String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, E>> + 'static,
+        T: Debug,
+        E: Display,
+    {
+        match self.replay_report(label, code) {
+            Ok(report) if report.passed() => {}
+            Ok(report) => panic!("{report}"),
+            Err(error) => panic!("badgateway: {error}"),
+        }
+    }
+
+    /// As [`Campaign::replay`], returning the verdicts instead of panicking.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] when the campaign keeps no fixtures, and as
+    /// [`Campaign::run`].
+    pub fn replay_report<F, Fut, T, E>(self, label: &str, code: F) -> Result<ReplayReport, Error>
+    where
+        F: Fn(String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, E>> + 'static,
+        T: Debug,
+        E: Display,
+    {
+        let store = self.store().ok_or_else(|| {
+            Error::new(
+                ErrorKind::Config,
+                format!("replay of suite `{}`: this campaign keeps no fixtures (no_fixtures or BADGATEWAY_FIXTURES=off), so there is nothing to replay", self.suite),
+            )
+        })?;
+        let mut fixtures = Vec::new();
+        let mut broken = Vec::new();
+        for loaded in store.load(&self.suite) {
+            match loaded {
+                Ok(fixture) => fixtures.push(fixture),
+                Err(error) => broken.push(error),
+            }
+        }
+        let scenarios = fixtures.iter().map(|(_, f)| f.scenario.clone()).collect();
+        let junit = self.junit();
+        let suite = self.suite.clone();
+        let results = self.run_scenarios(scenarios, code)?;
+        let snapshots = store.suite_dir(&suite).join("snapshots");
+        let label = crate::store::sanitized(label);
+        let verdicts = fixtures
+            .into_iter()
+            .zip(results)
+            .map(|((path, fixture), result)| {
+                let mut verdict = Verdict::new(path, fixture, result.outcome);
+                verdict.snapshot_mismatch = snapshot(&snapshots, &label, &verdict);
+                verdict
+            })
+            .collect();
+        let report = ReplayReport {
+            suite,
+            label,
+            verdicts,
+            broken,
+        };
+        if let Some(dir) = junit {
+            crate::junit::write(
+                &dir,
+                &format!("{}.replay.{}", report.suite, report.label),
+                &crate::junit::replay_xml(&report),
+            )?;
+        }
+        Ok(report)
     }
 
     /// Keeps findings as fixtures under this folder instead of the default
@@ -235,11 +353,16 @@ impl Campaign {
             _ => std::env::args().collect::<Vec<_>>().join(" "),
         };
         let code = Arc::new(code);
-        on_harness_runtime(move || async move {
+        let junit = self.junit();
+        let report = on_harness_runtime(move || async move {
             let mut report = self.run_with(settings, code).await?;
             report.rerun = rerun;
-            Ok(report)
-        })
+            Ok::<_, Error>(report)
+        })?;
+        if let Some(dir) = junit {
+            crate::junit::write(&dir, &report.suite, &crate::junit::campaign_xml(&report))?;
+        }
+        Ok(report)
     }
 
     /// Runs one scenario and, when your code panics or hangs on it, shrinks it to the
@@ -291,14 +414,14 @@ impl Campaign {
     }
 
     /// Runs these scenarios against your code, `concurrency` at a time, without
-    /// probing, generating or shrinking: for regression cases, and for measuring the
-    /// harness. Results come in the order of the scenarios.
+    /// probing, generating, shrinking or keeping anything: for scenarios of your own,
+    /// and for measuring the harness. Results come in the order of the scenarios.
     ///
     /// ```
     /// use badgateway::{faults, Baseline, Campaign, Class, Response, Scenario};
     /// let baseline = Baseline::new().endpoint("GET", "/", Response::new(200).body("ok"));
     /// let results = Campaign::new("doc", baseline)
-    ///     .replay(vec![Scenario::new(), Scenario::new().then(faults::empty_response())], |url| async move {
+    ///     .run_scenarios(vec![Scenario::new(), Scenario::new().then(faults::empty_response())], |url| async move {
     ///         reqwest::get(format!("{url}/")).await?.text().await
     ///     })
     ///     .unwrap();
@@ -308,7 +431,7 @@ impl Campaign {
     ///
     /// # Errors
     /// As [`Campaign::run`], but the baseline is not probed.
-    pub fn replay<F, Fut, T, E>(
+    pub fn run_scenarios<F, Fut, T, E>(
         self,
         scenarios: Vec<Scenario>,
         code: F,
@@ -397,7 +520,8 @@ impl Campaign {
         let results = runs
             .all_observed(generated, |i, result| {
                 // Nothing lost: the first case of each bug is on disk before shrinking.
-                if result.outcome.is_finding() && kept_signatures.insert(result.outcome.signature()) {
+                if result.outcome.is_finding() && kept_signatures.insert(result.outcome.signature())
+                {
                     keeper.keep(&result.scenario, &result.outcome, i, None);
                 }
             })
@@ -421,15 +545,18 @@ impl Campaign {
             let keeper = keeper.clone();
             let first = results[cases[0]].clone();
             shrinking.spawn(async move {
-                let finding = runs.shrink(signature, first, cases).await.map(|mut finding| {
-                    finding.fixture = keeper.keep(
-                        &finding.scenario,
-                        &finding.outcome,
-                        finding.first_case,
-                        Some(finding.shrink),
-                    );
-                    finding
-                });
+                let finding = runs
+                    .shrink(signature, first, cases)
+                    .await
+                    .map(|mut finding| {
+                        finding.fixture = keeper.keep(
+                            &finding.scenario,
+                            &finding.outcome,
+                            finding.first_case,
+                            Some(finding.shrink),
+                        );
+                        finding
+                    });
                 (order, finding)
             });
         }
@@ -450,6 +577,31 @@ impl Campaign {
             rerun: String::new(),
         })
     }
+}
+
+/// Asserts a verdict against its insta snapshot; insta's complaint when it differs.
+fn snapshot(dir: &std::path::Path, label: &str, verdict: &Verdict) -> Option<String> {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(dir);
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.set_input_file(&verdict.path);
+    settings.set_description(format!(
+        "badgateway replay `{label}` of fixture {}",
+        verdict.fixture.id
+    ));
+    let name = format!("{label}__{}", verdict.fixture.id);
+    let text = verdict.snapshot_text();
+    let asserted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        settings.bind(|| insta::assert_snapshot!(name, text));
+    }));
+    asserted.err().map(|panic| {
+        panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_else(|| "the snapshot differs".into())
+    })
 }
 
 /// Generates `cases` scenarios from `seed`, deterministically.

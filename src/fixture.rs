@@ -165,8 +165,14 @@ impl Fixture {
     pub fn from_json(text: &str, path: &Path) -> Result<Fixture, Error> {
         let invalid = |e: serde_json::Error| {
             let message = e.to_string();
-            let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
-            let hint = did_you_mean(&message).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
+            let message = message
+                .split(" at line ")
+                .next()
+                .unwrap_or(&message)
+                .to_owned();
+            let hint = did_you_mean(&message)
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
             Error::new(
                 ErrorKind::InvalidFile,
                 format!(
@@ -199,12 +205,18 @@ impl Fixture {
 /// For serde's "unknown variant `x`, expected one of `a`, `b`", the closest expected
 /// name, when one is close enough to be a typo.
 fn did_you_mean(message: &str) -> Option<String> {
-    let rest = message.strip_prefix("unknown variant `").or_else(|| message.strip_prefix("unknown field `"))?;
+    let rest = message
+        .strip_prefix("unknown variant `")
+        .or_else(|| message.strip_prefix("unknown field `"))?;
     let (wrong, expected) = rest.split_once('`')?;
     // A typo of the name, or of its first words (`resett` for `reset_peer`).
     let distance = |candidate: &str| {
         let prefixes = candidate.match_indices('_').map(|(i, _)| &candidate[..i]);
-        prefixes.chain([candidate]).map(|p| edit_distance(wrong, p)).min().unwrap_or(usize::MAX)
+        prefixes
+            .chain([candidate])
+            .map(|p| edit_distance(wrong, p))
+            .min()
+            .unwrap_or(usize::MAX)
     };
     expected
         .split('`')
@@ -278,7 +290,8 @@ mod tests {
 
     #[test]
     fn a_newer_format_says_to_upgrade() {
-        let err = Fixture::from_json(r#"{"format": 2, "anything": true}"#, "a.json".as_ref()).unwrap_err();
+        let err = Fixture::from_json(r#"{"format": 2, "anything": true}"#, "a.json".as_ref())
+            .unwrap_err();
         assert_eq!(
             err.to_string(),
             "fixture a.json has format 2, newer than this badgateway reads (1): upgrade badgateway, or replay it with the version that wrote it"

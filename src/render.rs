@@ -89,7 +89,9 @@ fn exact_json(body: &[u8]) -> Option<String> {
     if !(value.is_object() || value.is_array()) || serde_json::to_vec(&value).ok()? != body {
         return None;
     }
-    serde_json::to_string_pretty(&value).ok().map(|text| escape_bytes(text.as_bytes()))
+    serde_json::to_string_pretty(&value)
+        .ok()
+        .map(|text| escape_bytes(text.as_bytes()))
 }
 
 fn transport_note(transport: &Transport, sent: usize, total: usize) -> Option<String> {

@@ -7,8 +7,8 @@ use std::time::Duration;
 use crate::journal::Journal;
 use crate::outcome::{Class, Outcome};
 use crate::render;
+use crate::scenario::{Framing, Mutation, Scenario};
 use crate::store::Saved;
-use crate::scenario::{Mutation, Scenario};
 
 /// The result of a campaign: every finding, shrunk, and a tally of outcomes.
 ///
@@ -229,26 +229,53 @@ pub(crate) fn served_requests(journal: &Journal) -> String {
             &request.step.transport,
             "    │ ",
         ));
-        for mutation in &request.step.mutations {
-            if let Some(note) = mutation_note(mutation) {
-                let _ = writeln!(out, "    ‼ {note}");
-            }
+        let body_len = request.served.len().saturating_sub(request.served_head_len);
+        let notes = request.step.mutations.iter().filter_map(mutation_note);
+        for note in notes.chain(framing_note(&request.step.framing, body_len)) {
+            let _ = writeln!(out, "    ‼ {note}");
         }
     }
     out
+}
+
+/// What the framing does to the body shown above it, where that is easy to miss.
+fn framing_note(framing: &Framing, body_len: usize) -> Option<String> {
+    Some(match framing {
+        Framing::ContentLengthTooShort { by } => {
+            let by = (*by).min(body_len);
+            format!(
+                "content-length announces {} bytes, the body has {body_len}: the last {by} are left on the connection for the next response",
+                body_len - by
+            )
+        }
+        Framing::ContentLengthTooLong { by } => format!(
+            "content-length announces {} bytes, only {body_len} are sent: the client waits for {by} more",
+            body_len + by
+        ),
+        Framing::BothLengths => "both content-length and transfer-encoding: chunked".to_owned(),
+        _ => return None,
+    })
 }
 
 /// What to look for in the body, for mutations whose effect is easy to miss.
 fn mutation_note(mutation: &Mutation) -> Option<String> {
     Some(match mutation {
         Mutation::TruncateBody { at } => format!("body cut after {at} bytes"),
-        Mutation::InvalidUtf8 { at } => format!("invalid UTF-8 (\\xFF\\xFE) at byte {at} of the body"),
-        Mutation::PrependBom => "a UTF-8 byte order mark (\\xEF\\xBB\\xBF) before the body".to_owned(),
-        Mutation::InvalidHeaderBytes { name } => format!("a control byte (\\x01) in the {name} header"),
+        Mutation::InvalidUtf8 { at } => {
+            format!("invalid UTF-8 (\\xFF\\xFE) at byte {at} of the body")
+        }
+        Mutation::PrependBom => {
+            "a UTF-8 byte order mark (\\xEF\\xBB\\xBF) before the body".to_owned()
+        }
+        Mutation::InvalidHeaderBytes { name } => {
+            format!("a control byte (\\x01) in the {name} header")
+        }
         Mutation::Json { path, change } => format!(
             "JSON at `{}`: {}",
             if path.is_empty() { "(root)" } else { path },
-            serde_json::to_string(change).expect("a change always serialises").trim_matches('"')
+            serde_json::to_string(change)
+                .expect("a change always serialises")
+                .trim_matches('"')
         ),
         _ => return None,
     })

@@ -71,7 +71,8 @@ impl Store {
         if let Some(dir) = std::env::var_os("BADGATEWAY_FIXTURES") {
             return dir.into();
         }
-        let package = std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from("."), PathBuf::from);
+        let package = std::env::var_os("CARGO_MANIFEST_DIR")
+            .map_or_else(|| PathBuf::from("."), PathBuf::from);
         package.join("fixtures").join("regressions")
     }
 
@@ -111,7 +112,11 @@ impl Store {
             .into_iter()
             .map(|path| {
                 let text = fs::read_to_string(&path).map_err(|e| {
-                    Error::new(ErrorKind::Io, format!("cannot read fixture {}: {e}", path.display())).with_path(&path)
+                    Error::new(
+                        ErrorKind::Io,
+                        format!("cannot read fixture {}: {e}", path.display()),
+                    )
+                    .with_path(&path)
                 })?;
                 let fixture = Fixture::from_json(&text, &path)?;
                 Ok((path, fixture))
@@ -158,11 +163,17 @@ fn is_fixture_file(path: &Path) -> bool {
     name.ends_with(".json") && !name.starts_with('.')
 }
 
-fn sanitized(suite: &str) -> String {
+pub(crate) fn sanitized(suite: &str) -> String {
     let name: String = suite
         .chars()
         .take(128)
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if name.is_empty() || name.starts_with('.') {
         format!("_{name}")
@@ -172,7 +183,11 @@ fn sanitized(suite: &str) -> String {
 }
 
 fn io_error(path: &Path, e: std::io::Error) -> Error {
-    Error::new(ErrorKind::Io, format!("cannot write fixture {}: {e}", path.display())).with_path(path)
+    Error::new(
+        ErrorKind::Io,
+        format!("cannot write fixture {}: {e}", path.display()),
+    )
+    .with_path(path)
 }
 
 /// Writes `bytes` to a temporary file beside `path`, flushes it to disk, renames it
@@ -181,7 +196,10 @@ fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), Error> 
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("fixture");
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("fixture");
     let tmp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
     let written = (|| {
         let mut file = File::create(&tmp)?;

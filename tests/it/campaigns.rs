@@ -21,6 +21,7 @@ fn hardened_config() -> hardened::Config {
 
 fn naive_create_charge_report() -> Report {
     Campaign::new("it.naive.create_charge", paygate_baseline())
+        .no_fixtures()
         .cases(120)
         .deadline(Duration::from_secs(1))
         .run(|url| async move {
@@ -73,6 +74,7 @@ fn the_naive_client_panics_on_a_malformed_body_and_hangs_on_a_stall() {
 #[test]
 fn the_hardened_client_survives_the_same_campaigns() {
     let create = Campaign::new("it.naive.create_charge", paygate_baseline())
+        .no_fixtures()
         .cases(120)
         .deadline(Duration::from_secs(2))
         .run(|url| async move {
@@ -87,6 +89,7 @@ fn the_hardened_client_survives_the_same_campaigns() {
         "the campaign did hit it: {create}"
     );
     let list = Campaign::new("it.hardened.all_charges", paygate_baseline())
+        .no_fixtures()
         .cases(120)
         .deadline(Duration::from_secs(2))
         .run(|url| async move {
@@ -159,6 +162,7 @@ fn hangs_that_block_the_thread_are_found_and_shrunk_like_any_other() {
         Response::json(200, &serde_json::json!({"available": 10})),
     );
     let report = Campaign::new("it.blocking", baseline)
+        .no_fixtures()
         .cases(32)
         .deadline(Duration::from_millis(300))
         .run(|url| async move {
@@ -196,6 +200,7 @@ fn hangs_that_block_the_thread_are_found_and_shrunk_like_any_other() {
 #[test]
 fn a_client_that_fails_against_the_unmodified_baseline_is_a_setup_error_not_a_finding() {
     let error = Campaign::new("it.probe", paygate_baseline())
+        .no_fixtures()
         .cases(8)
         .run(|url| async move {
             reqwest::get(format!("{url}/v2/typo"))
@@ -219,6 +224,7 @@ fn a_client_that_fails_against_the_unmodified_baseline_is_a_setup_error_not_a_fi
 fn check_fails_the_test_with_the_report() {
     let failed = std::panic::catch_unwind(|| {
         Campaign::new("it.check", hello_baseline())
+            .no_fixtures()
             .cases(16)
             .deadline(Duration::from_millis(300))
             .check(|url| async move {

@@ -52,6 +52,7 @@ fn secrets_in_headers_and_query_never_reach_the_rendered_journal() {
 #[test]
 fn a_campaign_report_never_shows_the_clients_secret_key() {
     let report = badgateway::Campaign::new("journal.naive.charge", paygate_baseline())
+        .no_fixtures()
         .cases(24)
         .deadline(Duration::from_millis(500))
         .run(|url| async move {

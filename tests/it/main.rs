@@ -6,4 +6,7 @@ mod journal;
 mod outcomes;
 mod properties;
 mod provider_wire;
+mod replay;
+mod reports;
+mod store;
 mod support;

@@ -96,3 +96,11 @@ pub fn read_all(stream: &mut TcpStream, quiet: Duration) -> (Vec<u8>, Ending, Ve
 pub const GET_HELLO_AND_CLOSE: &[u8] =
     b"GET /hello HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n";
 pub const GET_HELLO: &[u8] = b"GET /hello HTTP/1.1\r\nhost: x\r\n\r\n";
+
+/// A fresh, empty folder for one test, under the system's temporary folder.
+pub fn fresh_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("badgateway-it-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

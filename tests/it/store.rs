@@ -1,0 +1,194 @@
+//! The fixture store under SIGKILL, and JUnit reports.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use badgateway::{Baseline, Campaign, Fixture, Response};
+
+use crate::support::fresh_dir;
+
+/// Set in the child process of the SIGKILL test: the store it writes to.
+const CHILD_STORE: &str = "BADGATEWAY_IT_KILL_STORE";
+
+fn status_baseline() -> Baseline {
+    Baseline::new().endpoint(
+        "GET",
+        "/charge",
+        Response::json(200, &serde_json::json!({"amount": 100, "currency": "eur"})),
+    )
+}
+
+/// A client with a different bug for every status code, so a campaign finds many.
+async fn many_bugs(url: String) -> Result<String, String> {
+    let response = reqwest::get(format!("{url}/charge"))
+        .await
+        .map_err(|e| e.to_string())?;
+    match response.status().as_u16() {
+        500 => panic!("500"),
+        502 => panic!("502"),
+        503 => panic!("503"),
+        504 => panic!("504"),
+        429 => panic!("429"),
+        404 => panic!("404"),
+        400 => panic!("400"),
+        _ => {}
+    }
+    let body = response.text().await.map_err(|e| e.to_string())?;
+    let value: serde_json::Value = serde_json::from_str(&body).unwrap();
+    Ok(value["currency"].as_str().unwrap().to_owned())
+}
+
+/// The campaign the killed child runs; a no-op unless the parent test started it.
+#[test]
+fn child_process_of_the_sigkill_test() {
+    let Some(store) = std::env::var_os(CHILD_STORE) else {
+        return;
+    };
+    let _ = Campaign::new("kill", status_baseline())
+        .fixtures_dir(store)
+        .cases(300)
+        .deadline(Duration::from_millis(300))
+        .run(many_bugs);
+}
+
+#[test]
+fn a_campaign_killed_at_random_points_leaves_only_whole_fixtures_and_keeps_every_reported_finding()
+{
+    let parent = fresh_dir("kill");
+    let mut all_reported = 0;
+    // Kill points drawn from a seeded generator: from before the first finding to the
+    // middle of shrinking (a whole run takes about a second).
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    for round in 0..12 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let kill_after_ms = 5 + state % 700;
+        let root = parent.join(round.to_string());
+        let mut reported = BTreeSet::new();
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "store::child_process_of_the_sigkill_test",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_STORE, &root)
+            .env_remove("BADGATEWAY_FIXTURES")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let reader = {
+            let (stderr, lines) = (child.stderr.take().unwrap(), lines.clone());
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    lines.lock().unwrap().push(line);
+                }
+            })
+        };
+        std::thread::sleep(Duration::from_millis(kill_after_ms));
+        child.kill().unwrap(); // SIGKILL on Unix
+        child.wait().unwrap();
+        reader.join().unwrap();
+        for line in lines.lock().unwrap().iter() {
+            if let Some((signature, _)) = line
+                .strip_prefix("badgateway: ")
+                .and_then(|l| l.split_once(" kept in "))
+            {
+                reported.insert(signature.to_owned());
+            }
+        }
+        // After every kill: every fixture file is whole, and every reported finding is kept.
+        let kept = all_signatures(&root.join("kill"), round);
+        for signature in &reported {
+            assert!(
+                kept.contains(signature),
+                "round {round}, killed after {kill_after_ms} ms: reported {signature} is not in the store: {kept:?}"
+            );
+        }
+        all_reported += reported.len();
+    }
+    assert!(
+        all_reported >= 12,
+        "the kills must come while findings are being written: {all_reported}"
+    );
+}
+
+/// Parses every fixture in the folder, failing on any that is partial or unparsable.
+fn all_signatures(dir: &std::path::Path, round: usize) -> BTreeSet<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return BTreeSet::new();
+    };
+    let mut signatures = BTreeSet::new();
+    for entry in entries {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.ends_with(".json") || name.starts_with('.') {
+            continue; // temporary files of a killed write are never fixtures
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let fixture =
+            Fixture::from_json(&text, &path).unwrap_or_else(|e| panic!("round {round}: {e}"));
+        signatures.insert(fixture.signature);
+    }
+    signatures
+}
+
+#[test]
+fn a_failing_campaign_writes_valid_junit_xml() {
+    let root = fresh_dir("junit");
+    let report = Campaign::new("junit <&> \"suite\"", status_baseline())
+        .no_fixtures()
+        .junit_dir(root.join("reports"))
+        .cases(64)
+        .deadline(Duration::from_millis(300))
+        .run(many_bugs)
+        .unwrap();
+    assert!(report.findings.len() >= 2, "{report}");
+    let files: Vec<_> = std::fs::read_dir(root.join("reports"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let xml = std::fs::read_to_string(&files[0]).unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    let suites = doc.root_element();
+    assert_eq!(suites.tag_name().name(), "testsuites");
+    let suite = suites
+        .children()
+        .find(|n| n.has_tag_name("testsuite"))
+        .unwrap();
+    assert_eq!(suite.attribute("name"), Some("junit <&> \"suite\""));
+    let cases: Vec<_> = suite
+        .children()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    assert_eq!(
+        suite.attribute("tests"),
+        Some(cases.len().to_string().as_str())
+    );
+    let failures: Vec<_> = cases
+        .iter()
+        .filter_map(|c| c.children().find(|n| n.has_tag_name("failure")))
+        .collect();
+    assert_eq!(failures.len(), report.findings.len());
+    assert_eq!(
+        suite.attribute("failures"),
+        Some(report.findings.len().to_string().as_str())
+    );
+    for (failure, finding) in failures.iter().zip(&report.findings) {
+        assert!(failure
+            .attribute("message")
+            .unwrap()
+            .ends_with(&finding.signature));
+        assert!(
+            failure.text().unwrap().contains("what the provider sent"),
+            "the report is the failure's text"
+        );
+    }
+}
