@@ -1,5 +1,6 @@
 //! The bundled example: campaigns against both Paygate clients of the example
-//! integration (`examples/payment-gateway`), with their findings printed.
+//! integration (`examples/payment-gateway`), judged by Paygate's contract
+//! (`fixtures/contracts/paygate.yaml`), with their findings printed.
 //!
 //! ```text
 //! cargo run --example campaign              # both clients
@@ -15,7 +16,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use badgateway::{Baseline, Campaign, Report};
+use badgateway::{Baseline, Campaign, Contract, Report};
 use payment_gateway::{hardened, naive, TEST_SECRET_KEY};
 
 /// Leaves the hardened client's worst case (3 attempts of 250 ms, 2 waits of 100 ms)
@@ -31,12 +32,23 @@ fn hardened_config() -> hardened::Config {
     }
 }
 
+/// Paygate's contract, less the fields the integration never reads.
+fn contract() -> Result<Contract, badgateway::Error> {
+    let contract = Contract::from_file(payment_gateway::CONTRACT_PATH)?;
+    Ok(payment_gateway::UNREAD_FIELDS
+        .iter()
+        .fold(contract, |c, field| c.ignoring(field)))
+}
+
 fn campaign(suite: &str) -> Result<Campaign, badgateway::Error> {
     let baseline = Baseline::from_file(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/fixtures/baselines/paygate.json"
     ))?;
-    Ok(Campaign::new(suite, baseline).cases(200).deadline(DEADLINE))
+    Ok(Campaign::new(suite, baseline)
+        .contract(contract()?)
+        .cases(200)
+        .deadline(DEADLINE))
 }
 
 fn naive_reports() -> Result<Vec<Report>, badgateway::Error> {

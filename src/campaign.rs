@@ -13,8 +13,10 @@ use tokio::task::JoinSet;
 
 use crate::baseline::Baseline;
 use crate::case::{on_harness_runtime, Case, CaseResult, DEFAULT_DEADLINE};
+use crate::contract::Contract;
 use crate::error::{Error, ErrorKind};
 use crate::fixture::Fixture;
+use crate::judge::{JudgeFn, Judged};
 use crate::outcome::Class;
 use crate::outcome::Outcome;
 use crate::replay::{ReplayReport, Verdict};
@@ -22,7 +24,7 @@ use crate::report::{Finding, Kept, Report, ShrinkFigures};
 use crate::scenario::Scenario;
 use crate::shrink;
 use crate::store::{Saved, Store};
-use crate::strategies::{scenarios, Catalog};
+use crate::strategies::{scenarios, scenarios_under_contract, Catalog, Plan};
 
 /// A shrink stops after this many rounds even if it could go on.
 const MAX_SHRINK_ROUNDS: usize = 64;
@@ -74,6 +76,8 @@ pub struct Campaign {
     max_steps: usize,
     fixtures: Fixtures,
     junit_dir: Option<std::path::PathBuf>,
+    contract: Option<Arc<Contract>>,
+    judge: Option<JudgeFn>,
 }
 
 /// Where a campaign keeps its findings.
@@ -155,7 +159,44 @@ impl Campaign {
             max_steps: 3,
             fixtures: Fixtures::Default,
             junit_dir: None,
+            contract: None,
+            judge: None,
         }
+    }
+
+    /// Your word on each case: the closure sees the response a case is about and the
+    /// outcome (with what the code returned), and can dismiss a silent acceptance or
+    /// false rejection that is not a bug ([`Judged::Fine`]), or call a returned value
+    /// wrong for its response ([`Judged::Wrong`], for instance "the returned charge's
+    /// status must equal the response's").
+    ///
+    /// ```
+    /// use badgateway::{Baseline, Campaign, Judged, Outcome};
+    /// let campaign = Campaign::new("charges", Baseline::new()).judge(|response, outcome| match outcome {
+    ///     Outcome::Ok { value } if !value.contains(response["status"].as_str().unwrap_or("?")) => {
+    ///         Judged::Wrong("the returned status is not the response's".into())
+    ///     }
+    ///     _ => Judged::AsIs,
+    /// });
+    /// # let _ = campaign;
+    /// ```
+    pub fn judge(
+        mut self,
+        judge: impl Fn(&serde_json::Value, &Outcome) -> Judged + Send + Sync + 'static,
+    ) -> Self {
+        self.judge = Some(JudgeFn(Arc::new(judge)));
+        self
+    }
+
+    /// Judges the code by a contract too: besides panics and hangs, returning `Ok` for
+    /// a response that breaks a clause (silent acceptance), `Err` for one that conforms
+    /// (false rejection), and requests that break the client's half (undocumented
+    /// operations, missing required headers, bodies that break the request schema,
+    /// retries under another idempotency key) are findings. Generated cases then mix
+    /// hostile responses with conforming ones and ones broken at one clause each.
+    pub fn contract(mut self, contract: Contract) -> Self {
+        self.contract = Some(Arc::new(contract));
+        self
     }
 
     /// Writes a JUnit XML file of the results into this folder, named after the suite
@@ -453,6 +494,8 @@ impl Campaign {
             deadline: settings.deadline,
             code,
             slots: Arc::new(Semaphore::new(settings.concurrency)),
+            contract: self.contract.clone(),
+            judge: self.judge.clone(),
         }
     }
 
@@ -509,7 +552,18 @@ impl Campaign {
             ));
         }
         let catalog = Catalog::from_journal(&probe.journal);
-        let generated = generate(&catalog, self.max_steps, settings.seed, settings.cases);
+        let generated = match &self.contract {
+            Some(contract) => {
+                let plans = plans(contract, &probe.journal)?;
+                let strategy = scenarios_under_contract(&catalog, contract, &plans, self.max_steps);
+                generate(strategy, settings.seed, settings.cases)
+            }
+            None => generate(
+                scenarios(&catalog, self.max_steps),
+                settings.seed,
+                settings.cases,
+            ),
+        };
         let keeper = Keeper {
             store: self.store(),
             suite: self.suite.clone(),
@@ -604,8 +658,52 @@ fn snapshot(dir: &std::path::Path, label: &str, verdict: &Verdict) -> Option<Str
     })
 }
 
+/// What the contract says about each request of the probe. The baseline must
+/// conform: a breaking change is only a breaking change of a conforming response.
+fn plans(contract: &Contract, probe: &crate::journal::Journal) -> Result<Vec<Option<Plan>>, Error> {
+    probe
+        .requests
+        .iter()
+        .map(|r| {
+            let Some(op) = contract.operation(&r.method, &r.target) else {
+                return Ok(None);
+            };
+            let status = std::str::from_utf8(r.served.get(9..12).unwrap_or_default())
+                .ok()
+                .and_then(|s| s.parse::<u16>().ok())
+                .unwrap_or(0);
+            let Some(pointer) = op.response_schema(status) else {
+                return Ok(None);
+            };
+            let body = &r.served[r.served_head_len.min(r.served.len())..];
+            let conforms = serde_json::from_slice::<serde_json::Value>(body)
+                .map_err(|e| e.to_string())
+                .and_then(|v| match contract.validate(pointer, &v) {
+                    Ok(()) => Ok(v),
+                    Err(violations) => Err(format!("{} at `{}`", violations[0].message, violations[0].instance_path)),
+                });
+            let instance = conforms.map_err(|why| {
+                Error::new(
+                    ErrorKind::Baseline,
+                    format!(
+                        "the baseline response to {} {} does not conform to the contract ({}): {why}; fix the baseline or the contract",
+                        r.method,
+                        r.target,
+                        contract.source()
+                    ),
+                )
+            })?;
+            Ok(Some(Plan {
+                pointer: pointer.to_owned(),
+                breaking: crate::conformance::breaking(contract, pointer, &instance),
+                additive: crate::conformance::additive(contract, pointer, &instance),
+            }))
+        })
+        .collect()
+}
+
 /// Generates `cases` scenarios from `seed`, deterministically.
-fn generate(catalog: &Catalog, max_steps: usize, seed: u64, cases: u32) -> Vec<Scenario> {
+fn generate(strategy: impl Strategy<Value = Scenario>, seed: u64, cases: u32) -> Vec<Scenario> {
     let mut seed_bytes = [0u8; 32];
     let mut state = seed;
     for chunk in seed_bytes.chunks_mut(8) {
@@ -614,7 +712,6 @@ fn generate(catalog: &Catalog, max_steps: usize, seed: u64, cases: u32) -> Vec<S
     }
     let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes);
     let mut runner = TestRunner::new_with_rng(proptest::test_runner::Config::default(), rng);
-    let strategy = scenarios(catalog, max_steps);
     (0..cases)
         .map(|_| {
             strategy
@@ -632,6 +729,8 @@ struct Runs<F> {
     deadline: Duration,
     code: Arc<F>,
     slots: Arc<Semaphore>,
+    contract: Option<Arc<Contract>>,
+    judge: Option<JudgeFn>,
 }
 
 impl<F> Clone for Runs<F> {
@@ -641,6 +740,8 @@ impl<F> Clone for Runs<F> {
             deadline: self.deadline,
             code: self.code.clone(),
             slots: self.slots.clone(),
+            contract: self.contract.clone(),
+            judge: self.judge.clone(),
         }
     }
 }
@@ -679,7 +780,14 @@ where
         let mut results: Vec<Option<CaseResult>> = Vec::new();
         while let Some(done) = running.join_next().await {
             let (i, result) = done.expect("a case task does not panic");
-            let result = result?;
+            let mut result = result?;
+            if let Some(contract) = &self.contract {
+                result.outcome =
+                    crate::client_contract::checked(contract, result.outcome, &result.journal);
+            }
+            if let Some(judge) = &self.judge {
+                result.outcome = crate::judge::apply(judge, result.outcome, &result.journal);
+            }
             observe(i, &result);
             if results.len() <= i {
                 results.resize(i + 1, None);
@@ -778,8 +886,9 @@ mod tests {
     #[test]
     fn the_same_seed_generates_the_same_cases_and_another_seed_others() {
         let catalog = Catalog::default();
-        assert_eq!(generate(&catalog, 3, 7, 50), generate(&catalog, 3, 7, 50));
-        assert_ne!(generate(&catalog, 3, 7, 50), generate(&catalog, 3, 8, 50));
+        let cases = |seed| generate(scenarios(&catalog, 3), seed, 50);
+        assert_eq!(cases(7), cases(7));
+        assert_ne!(cases(7), cases(8));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::journal::Journal;
 use crate::outcome::Outcome;
 use crate::provider::Provider;
 use crate::runner;
-use crate::scenario::Scenario;
+use crate::scenario::{Expectation, Scenario};
 
 /// The deadline a case gets unless told otherwise.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(2);
@@ -104,6 +104,7 @@ impl Case {
         let provider = Provider::start(self.baseline.clone(), self.scenario.clone()).await?;
         let outcome = runner::run(code, provider.url(), self.deadline).await;
         let journal = provider.journal();
+        let outcome = judged(outcome, &journal);
         drop(provider);
         Ok(CaseResult {
             scenario: self.scenario.clone(),
@@ -111,6 +112,47 @@ impl Case {
             journal,
             elapsed: started.elapsed(),
         })
+    }
+}
+
+/// Judges an outcome by the expectations the served steps carried: `Ok` after a
+/// response that breaks a clause (and was not fetched again) is a silent acceptance;
+/// `Err` when every response conformed, one of them by the contract's word, is a
+/// false rejection.
+fn judged(outcome: Outcome, journal: &Journal) -> Outcome {
+    let path = |target: &str| target.split('?').next().unwrap_or(target).to_owned();
+    match outcome {
+        Outcome::Ok { value } => {
+            let accepted = journal.requests.iter().find_map(|r| match &r.step.expect {
+                Some(Expectation::Reject { clause }) => {
+                    let fetched_again = journal.requests.iter().any(|later| {
+                        later.index > r.index
+                            && later.method == r.method
+                            && path(&later.target) == path(&r.target)
+                    });
+                    (!fetched_again).then(|| clause.clone())
+                }
+                _ => None,
+            });
+            match accepted {
+                Some(clause) => Outcome::SilentAcceptance { clause, value },
+                None => Outcome::Ok { value },
+            }
+        }
+        Outcome::HandledError { message } => {
+            let conforming =
+                |r: &crate::journal::RecordedRequest| r.step.expect == Some(Expectation::Accept);
+            let all_conform = journal
+                .requests
+                .iter()
+                .all(|r| r.step.is_baseline() || conforming(r));
+            if all_conform && journal.requests.iter().any(conforming) {
+                Outcome::FalseRejection { message }
+            } else {
+                Outcome::HandledError { message }
+            }
+        }
+        other => other,
     }
 }
 

@@ -75,6 +75,14 @@ fn collect(value: &Value, path: String, limit: usize, out: &mut Vec<String>) {
     }
 }
 
+/// The value at a path.
+pub(crate) fn get<'v>(root: &'v Value, path: &[Segment]) -> Option<&'v Value> {
+    path.iter().try_fold(root, |value, segment| match segment {
+        Segment::Key(k) => value.as_object()?.get(k),
+        Segment::Index(i) => value.as_array()?.get(*i),
+    })
+}
+
 /// The value at a path, mutably.
 pub(crate) fn get_mut<'v>(root: &'v mut Value, path: &[Segment]) -> Option<&'v mut Value> {
     path.iter().try_fold(root, |value, segment| match segment {

@@ -20,7 +20,7 @@ pub(crate) fn campaign_xml(report: &Report) -> String {
     let mut cases: Vec<Case> = report
         .tally
         .iter()
-        .filter(|(class, _)| !matches!(class, crate::Class::Panic | crate::Class::Hang))
+        .filter(|(class, _)| matches!(class, crate::Class::Ok | crate::Class::HandledError))
         .map(|(class, n)| Case {
             name: class.to_string(),
             failure: None,

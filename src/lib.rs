@@ -68,11 +68,15 @@
 mod baseline;
 mod campaign;
 mod case;
+mod client_contract;
+pub mod conformance;
+mod contract;
 mod error;
 pub mod faults;
 mod fixture;
 pub mod journal;
 mod json_path;
+mod judge;
 mod junit;
 mod mutation;
 mod outcome;
@@ -91,15 +95,19 @@ pub mod wire;
 pub use baseline::{Baseline, Endpoint};
 pub use campaign::Campaign;
 pub use case::{Case, CaseResult, DEFAULT_DEADLINE};
+pub use contract::{Contract, Dialect, Operation, ResponseSpec, Violation};
 pub use error::{Error, ErrorKind};
 pub use fixture::{Fixture, Found, FORMAT_VERSION};
 pub use journal::{Journal, RecordedRequest};
+pub use judge::Judged;
 pub use outcome::{Class, Outcome};
 pub use provider::Provider;
 pub use replay::ReplayReport;
 pub use report::{Finding, Kept, Report, ShrinkFigures};
 pub use response::Response;
-pub use scenario::{ChunkFault, Framing, JsonChange, Mutation, Scenario, Step, Transport};
+pub use scenario::{
+    ChunkFault, Expectation, Framing, JsonChange, Mutation, Scenario, Step, Transport,
+};
 pub use store::{Saved, Store};
 
 /// The README's examples, compiled and run as doctests.

@@ -144,6 +144,7 @@ fn changed(value: &Value, change: &JsonChange) -> (Value, Option<String>) {
             return raw(format!("{}{value}{}", "[".repeat(depth), "]".repeat(depth)));
         }
         JsonChange::UnknownEnumValue => Value::String("badgateway_unknown_variant".into()),
+        JsonChange::ReplaceWith { json } => return raw(json.clone()),
     };
     (new, None)
 }

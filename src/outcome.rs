@@ -41,6 +41,33 @@ pub enum Outcome {
         /// cancelled) rather than awaiting something that never came.
         blocked: bool,
     },
+    /// The code returned `Ok` for a response that breaks a clause of the contract.
+    SilentAcceptance {
+        /// The clause broken: `data[0].amount: minimum`.
+        clause: String,
+        /// What the code returned.
+        value: String,
+    },
+    /// The code returned `Err` for responses that all conform to the contract.
+    FalseRejection {
+        /// The error message.
+        message: String,
+    },
+    /// The campaign's judge found what the code returned wrong for the response it
+    /// got (see [`crate::Campaign::judge`]).
+    WrongValue {
+        /// The judge's reason.
+        message: String,
+        /// What the code returned (its `Debug` form), or its error message.
+        returned: String,
+    },
+    /// A request the code sent breaks the client's half of the contract.
+    RequestViolation {
+        /// Which request (from 1).
+        request: usize,
+        /// What is wrong with it.
+        what: String,
+    },
 }
 
 /// The class of an [`Outcome`], without its details.
@@ -54,6 +81,14 @@ pub enum Class {
     Panic,
     /// See [`Outcome::Hang`].
     Hang,
+    /// See [`Outcome::SilentAcceptance`].
+    SilentAcceptance,
+    /// See [`Outcome::FalseRejection`].
+    FalseRejection,
+    /// See [`Outcome::WrongValue`].
+    WrongValue,
+    /// See [`Outcome::RequestViolation`].
+    RequestViolation,
 }
 
 impl Outcome {
@@ -69,6 +104,10 @@ impl Outcome {
             Outcome::HandledError { .. } => Class::HandledError,
             Outcome::Panic { .. } => Class::Panic,
             Outcome::Hang { .. } => Class::Hang,
+            Outcome::SilentAcceptance { .. } => Class::SilentAcceptance,
+            Outcome::FalseRejection { .. } => Class::FalseRejection,
+            Outcome::WrongValue { .. } => Class::WrongValue,
+            Outcome::RequestViolation { .. } => Class::RequestViolation,
         }
     }
 
@@ -80,7 +119,7 @@ impl Outcome {
     /// assert!(hang.is_finding());
     /// ```
     pub fn is_finding(&self) -> bool {
-        matches!(self.class(), Class::Panic | Class::Hang)
+        !matches!(self.class(), Class::Ok | Class::HandledError)
     }
 
     /// What makes two findings the same bug: the class, for a panic its location, for
@@ -101,6 +140,19 @@ impl Outcome {
                 location: Some(at), ..
             } => format!("panic at {at}"),
             Outcome::Panic { message, .. } => format!("panic: {message}"),
+            Outcome::SilentAcceptance { clause, .. } => {
+                format!(
+                    "silent acceptance of {}",
+                    crate::contract::generalized(clause)
+                )
+            }
+            Outcome::RequestViolation { what, .. } => {
+                format!(
+                    "request violation: {}",
+                    what.split(':').next().unwrap_or(what)
+                )
+            }
+            Outcome::WrongValue { message, .. } => format!("wrong value: {message}"),
             other => other.class().to_string(),
         }
     }
@@ -113,6 +165,10 @@ impl fmt::Display for Class {
             Class::HandledError => "handled error",
             Class::Panic => "panic",
             Class::Hang => "hang",
+            Class::SilentAcceptance => "silent acceptance",
+            Class::FalseRejection => "false rejection",
+            Class::WrongValue => "wrong value",
+            Class::RequestViolation => "request violation",
         })
     }
 }
@@ -135,6 +191,20 @@ impl fmt::Display for Outcome {
                 f,
                 "did not finish within {after:?}: it was still awaiting when cancelled"
             ),
+            Outcome::SilentAcceptance { clause, value } => write!(
+                f,
+                "returned Ok for a response that breaks `{clause}`:\n{value}"
+            ),
+            Outcome::FalseRejection { message } => write!(
+                f,
+                "returned Err for responses that conform to the contract: {message}"
+            ),
+            Outcome::WrongValue { message, returned } => {
+                write!(f, "returned a wrong value: {message}\n{returned}")
+            }
+            Outcome::RequestViolation { request, what } => {
+                write!(f, "request {request} breaks the client's half of the contract: {what}")
+            }
         }
     }
 }

@@ -102,6 +102,29 @@ pub struct Step {
     /// How the bytes travel: at once, dripped, cut, reset or stalled.
     #[serde(default, skip_serializing_if = "Transport::is_default")]
     pub transport: Transport,
+    /// What a correct client does with this response, when the contract says: accept
+    /// it (it conforms) or reject it (it breaks a clause). Judged by the campaign.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<Expectation>,
+}
+
+/// What a correct client does with a response, by the contract.
+///
+/// ```
+/// use badgateway::Expectation;
+/// let e = Expectation::Reject { clause: "amount: minimum".into() };
+/// assert_eq!(serde_json::to_string(&e).unwrap(), r#"{"reject":{"clause":"amount: minimum"}}"#);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Expectation {
+    /// The response conforms: returning `Err` for it is a false rejection.
+    Accept,
+    /// The response breaks this clause: returning `Ok` for it is a silent acceptance.
+    Reject {
+        /// `path: keyword`, as `data[0].amount: minimum`.
+        clause: String,
+    },
 }
 
 impl Step {
@@ -291,6 +314,11 @@ pub enum JsonChange {
     /// Replace the value with a string no enum of the client knows, as a provider
     /// adding a status value would.
     UnknownEnumValue,
+    /// Replace the value with this JSON text, verbatim (`"not-a-date"`, `-1`).
+    ReplaceWith {
+        /// The JSON text put in the value's place.
+        json: String,
+    },
 }
 
 /// How the body is delimited on the wire.

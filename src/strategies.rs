@@ -173,9 +173,10 @@ pub fn mutations(shape: &Shape) -> impl Strategy<Value = Mutation> {
 /// Status codes providers answer with when things go wrong, and a few that are right
 /// but unexpected.
 pub fn statuses() -> impl Strategy<Value = u16> {
-    select(vec![
-        500_u16, 502, 503, 504, 429, 400, 401, 403, 404, 409, 422, 200, 201, 202, 204, 301, 418,
-    ])
+    prop_oneof![
+        3 => select(vec![500_u16, 502, 503, 504, 429]),
+        2 => select(vec![400_u16, 401, 403, 404, 409, 422, 200, 201, 202, 204, 301, 418]),
+    ]
 }
 
 /// Header changes: wrong or missing content type, gzip lies, `Retry-After` in every
@@ -289,4 +290,77 @@ pub fn transports(shape: &Shape) -> impl Strategy<Value = Transport> {
             .prop_map(|(bytes, delay_ms)| Transport::Slicer { bytes, delay_ms }),
         (1..=3000_u64).prop_map(|ms| Transport::Latency { ms }),
     ]
+}
+
+/// What the contract says about one request of the probe: where its response
+/// schema is, and the changes that break it or conform to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// Pointer to the response schema in the contract.
+    pub pointer: String,
+    /// Changes to the baseline body that break one clause each.
+    pub breaking: Vec<crate::conformance::Breaking>,
+    /// Changes the contract calls conforming (new enum values, when enums may grow).
+    pub additive: Vec<Mutation>,
+}
+
+/// Scenarios under a contract: each step is a hostile one as in [`scenarios`], a
+/// conforming response generated from the schema (the client must accept it), a
+/// baseline broken at one clause (the client must reject it), or an additive change
+/// the contract allows. `plans[i]` is the plan for request `i` (none: hostile only).
+pub fn scenarios_under_contract(
+    catalog: &Catalog,
+    contract: &crate::contract::Contract,
+    plans: &[Option<Plan>],
+    max_steps: usize,
+) -> impl Strategy<Value = Scenario> {
+    let plan = |i: usize| plans.get(i).or(plans.last()).cloned().flatten();
+    let per_step: Vec<BoxedStrategy<Step>> = (0..max_steps.max(1))
+        .map(|i| contract_steps(&catalog.shape(i), contract, plan(i).as_ref()))
+        .collect();
+    (1..=per_step.len(), per_step).prop_map(|(n, mut all)| {
+        all.truncate(n);
+        Scenario { steps: all }
+    })
+}
+
+/// One step under a contract: see [`scenarios_under_contract`].
+pub fn contract_steps(
+    shape: &Shape,
+    contract: &crate::contract::Contract,
+    plan: Option<&Plan>,
+) -> BoxedStrategy<Step> {
+    use crate::scenario::Expectation;
+    let Some(plan) = plan else {
+        return steps(shape).boxed();
+    };
+    let conforming =
+        crate::conformance::conforming(contract, &plan.pointer).prop_map(|value| Step {
+            mutations: vec![Mutation::ReplaceBody {
+                text: value.to_string(),
+            }],
+            expect: Some(Expectation::Accept),
+            ..Step::default()
+        });
+    let mut options: Vec<(u32, BoxedStrategy<Step>)> =
+        vec![(3, steps(shape).boxed()), (2, conforming.boxed())];
+    if !plan.breaking.is_empty() {
+        let breaking = select(plan.breaking.clone()).prop_map(|b| Step {
+            mutations: vec![b.mutation()],
+            expect: Some(Expectation::Reject {
+                clause: b.clause.clone(),
+            }),
+            ..Step::default()
+        });
+        options.push((4, breaking.boxed()));
+    }
+    if !plan.additive.is_empty() {
+        let additive = select(plan.additive.clone()).prop_map(|m| Step {
+            mutations: vec![m],
+            expect: Some(Expectation::Accept),
+            ..Step::default()
+        });
+        options.push((1, additive.boxed()));
+    }
+    proptest::strategy::Union::new_weighted(options).boxed()
 }

@@ -7,7 +7,7 @@ use badgateway::replay::Status;
 use badgateway::{faults, Baseline, Campaign, Fixture, Response, Scenario, Store};
 use payment_gateway::{hardened, naive, TEST_SECRET_KEY};
 
-use crate::support::{fresh_dir, paygate_baseline};
+use crate::support::{fresh_dir, paygate_baseline, paygate_contract};
 
 /// Generous timeouts: a verdict must not change because the machine is busy.
 fn hardened_config() -> hardened::Config {
@@ -22,7 +22,9 @@ fn hardened_config() -> hardened::Config {
 /// The example's checked-in fixtures. The naive client's hangs cost the deadline;
 /// the hardened client's worst case (3 attempts of 1 s) stays well inside it.
 fn paygate(suite: &str, deadline_secs: u64) -> Campaign {
-    Campaign::new(suite, paygate_baseline()).deadline(Duration::from_secs(deadline_secs))
+    Campaign::new(suite, paygate_baseline())
+        .contract(paygate_contract())
+        .deadline(Duration::from_secs(deadline_secs))
 }
 
 #[test]

@@ -26,6 +26,15 @@ pub fn paygate_baseline() -> Baseline {
     .expect("the bundled baseline loads")
 }
 
+/// Paygate's contract as the example integration reads it (unread fields ignored).
+pub fn paygate_contract() -> badgateway::Contract {
+    let contract = badgateway::Contract::from_file(payment_gateway::CONTRACT_PATH)
+        .expect("the bundled contract loads");
+    payment_gateway::UNREAD_FIELDS
+        .iter()
+        .fold(contract, |c, field| c.ignoring(field))
+}
+
 /// Starts a provider on a runtime that lives as long as the returned guard.
 pub struct Running {
     pub provider: Provider,

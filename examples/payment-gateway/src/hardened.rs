@@ -100,9 +100,8 @@ pub struct Charge {
     pub currency: String,
     /// Where the charge is.
     pub status: Status,
-    /// How it was paid, when Paygate says.
-    #[serde(default)]
-    pub payment_method: Option<PaymentMethod>,
+    /// How it was paid.
+    pub payment_method: PaymentMethod,
     /// The caller's own keys.
     #[serde(default)]
     pub metadata: HashMap<String, Value>,
@@ -126,9 +125,8 @@ pub enum Status {
 /// How a charge was paid.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct PaymentMethod {
-    /// The card, for card payments.
-    #[serde(default)]
-    pub card: Option<Card>,
+    /// The card.
+    pub card: Card,
 }
 
 /// A card.
@@ -149,6 +147,53 @@ pub struct Refund {
     pub amount: u64,
     /// The refunded charge.
     pub charge: String,
+}
+
+/// What this client checks of the values it reads, beyond their types: the clauses of
+/// Paygate's contract that it depends on.
+trait Valid {
+    fn check(&self) -> Result<(), String>;
+}
+
+fn id_like(id: &str, prefix: &str) -> bool {
+    id.strip_prefix(prefix).is_some_and(|rest| {
+        (8..=40).contains(&rest.len()) && rest.chars().all(|c| c.is_ascii_alphanumeric())
+    })
+}
+
+impl Valid for Charge {
+    fn check(&self) -> Result<(), String> {
+        let card = &self.payment_method.card;
+        let problem = if !id_like(&self.id, "ch_") {
+            "id is not a charge id"
+        } else if !(1..=99_999_999).contains(&self.amount) {
+            "amount out of range"
+        } else if self.currency.len() != 3 || !self.currency.chars().all(|c| c.is_ascii_lowercase())
+        {
+            "currency is not an ISO 4217 code"
+        } else if card.last4.len() != 4 || !card.last4.chars().all(|c| c.is_ascii_digit()) {
+            "last4 is not four digits"
+        } else {
+            return Ok(());
+        };
+        Err(format!("charge {:?}: {problem}", self.id))
+    }
+}
+
+impl Valid for Refund {
+    fn check(&self) -> Result<(), String> {
+        if id_like(&self.id, "re_") && id_like(&self.charge, "ch_") && self.amount >= 1 {
+            Ok(())
+        } else {
+            Err(format!("refund {:?} is not a valid refund", self.id))
+        }
+    }
+}
+
+impl Valid for ChargeList {
+    fn check(&self) -> Result<(), String> {
+        self.data.iter().try_for_each(Valid::check)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -240,21 +285,8 @@ impl Client {
                 Some(&key),
             )
             .await?;
-        let receipt = match charge.payment_method.as_ref().and_then(|p| p.card.as_ref()) {
-            Some(card) => {
-                let tail: String = card
-                    .last4
-                    .chars()
-                    .rev()
-                    .take(4)
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .rev()
-                    .collect();
-                format!("{} ending in {tail}", card.brand)
-            }
-            None => "paid".to_owned(),
-        };
+        let card = &charge.payment_method.card;
+        let receipt = format!("{} ending in {}", card.brand, card.last4);
         Ok((charge, receipt))
     }
 
@@ -304,7 +336,8 @@ impl Client {
                 None => "/v1/charges?limit=100".to_owned(),
             };
             let page: ChargeList = self.call(reqwest::Method::GET, &path, None, None).await?;
-            if !page.has_more {
+            // A page that says "more" but holds nothing has no cursor to follow: done.
+            if !page.has_more || page.data.is_empty() {
                 all.extend(page.data);
                 return Ok(all);
             }
@@ -324,7 +357,7 @@ impl Client {
         })
     }
 
-    async fn call<T: DeserializeOwned>(
+    async fn call<T: DeserializeOwned + Valid>(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -360,7 +393,7 @@ impl Client {
         }
     }
 
-    async fn attempt<T: DeserializeOwned>(
+    async fn attempt<T: DeserializeOwned + Valid>(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -404,12 +437,18 @@ impl Client {
             bytes.extend_from_slice(&chunk);
         }
         match status {
-            200..=299 => serde_json::from_slice(&bytes).map_err(|e| {
-                Failed::fatal(Error::Unexpected {
-                    status,
-                    detail: format!("invalid body: {e}"),
-                })
-            }),
+            200..=299 => {
+                let value: T = serde_json::from_slice(&bytes).map_err(|e| {
+                    Failed::fatal(Error::Unexpected {
+                        status,
+                        detail: format!("invalid body: {e}"),
+                    })
+                })?;
+                value
+                    .check()
+                    .map_err(|detail| Failed::fatal(Error::Unexpected { status, detail }))?;
+                Ok(value)
+            }
             429 | 500..=599 => Err(Failed {
                 error: Error::Unexpected {
                     status,

@@ -19,3 +19,36 @@ pub mod naive;
 /// The test secret key the examples authenticate with. It must never appear in a
 /// badgateway journal or report.
 pub const TEST_SECRET_KEY: &str = "sk_test_51HcX8eKs3cR3tV4lu3";
+
+/// The fields of Paygate's responses this integration never reads: a broken clause
+/// there is no bug of the integration, so contract campaigns ignore them
+/// (`Contract::ignoring`).
+pub const UNREAD_FIELDS: &[&str] = &[
+    "object",
+    "created",
+    "refunded",
+    "amount_refunded",
+    "refunded_at",
+    "failure",
+    "metadata",
+    "payment_method.type",
+    "payment_method.card.exp_month",
+    "payment_method.card.exp_year",
+    "data[].object",
+    "data[].created",
+    "data[].refunded",
+    "data[].amount_refunded",
+    "data[].refunded_at",
+    "data[].failure",
+    "data[].metadata",
+    "data[].payment_method.type",
+    "data[].payment_method.card.exp_month",
+    "data[].payment_method.card.exp_year",
+];
+
+/// Paygate's contract, as the integration reads it: the OpenAPI document in the
+/// repository's `fixtures/contracts/paygate.yaml`, less the [`UNREAD_FIELDS`].
+pub const CONTRACT_PATH: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../fixtures/contracts/paygate.yaml"
+);
