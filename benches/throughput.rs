@@ -156,6 +156,130 @@ fn overlap() -> (Duration, usize) {
     (started.elapsed(), hangs)
 }
 
+/// A spec as large as real published ones: Paygate's components behind `n` paths of
+/// four operations each.
+fn large_spec(paths: usize) -> String {
+    let paygate = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/contracts/paygate.yaml"
+    ))
+    .unwrap();
+    let mut doc: serde_json::Value = serde_norway::from_str(&paygate).unwrap();
+    let template = doc["paths"]["/v1/charges"].clone();
+    let item = doc["paths"]["/v1/charges/{id}"].clone();
+    let all = doc["paths"].as_object_mut().unwrap();
+    for i in 0..paths {
+        all.insert(format!("/v1/resource_{i}"), template.clone());
+        all.insert(format!("/v1/resource_{i}/{{id}}"), item.clone());
+    }
+    serde_json::to_string(&doc).unwrap()
+}
+
+/// Loading and generation figures for contracts.
+fn contracts() {
+    use badgateway::{conformance, Contract};
+    use proptest::strategy::{Strategy, ValueTree};
+    let text = large_spec(150);
+    let started = Instant::now();
+    let contract = Contract::from_str(&text, "large.json").unwrap();
+    let load = started.elapsed();
+    let operations = contract.operations().len();
+    let schema = "/components/schemas/ChargeList";
+    let strategy = conformance::conforming(&contract, schema);
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let started = Instant::now();
+    let mut bytes = 0;
+    let n = 2_000;
+    for _ in 0..n {
+        bytes += strategy
+            .new_tree(&mut runner)
+            .unwrap()
+            .current()
+            .to_string()
+            .len();
+    }
+    let rate = n as f64 / started.elapsed().as_secs_f64();
+    let sample = strategy.new_tree(&mut runner).unwrap().current();
+    let started = Instant::now();
+    assert!(contract.validate(schema, &sample).is_ok());
+    let first_validation = started.elapsed();
+    let started = Instant::now();
+    let breaking = conformance::breaking(&contract, schema, &sample);
+    let breaking_time = started.elapsed();
+    println!(
+        "  contract: {operations} operations ({} KiB of JSON) loaded in {:.1} ms, first validation (compiles the schema) {:.1} ms;\n    {rate:.0} conforming ChargeList bodies/s (mean {} bytes); {} breaking changes of one body found in {:.1} ms",
+        text.len() / 1024,
+        load.as_secs_f64() * 1e3,
+        first_validation.as_secs_f64() * 1e3,
+        bytes / n,
+        breaking.len(),
+        breaking_time.as_secs_f64() * 1e3
+    );
+}
+
+/// Where 1,000 generated cases under the Paygate contract break it.
+fn distribution() {
+    use badgateway::strategies::{scenarios_under_contract, Catalog, Plan};
+    use badgateway::{conformance, Contract, Expectation};
+    use proptest::strategy::{Strategy, ValueTree};
+    let contract = payment_gateway::UNREAD_FIELDS.iter().fold(
+        Contract::from_file(payment_gateway::CONTRACT_PATH).unwrap(),
+        |c, f| c.ignoring(f),
+    );
+    let body: serde_json::Value = serde_json::from_slice(&paygate_list_body()).unwrap();
+    let schema = "/components/schemas/ChargeList";
+    let plan = Plan {
+        pointer: schema.into(),
+        breaking: conformance::breaking(&contract, schema, &body),
+        additive: conformance::additive(&contract, schema, &body),
+    };
+    let strategy = scenarios_under_contract(&Catalog::default(), &contract, &[Some(plan)], 3);
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let (mut paths, mut keywords) = (
+        std::collections::BTreeMap::new(),
+        std::collections::BTreeMap::new(),
+    );
+    let (mut steps, mut accept, mut hostile) = (0, 0, 0);
+    for _ in 0..1000 {
+        for step in strategy.new_tree(&mut runner).unwrap().current().steps {
+            steps += 1;
+            match step.expect {
+                Some(Expectation::Reject { clause }) => {
+                    let (path, keyword) = clause.split_once(": ").unwrap();
+                    let mut general = String::new();
+                    let mut in_index = false;
+                    for c in path.chars() {
+                        in_index = (in_index || c == '[') && c != ']';
+                        if !(in_index && c.is_ascii_digit()) {
+                            general.push(c);
+                        }
+                    }
+                    *paths.entry(general).or_insert(0) += 1;
+                    *keywords.entry(keyword.to_owned()).or_insert(0) += 1;
+                }
+                Some(Expectation::Accept) => accept += 1,
+                None => hostile += 1,
+            }
+        }
+    }
+    let breaking: usize = keywords.values().sum();
+    println!("  1,000 cases under the Paygate contract: {steps} steps: {breaking} break a clause, {accept} conform, {hostile} hostile");
+    println!("    paths: {paths:?}");
+    println!("    clauses: {keywords:?}");
+}
+
+fn paygate_list_body() -> Vec<u8> {
+    Baseline::from_file(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/baselines/paygate.json"
+    ))
+    .unwrap()
+    .declared("GET", "/v1/charges")
+    .unwrap()
+    .body
+    .clone()
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo test --benches` asks for a list; there are no libtest benches here.
@@ -177,6 +301,8 @@ fn main() {
         "  generated campaign  {campaign:8.0} cases/s   ratio {:.2}x   ({tally})",
         bare / campaign
     );
+    contracts();
+    distribution();
     let (elapsed, hangs) = overlap();
     println!(
         "  overlap: 64 cases, {hangs} hang under a 1 s deadline: {:.2} s (sum of deadlines {hangs} s)",

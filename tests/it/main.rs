@@ -1,6 +1,7 @@
 //! badgateway's own integration tests: one binary, one module per concept.
 
 mod campaigns;
+mod contracts;
 mod faults_with_reqwest;
 mod journal;
 mod outcomes;

@@ -1,0 +1,646 @@
+//! Contracts: loading real-world specs, generating conforming and breaking responses,
+//! and judging clients by them.
+
+use std::time::Duration;
+
+use badgateway::conformance::{self, Breaking};
+use badgateway::strategies::{scenarios_under_contract, Catalog, Plan};
+use badgateway::{
+    faults, Campaign, Class, Contract, Dialect, ErrorKind, Expectation, Judged, Mutation, Outcome,
+    Response, Scenario,
+};
+use payment_gateway::{hardened, naive, TEST_SECRET_KEY};
+use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
+
+use crate::support::{paygate_baseline, paygate_contract};
+
+fn contract_file(name: &str) -> String {
+    format!("{}/fixtures/contracts/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/proptest-regressions/contracts.txt"
+        )))),
+        ..ProptestConfig::default()
+    }
+}
+
+/// A JSON pointer for a path like `data[0].amount`.
+fn pointer(path: &str) -> String {
+    let mut out = String::new();
+    for part in path.split('.').filter(|p| !p.is_empty()) {
+        let (key, indexes) = part
+            .split_once('[')
+            .map_or((part, ""), |(k, rest)| (k, rest));
+        if !key.is_empty() {
+            out.push('/');
+            out.push_str(key);
+        }
+        for index in indexes.split('[').filter(|i| !i.is_empty()) {
+            out.push('/');
+            out.push_str(index.trim_end_matches(']'));
+        }
+    }
+    out
+}
+
+/// Applies a breaking change through the same bytes the provider would serve, and
+/// checks the validator rejects the result at the tagged clause.
+fn assert_breaks_at_its_clause(
+    contract: &Contract,
+    schema: &str,
+    instance: &serde_json::Value,
+    b: &Breaking,
+) {
+    let mut response = Response::json(200, instance);
+    b.mutation().apply(&mut response);
+    let parsed = serde_json::from_slice::<serde_json::Value>(&response.body);
+    if b.keyword == "nesting" {
+        assert!(
+            parsed.is_err(),
+            "nesting beyond the parser's limit must not parse: {}",
+            b.clause
+        );
+        return;
+    }
+    let changed = parsed.unwrap_or_else(|e| panic!("{}: {e}", b.clause));
+    let violations = contract.validate(schema, &changed).expect_err(&b.clause);
+    let at = pointer(&b.path);
+    let parent = at
+        .rsplit_once('/')
+        .map_or(String::new(), |(p, _)| p.to_owned());
+    let expected_at = if b.keyword == "required" { parent } else { at };
+    assert!(
+        violations
+            .iter()
+            .any(|v| v.instance_path == expected_at && v.keyword == b.keyword),
+        "{} is not reported at {expected_at}: {violations:?}",
+        b.clause
+    );
+}
+
+#[test]
+fn the_paygate_contract_loads_every_operation_the_example_uses() {
+    let contract = Contract::from_file(contract_file("paygate.yaml")).unwrap();
+    assert_eq!(contract.dialect(), Dialect::OpenApi30);
+    assert!(contract.enums_may_grow());
+    for (method, target) in [
+        ("POST", "/v1/charges"),
+        ("GET", "/v1/charges?limit=100"),
+        ("GET", "/v1/charges/ch_1"),
+        ("POST", "/v1/refunds"),
+    ] {
+        let op = contract
+            .operation(method, target)
+            .unwrap_or_else(|| panic!("{method} {target}"));
+        assert!(op.response_schema(200).is_some(), "{method} {target}");
+    }
+    let create = contract.operation("POST", "/v1/charges").unwrap();
+    assert_eq!(create.required_headers, vec!["idempotency-key"]);
+    assert!(create.request_schema.is_some());
+    assert!(create.documents(402) && create.documents(429) && create.documents(503));
+    assert!(!create.documents(301));
+    // The bundled baseline conforms, or every breaking change would be noise.
+    for (method, target) in [
+        ("POST", "/v1/charges"),
+        ("GET", "/v1/charges"),
+        ("POST", "/v1/refunds"),
+    ] {
+        let body: serde_json::Value =
+            serde_json::from_slice(&paygate_baseline().declared(method, target).unwrap().body)
+                .unwrap();
+        let schema = contract
+            .operation(method, target)
+            .unwrap()
+            .response_schema(200)
+            .unwrap();
+        assert_eq!(
+            contract.validate(schema, &body),
+            Ok(()),
+            "{method} {target}"
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(config(128))]
+
+    #[test]
+    fn conforming_responses_generated_from_the_paygate_contract_validate_against_it(
+        (op_index, value) in (0..4_usize).prop_flat_map(|i| {
+            let contract = paygate_contract();
+            let schema = contract.operations()[i].success().unwrap().1.schema.clone().unwrap();
+            (Just(i), conformance::conforming(&contract, &schema))
+        })
+    ) {
+        let contract = paygate_contract();
+        let op = &contract.operations()[op_index];
+        let schema = op.success().unwrap().1.schema.clone().unwrap();
+        prop_assert!(contract.validate(&schema, &value).is_ok(), "{} {}: {value}\n{:?}", op.method, op.path, contract.validate(&schema, &value));
+    }
+
+    #[test]
+    fn every_breaking_change_fails_validation_at_the_clause_it_is_tagged_with(
+        value in conformance::conforming(&paygate_contract(), "/components/schemas/ChargeList")
+    ) {
+        let contract = Contract::from_file(contract_file("paygate.yaml")).unwrap();
+        let schema = "/components/schemas/ChargeList";
+        let breaking = conformance::breaking(&contract, schema, &value);
+        prop_assert!(!breaking.is_empty());
+        for b in &breaking {
+            assert_breaks_at_its_clause(&contract, schema, &value, b);
+        }
+    }
+
+    #[test]
+    fn conforming_values_of_recursive_and_3_1_schemas_validate(
+        category in conformance::conforming(&Contract::from_file(contract_file("recursive.yaml")).unwrap(), "/components/schemas/Category"),
+        endpoint in conformance::conforming(&Contract::from_file(contract_file("webhooks-3.1.json")).unwrap(), "/components/schemas/Endpoint"),
+    ) {
+        let recursive = Contract::from_file(contract_file("recursive.yaml")).unwrap();
+        prop_assert_eq!(recursive.validate("/components/schemas/Category", &category), Ok(()));
+        let webhooks = Contract::from_file(contract_file("webhooks-3.1.json")).unwrap();
+        prop_assert_eq!(webhooks.validate("/components/schemas/Endpoint", &endpoint), Ok(()));
+        prop_assert!(endpoint.get("secret").is_none(), "writeOnly properties stay out of responses");
+    }
+}
+
+#[test]
+fn breaking_changes_reach_nested_paths_and_every_kind_of_clause() {
+    let contract = Contract::from_file(contract_file("paygate.yaml")).unwrap();
+    let mut body: serde_json::Value = serde_json::from_slice(
+        &paygate_baseline()
+            .declared("GET", "/v1/charges")
+            .unwrap()
+            .body,
+    )
+    .unwrap();
+    body["data"][0]["refunded_at"] = "2026-11-26T07:28:00Z".into();
+    assert_eq!(
+        contract.validate("/components/schemas/ChargeList", &body),
+        Ok(())
+    );
+    let breaking = conformance::breaking(&contract, "/components/schemas/ChargeList", &body);
+    let clauses: Vec<&str> = breaking.iter().map(|b| b.clause.as_str()).collect();
+    for expected in [
+        "data[1].payment_method.card.last4: pattern",
+        "data[0].amount: minimum",
+        "data[0].amount: maximum",
+        "data[0].amount: type",
+        "data[0].currency: required",
+        "data[0].refunded_at: format",
+        "data[0].payment_method.card: type",
+        "has_more: type",
+        "(root): nesting",
+    ] {
+        assert!(
+            clauses.contains(&expected),
+            "{expected} missing from {clauses:#?}"
+        );
+    }
+    for b in &breaking {
+        assert_breaks_at_its_clause(&contract, "/components/schemas/ChargeList", &body, b);
+    }
+    // Paygate says enums may grow: a new status is no breaking change, a number is.
+    assert!(
+        !clauses.contains(&"data[0].status: enum")
+            || breaking.iter().all(|b| b.path != "data[0].status"
+                || !matches!(b.change, badgateway::JsonChange::UnknownEnumValue))
+    );
+    assert!(
+        conformance::additive(&contract, "/components/schemas/ChargeList", &body).contains(
+            &Mutation::Json {
+                path: "data[0].status".into(),
+                change: badgateway::JsonChange::UnknownEnumValue
+            }
+        )
+    );
+}
+
+#[test]
+fn a_3_1_spec_in_json_reads_type_arrays_const_one_of_and_formats() {
+    let contract = Contract::from_file(contract_file("webhooks-3.1.json")).unwrap();
+    assert_eq!(contract.dialect(), Dialect::OpenApi31);
+    let schema = contract
+        .operation("GET", "/v1/webhook_endpoints/we_1")
+        .unwrap()
+        .response_schema(200)
+        .unwrap()
+        .to_owned();
+    let good = serde_json::json!({"id": "3f2a9c1e-5b7d-4a10-9c3e-8d2f6b1a0e47", "object": "webhook_endpoint", "url": "https://x.example/hook",
+        "contact": null, "status": "enabled", "created": "2026-11-26", "delivery": {"mode": "immediate"}, "tags": null});
+    assert_eq!(contract.validate(&schema, &good), Ok(()));
+    let keyword = |patch: serde_json::Value| {
+        let mut bad = good.clone();
+        bad.as_object_mut()
+            .unwrap()
+            .extend(patch.as_object().unwrap().clone());
+        contract.validate(&schema, &bad).unwrap_err()[0]
+            .keyword
+            .clone()
+    };
+    assert_eq!(
+        keyword(serde_json::json!({"contact": "not an email"})),
+        "format"
+    );
+    assert_eq!(keyword(serde_json::json!({"id": "123"})), "format");
+    assert_eq!(keyword(serde_json::json!({"object": "endpoint"})), "const");
+    assert_eq!(
+        keyword(serde_json::json!({"delivery": {"mode": "batched"}})),
+        "oneOf"
+    );
+    assert_eq!(
+        keyword(serde_json::json!({"retries": 10})),
+        "exclusiveMaximum"
+    );
+    assert_eq!(
+        keyword(serde_json::json!({"unexpected": 1})),
+        "additionalProperties"
+    );
+    let create = contract.operation("POST", "/v1/webhook_endpoints").unwrap();
+    assert_eq!(create.success().unwrap().0, 201);
+}
+
+#[test]
+fn a_3_0_spec_in_yaml_reads_recursive_refs_and_all_of_with_nullable() {
+    let contract = Contract::from_file(contract_file("recursive.yaml")).unwrap();
+    let schema = contract
+        .operation("GET", "/v1/categories/cat_001")
+        .unwrap()
+        .response_schema(200)
+        .unwrap()
+        .to_owned();
+    let tree = serde_json::json!({"id": "cat_001", "name": "Shoes", "parent": null, "children": [
+        {"id": "cat_002", "name": "Boots", "parent": {"id": "cat_001"}, "children": [{"id": "cat_003", "name": "Rain", "children": []}]}]});
+    assert_eq!(contract.validate(&schema, &tree), Ok(()));
+    let mut deep_bad = tree.clone();
+    deep_bad["children"][0]["children"][0]["id"] = "shoes".into();
+    let violations = contract.validate(&schema, &deep_bad).unwrap_err();
+    assert_eq!(
+        (
+            violations[0].instance_path.as_str(),
+            violations[0].keyword.as_str()
+        ),
+        ("/children/0/children/0/id", "pattern")
+    );
+    let mut score = tree.clone();
+    score["score"] = 1.into();
+    assert_eq!(
+        contract.validate(&schema, &score).unwrap_err()[0].keyword,
+        "exclusiveMaximum",
+        "3.0's boolean exclusiveMaximum"
+    );
+}
+
+#[test]
+fn a_sloppy_spec_loads_where_its_quirks_do_not_matter() {
+    let contract = Contract::from_file(contract_file("sloppy.yaml")).unwrap();
+    let op = contract.operation("GET", "/v1/balance").unwrap();
+    assert_eq!(
+        op.responses[0].examples,
+        vec![serde_json::json!({"available": 10, "as_of": "yesterday"})]
+    );
+    assert!(contract
+        .validate(
+            op.response_schema(200).unwrap(),
+            &serde_json::json!({"available": 3})
+        )
+        .is_ok());
+}
+
+#[test]
+fn a_broken_ref_names_the_file_and_the_pointer_of_the_ref() {
+    let path = contract_file("broken-ref.yaml");
+    let error = Contract::from_file(&path).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::InvalidFile);
+    assert_eq!(
+        error.to_string(),
+        format!("invalid contract {path} at /components/schemas/Charge/properties/card: $ref \"#/components/schemas/Crad\" points nowhere: fix the reference, or add the schema it names")
+    );
+}
+
+#[test]
+fn a_file_that_is_no_spec_says_so_and_what_to_use_instead() {
+    let path = contract_file("not-a-spec.json");
+    let error = Contract::from_file(&path).unwrap_err().to_string();
+    assert!(
+        error.starts_with(&format!(
+            "invalid contract {path}: not an OpenAPI document: no `openapi` field"
+        )),
+        "{error}"
+    );
+    assert!(error.contains("Contract::from_json_schema"), "{error}");
+    let yaml = Contract::from_str("openapi: 3.0.0\ninfo: [unclosed\n", "bad.yaml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        yaml.starts_with("invalid contract bad.yaml at line "),
+        "{yaml}"
+    );
+    let swagger = Contract::from_str(r#"{"swagger": "2.0"}"#, "old.json")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        swagger.contains("Swagger 2.0 is not supported"),
+        "{swagger}"
+    );
+}
+
+fn contract_campaign(suite: &str) -> Campaign {
+    Campaign::new(suite, paygate_baseline())
+        .no_fixtures()
+        .contract(paygate_contract())
+        .cases(150)
+}
+
+#[test]
+fn the_naive_client_is_caught_silently_accepting_contract_breaking_responses() {
+    let report = contract_campaign("it.contract.naive")
+        .deadline(Duration::from_secs(1))
+        .run(|url| async move {
+            naive::Client::new(&url, TEST_SECRET_KEY)
+                .create_charge(2500, "eur", "ord_1042")
+                .await
+        })
+        .unwrap();
+    let silent: Vec<&badgateway::Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.outcome.class() == Class::SilentAcceptance)
+        .collect();
+    assert!(!silent.is_empty(), "{report}");
+    for finding in silent {
+        let Outcome::SilentAcceptance { clause, value } = &finding.outcome else {
+            unreachable!()
+        };
+        assert!(
+            value.starts_with("(Charge {"),
+            "the report shows what was accepted: {value}"
+        );
+        let step = &finding.scenario.steps[0];
+        assert_eq!(
+            step.expect,
+            Some(Expectation::Reject {
+                clause: clause.clone()
+            })
+        );
+        assert_eq!(finding.scenario.steps.len(), 1, "{report}");
+    }
+    assert!(
+        report
+            .to_string()
+            .contains("returned Ok for a response that breaks `"),
+        "{report}"
+    );
+    assert!(
+        report.findings.iter().any(|f| f.signature
+            == "request violation: retried POST /v1/charges without the same idempotency-key"),
+        "the naive client retries a failed charge under a new key: {report}"
+    );
+}
+
+#[test]
+fn the_hardened_client_survives_a_contract_campaign() {
+    let config = hardened::Config {
+        timeout: Duration::from_millis(200),
+        max_retries: 2,
+        max_backoff: Duration::from_millis(50),
+        ..hardened::Config::default()
+    };
+    for suite in ["it.contract.hardened.create", "it.contract.hardened.list"] {
+        let report = contract_campaign(suite)
+            .deadline(Duration::from_secs(3))
+            .run(move |url| async move {
+                let client = hardened::Client::new(&url, TEST_SECRET_KEY, config);
+                if suite.ends_with("create") {
+                    client
+                        .create_charge(2500, "eur", "ord_1042")
+                        .await
+                        .map(|_| 1)
+                } else {
+                    client.all_charges().await.map(|c| c.len())
+                }
+            })
+            .unwrap();
+        assert!(report.findings.is_empty(), "{report}");
+        assert!(
+            report.tally.get(&Class::Ok).copied().unwrap_or(0) > 20,
+            "conforming responses are accepted: {report}"
+        );
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct StrictCharge {
+    id: String,
+    object: String,
+    amount: u64,
+    currency: String,
+    status: String,
+    payment_method: serde_json::Value,
+    metadata: serde_json::Value,
+    created: u64,
+    refunded: bool,
+    amount_refunded: u64,
+    refunded_at: Option<String>,
+    failure: Option<serde_json::Value>,
+}
+
+#[test]
+fn a_client_that_rejects_a_new_optional_field_is_caught_as_a_false_rejection() {
+    let report = contract_campaign("it.contract.strict")
+        .deadline(Duration::from_secs(1))
+        .run(|url| async move {
+            let client = reqwest::Client::builder()
+                .timeout(Duration::from_millis(300))
+                .build()
+                .map_err(|e| e.to_string())?;
+            let body = client
+                .get(format!("{url}/v1/charges/ch_1"))
+                .send()
+                .await
+                .map_err(|e| e.to_string())?
+                .bytes()
+                .await
+                .map_err(|e| e.to_string())?;
+            serde_json::from_slice::<StrictCharge>(&body).map_err(|e| e.to_string())
+        })
+        .unwrap();
+    let rejection = report
+        .findings
+        .iter()
+        .find(|f| f.outcome.class() == Class::FalseRejection)
+        .unwrap_or_else(|| panic!("{report}"));
+    let Outcome::FalseRejection { message } = &rejection.outcome else {
+        unreachable!()
+    };
+    assert!(message.starts_with("unknown field `"), "{message}");
+    assert_eq!(
+        rejection.scenario.steps[0].expect,
+        Some(Expectation::Accept)
+    );
+}
+
+#[test]
+fn requests_are_checked_against_the_clients_half_of_the_contract() {
+    let campaign = || {
+        Campaign::new("it.contract.requests", paygate_baseline())
+            .no_fixtures()
+            .contract(paygate_contract())
+    };
+    let run = |body: serde_json::Value, key: Option<&'static str>, path: &'static str| {
+        campaign()
+            .run_scenarios(vec![Scenario::new()], move |url| {
+                let body = body.clone();
+                async move {
+                    let mut request = reqwest::Client::new()
+                        .post(format!("{url}{path}"))
+                        .json(&body);
+                    if let Some(key) = key {
+                        request = request.header("Idempotency-Key", key);
+                    }
+                    request.send().await.map(|r| r.status().as_u16())
+                }
+            })
+            .unwrap()
+            .remove(0)
+            .outcome
+    };
+    let good =
+        serde_json::json!({"amount": 2500, "currency": "eur", "payment_method": "pm_card_visa"});
+    assert_eq!(
+        run(good.clone(), Some("order-1"), "/v1/charges").class(),
+        Class::Ok
+    );
+    assert_eq!(
+        run(good.clone(), None, "/v1/charges"),
+        Outcome::RequestViolation { request: 1, what: "missing required header idempotency-key on POST /v1/charges: the request has no such header".into() }
+    );
+    let Outcome::RequestViolation { what, .. } = run(
+        serde_json::json!({"amount": 0, "currency": "eur", "payment_method": "pm"}),
+        Some("k"),
+        "/v1/charges",
+    ) else {
+        panic!("a body breaking the request schema is a violation")
+    };
+    assert!(
+        what.starts_with("request body of POST /v1/charges breaks minimum at /amount"),
+        "{what}"
+    );
+    let Outcome::RequestViolation { what, .. } = run(good, Some("k"), "/v1/charge") else {
+        panic!("undocumented")
+    };
+    assert!(
+        what.starts_with("undocumented operation POST /v1/charge"),
+        "{what}"
+    );
+}
+
+#[test]
+fn the_judge_dismisses_what_is_fine_and_calls_out_a_wrong_value() {
+    let charge = |url: String| async move {
+        let body = reqwest::get(format!("{url}/v1/charges/ch_1"))
+            .await?
+            .text()
+            .await?;
+        let value: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        // A bug: reports every charge as succeeded.
+        Ok::<_, reqwest::Error>(format!("amount={} status=succeeded", value["amount"]))
+    };
+    let status = Scenario::new().then(
+        faults::json(
+            "status",
+            badgateway::JsonChange::ReplaceWith {
+                json: "\"failed\"".into(),
+            },
+        )
+        .with_expect_accept(),
+    );
+    let results = Campaign::new("it.judge", paygate_baseline())
+        .no_fixtures()
+        .judge(|response, outcome| match outcome {
+            Outcome::Ok { value }
+                if !value.contains(&format!(
+                    "status={}",
+                    response["status"].as_str().unwrap_or("?")
+                )) =>
+            {
+                Judged::Wrong("the returned status is not the response's".into())
+            }
+            _ => Judged::AsIs,
+        })
+        .run_scenarios(vec![Scenario::new(), status], charge)
+        .unwrap();
+    assert_eq!(results[0].outcome.class(), Class::Ok);
+    assert_eq!(
+        results[1].outcome,
+        Outcome::WrongValue {
+            message: "the returned status is not the response's".into(),
+            returned: "\"amount=2500 status=succeeded\"".into()
+        }
+    );
+}
+
+#[test]
+fn a_campaign_reaches_mutations_at_nested_paths() {
+    // Over 1,000 generated cases, the clauses broken are spread over the whole
+    // document, nested objects and list items included.
+    let contract = paygate_contract();
+    let body: serde_json::Value = serde_json::from_slice(
+        &paygate_baseline()
+            .declared("GET", "/v1/charges")
+            .unwrap()
+            .body,
+    )
+    .unwrap();
+    let plan = Plan {
+        pointer: "/components/schemas/ChargeList".into(),
+        breaking: conformance::breaking(&contract, "/components/schemas/ChargeList", &body),
+        additive: conformance::additive(&contract, "/components/schemas/ChargeList", &body),
+    };
+    let strategy = scenarios_under_contract(&Catalog::default(), &contract, &[Some(plan)], 3);
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let mut paths = std::collections::BTreeMap::new();
+    for _ in 0..1000 {
+        let scenario = proptest::strategy::ValueTree::current(
+            &proptest::strategy::Strategy::new_tree(&strategy, &mut runner).unwrap(),
+        );
+        for step in scenario.steps {
+            if let Some(Expectation::Reject { clause }) = step.expect {
+                *paths
+                    .entry(clause.split(':').next().unwrap().to_owned())
+                    .or_insert(0) += 1;
+            }
+        }
+    }
+    let nested = paths.keys().filter(|p| p.matches('.').count() >= 2).count();
+    assert!(nested >= 3, "{paths:#?}");
+    assert!(
+        paths.keys().any(|p| p.starts_with("data[1].")),
+        "{paths:#?}"
+    );
+    assert!(
+        !paths
+            .keys()
+            .any(|p| p.contains("metadata") || p.contains("exp_month")),
+        "ignored clauses are not generated: {paths:#?}"
+    );
+}
+
+trait ExpectAccept {
+    fn with_expect_accept(self) -> Self;
+}
+
+impl ExpectAccept for badgateway::Step {
+    fn with_expect_accept(mut self) -> Self {
+        self.expect = Some(Expectation::Accept);
+        self
+    }
+}
