@@ -56,6 +56,13 @@
 //! - **[`Campaign`]**: many generated cases ([`strategies`]), run concurrently so
 //!   waiting is overlapped; each finding is grouped by signature and shrunk
 //!   ([`shrink`]) into a [`Report`].
+//! - **[`Contract`]**: an OpenAPI 3.0/3.1 document or JSON Schema. With
+//!   [`Campaign::contract`], cases include conforming and clause-breaking responses
+//!   ([`conformance`]), and silent acceptances, false rejections and requests that
+//!   break the client's half are findings too; [`Campaign::judge`] has the last word.
+//! - **[`Fixture`]s in a [`Store`]**: every finding is kept as a readable JSON file,
+//!   atomically, one per signature; [`Campaign::replay`] replays them with one insta
+//!   snapshot per fixture, so a fixed bug flips its snapshot.
 //!
 //! ## Prior art
 //!
@@ -63,6 +70,9 @@
 //! |---|---|---|
 //! | wiremock | in-process mocks, matchers, a request journal | no transport or framing faults, no generation or shrinking; use it as a baseline with [`Baseline::forward_to`] |
 //! | Toxiproxy | TCP faults (`reset_peer`, `limit_data`, `slicer`, `timeout`) | not HTTP-aware, unseeded, a separate daemon |
+//! | Prism, Microcks, stripe-mock | responses from an OpenAPI spec | valid data only, never the malformed response |
+//! | Pact | consumer contracts | asserts what the client sent, never that it survived |
+//! | Schemathesis | schema-driven generation, shrinking, replay | fuzzes servers, not clients |
 //! | proptest, cargo-fuzz | generation, shrinking, coverage | know nothing about HTTP providers |
 
 mod baseline;
