@@ -220,19 +220,14 @@ fn contracts() {
 /// Where 1,000 generated cases under the Paygate contract break it.
 fn distribution() {
     use badgateway::strategies::{scenarios_under_contract, Catalog, Plan};
-    use badgateway::{conformance, Contract, Expectation};
+    use badgateway::{Contract, Expectation};
     use proptest::strategy::{Strategy, ValueTree};
     let contract = payment_gateway::UNREAD_FIELDS.iter().fold(
         Contract::from_file(payment_gateway::CONTRACT_PATH).unwrap(),
         |c, f| c.ignoring(f),
     );
-    let body: serde_json::Value = serde_json::from_slice(&paygate_list_body()).unwrap();
-    let schema = "/components/schemas/ChargeList";
-    let plan = Plan {
-        pointer: schema.into(),
-        breaking: conformance::breaking(&contract, schema, &body),
-        additive: conformance::additive(&contract, schema, &body),
-    };
+    let contract = std::sync::Arc::new(contract);
+    let plan = Plan::new(&contract, "/components/schemas/ChargeList", paygate_list()).unwrap();
     let strategy = scenarios_under_contract(&Catalog::default(), &contract, &[Some(plan)], 3);
     let mut runner = proptest::test_runner::TestRunner::deterministic();
     let (mut paths, mut keywords) = (
@@ -268,16 +263,13 @@ fn distribution() {
     println!("    clauses: {keywords:?}");
 }
 
-fn paygate_list_body() -> Vec<u8> {
-    Baseline::from_file(concat!(
+fn paygate_list() -> Response {
+    let file = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/fixtures/baselines/paygate.json"
-    ))
-    .unwrap()
-    .declared("GET", "/v1/charges")
-    .unwrap()
-    .body
-    .clone()
+    );
+    let baseline = Baseline::from_file(file).unwrap();
+    baseline.declared("GET", "/v1/charges").unwrap().clone()
 }
 
 fn main() {

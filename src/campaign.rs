@@ -21,6 +21,7 @@ use crate::outcome::Class;
 use crate::outcome::Outcome;
 use crate::replay::{ReplayReport, Verdict};
 use crate::report::{Finding, Kept, Report, ShrinkFigures};
+use crate::response::Response;
 use crate::scenario::Scenario;
 use crate::shrink;
 use crate::store::{Saved, Store};
@@ -675,14 +676,8 @@ fn plans(contract: &Contract, probe: &crate::journal::Journal) -> Result<Vec<Opt
             let Some(pointer) = op.response_schema(status) else {
                 return Ok(None);
             };
-            let body = &r.served[r.served_head_len.min(r.served.len())..];
-            let conforms = serde_json::from_slice::<serde_json::Value>(body)
-                .map_err(|e| e.to_string())
-                .and_then(|v| match contract.validate(pointer, &v) {
-                    Ok(()) => Ok(v),
-                    Err(violations) => Err(format!("{} at `{}`", violations[0].message, violations[0].instance_path)),
-                });
-            let instance = conforms.map_err(|why| {
+            let baseline = Response::from_served(&r.served, r.served_head_len);
+            let plan = Plan::new(contract, pointer, baseline).map_err(|why| {
                 Error::new(
                     ErrorKind::Baseline,
                     format!(
@@ -693,11 +688,7 @@ fn plans(contract: &Contract, probe: &crate::journal::Journal) -> Result<Vec<Opt
                     ),
                 )
             })?;
-            Ok(Some(Plan {
-                pointer: pointer.to_owned(),
-                breaking: crate::conformance::breaking(contract, pointer, &instance),
-                additive: crate::conformance::additive(contract, pointer, &instance),
-            }))
+            Ok(Some(plan))
         })
         .collect()
 }

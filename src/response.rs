@@ -88,6 +88,32 @@ impl Response {
     }
 }
 
+impl Response {
+    /// A response back from the bytes a provider served with `Content-Length`
+    /// framing: status, headers (framing headers dropped), body.
+    ///
+    /// ```
+    /// use badgateway::{wire, Framing, Response};
+    /// let r = Response::json(201, &serde_json::json!({"a": 1})).header("x-b", "2");
+    /// let w = wire::render(&r, &Framing::ContentLength);
+    /// assert_eq!(Response::from_served(&w.bytes, w.head_len), r);
+    /// ```
+    pub fn from_served(bytes: &[u8], head_len: usize) -> Response {
+        let head_len = head_len.min(bytes.len());
+        let head = String::from_utf8_lossy(&bytes[..head_len]);
+        let mut lines = head.split("\r\n");
+        let status = lines
+            .next()
+            .and_then(|l| l.split(' ').nth(1))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let response = lines
+            .filter_map(|l| l.split_once(": "))
+            .fold(Response::new(status), |r, (n, v)| r.header(n, v));
+        response.body(bytes[head_len..].to_vec())
+    }
+}
+
 /// Headers that delimit the message; the provider writes them from the step's framing.
 pub(crate) fn is_framing_header(name: &str) -> bool {
     [

@@ -592,19 +592,12 @@ fn the_judge_dismisses_what_is_fine_and_calls_out_a_wrong_value() {
 fn a_campaign_reaches_mutations_at_nested_paths() {
     // Over 1,000 generated cases, the clauses broken are spread over the whole
     // document, nested objects and list items included.
-    let contract = paygate_contract();
-    let body: serde_json::Value = serde_json::from_slice(
-        &paygate_baseline()
-            .declared("GET", "/v1/charges")
-            .unwrap()
-            .body,
-    )
-    .unwrap();
-    let plan = Plan {
-        pointer: "/components/schemas/ChargeList".into(),
-        breaking: conformance::breaking(&contract, "/components/schemas/ChargeList", &body),
-        additive: conformance::additive(&contract, "/components/schemas/ChargeList", &body),
-    };
+    let contract = std::sync::Arc::new(paygate_contract());
+    let baseline = paygate_baseline()
+        .declared("GET", "/v1/charges")
+        .unwrap()
+        .clone();
+    let plan = Plan::new(&contract, "/components/schemas/ChargeList", baseline).unwrap();
     let strategy = scenarios_under_contract(&Catalog::default(), &contract, &[Some(plan)], 3);
     let mut runner = proptest::test_runner::TestRunner::deterministic();
     let mut paths = std::collections::BTreeMap::new();
@@ -643,4 +636,57 @@ impl ExpectAccept for badgateway::Step {
         self.expect = Some(Expectation::Accept);
         self
     }
+}
+
+#[test]
+fn hostile_steps_are_judged_when_their_response_can_be_told_without_the_wire() {
+    use badgateway::{Framing, Step};
+    let contract = paygate_contract();
+    let baseline = paygate_baseline()
+        .declared("POST", "/v1/charges")
+        .unwrap()
+        .clone();
+    let plan = Plan::new(&contract, "/components/schemas/Charge", baseline).unwrap();
+    let expect = |step: Step| plan.expectation_of(&contract, &step);
+    let reject = |clause: &str| {
+        Some(Expectation::Reject {
+            clause: clause.into(),
+        })
+    };
+    assert_eq!(expect(faults::status(402)), reject("status: not a success"));
+    assert_eq!(
+        expect(faults::html_error_page(502)),
+        reject("status: not a success")
+    );
+    assert_eq!(expect(faults::empty_body()), reject("body: not JSON"));
+    assert_eq!(
+        expect(faults::json("amount", badgateway::JsonChange::HugeNumber)),
+        reject("amount: number out of range")
+    );
+    assert_eq!(
+        expect(faults::json("currency", badgateway::JsonChange::Remove)),
+        reject("currency: required")
+    );
+    // The client does not read these, a BOM is allowed, enums may grow, and faults on
+    // the wire are judged by what the client makes of them, not here.
+    assert_eq!(
+        expect(faults::json("object", badgateway::JsonChange::Remove)),
+        None
+    );
+    assert_eq!(
+        expect(faults::json("created", badgateway::JsonChange::HugeNumber)),
+        None
+    );
+    assert_eq!(expect(Step::baseline().with(Mutation::PrependBom)), None);
+    assert_eq!(
+        expect(faults::json(
+            "status",
+            badgateway::JsonChange::UnknownEnumValue
+        )),
+        None
+    );
+    assert_eq!(
+        expect(faults::empty_body().framed(Framing::ContentLengthTooLong { by: 3 })),
+        None
+    );
 }
