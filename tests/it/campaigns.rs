@@ -10,15 +10,6 @@ use payment_gateway::{hardened, naive, TEST_SECRET_KEY};
 
 use crate::support::{hello_baseline, paygate_baseline};
 
-fn hardened_config() -> hardened::Config {
-    hardened::Config {
-        timeout: Duration::from_millis(150),
-        max_retries: 2,
-        max_backoff: Duration::from_millis(50),
-        ..hardened::Config::default()
-    }
-}
-
 fn naive_create_charge_report() -> Report {
     Campaign::new("it.naive.create_charge", paygate_baseline())
         .no_fixtures()
@@ -78,9 +69,13 @@ fn the_hardened_client_survives_the_same_campaigns() {
         .cases(120)
         .deadline(Duration::from_secs(2))
         .run(|url| async move {
-            hardened::Client::new(&url, TEST_SECRET_KEY, hardened_config())
-                .create_charge(2500, "eur", "ord_1042")
-                .await
+            hardened::Client::new(
+                &url,
+                TEST_SECRET_KEY,
+                hardened::Config::quick(Duration::from_millis(150)),
+            )
+            .create_charge(2500, "eur", "ord_1042")
+            .await
         })
         .unwrap();
     assert!(create.findings.is_empty(), "{create}");
@@ -93,10 +88,14 @@ fn the_hardened_client_survives_the_same_campaigns() {
         .cases(120)
         .deadline(Duration::from_secs(2))
         .run(|url| async move {
-            hardened::Client::new(&url, TEST_SECRET_KEY, hardened_config())
-                .all_charges()
-                .await
-                .map(|c| c.len())
+            hardened::Client::new(
+                &url,
+                TEST_SECRET_KEY,
+                hardened::Config::quick(Duration::from_millis(150)),
+            )
+            .all_charges()
+            .await
+            .map(|c| c.len())
         })
         .unwrap();
     assert!(list.findings.is_empty(), "{list}");

@@ -206,12 +206,10 @@ fn breaking_changes_reach_nested_paths_and_every_kind_of_clause() {
     for b in &breaking {
         assert_breaks_at_its_clause(&contract, "/components/schemas/ChargeList", &body, b);
     }
-    // Paygate says enums may grow: a new status is no breaking change, a number is.
-    assert!(
-        !clauses.contains(&"data[0].status: enum")
-            || breaking.iter().all(|b| b.path != "data[0].status"
-                || !matches!(b.change, badgateway::JsonChange::UnknownEnumValue))
-    );
+    // Paygate says enums may grow: a new status is no breaking change, but additive.
+    assert!(!breaking.iter().any(
+        |b| b.path == "data[0].status" && b.change == badgateway::JsonChange::UnknownEnumValue
+    ));
     assert!(
         conformance::additive(&contract, "/components/schemas/ChargeList", &body).contains(
             &Mutation::Json {
@@ -406,12 +404,7 @@ fn the_naive_client_is_caught_silently_accepting_contract_breaking_responses() {
 
 #[test]
 fn the_hardened_client_survives_a_contract_campaign() {
-    let config = hardened::Config {
-        timeout: Duration::from_millis(200),
-        max_retries: 2,
-        max_backoff: Duration::from_millis(50),
-        ..hardened::Config::default()
-    };
+    let config = hardened::Config::quick(Duration::from_millis(200));
     for suite in ["it.contract.hardened.create", "it.contract.hardened.list"] {
         let report = contract_campaign(suite)
             .deadline(Duration::from_secs(3))

@@ -9,16 +9,6 @@ use payment_gateway::{hardened, naive, TEST_SECRET_KEY};
 
 use crate::support::{fresh_dir, paygate_baseline, paygate_contract};
 
-/// Generous timeouts: a verdict must not change because the machine is busy.
-fn hardened_config() -> hardened::Config {
-    hardened::Config {
-        timeout: Duration::from_secs(1),
-        max_retries: 2,
-        max_backoff: Duration::from_millis(50),
-        ..hardened::Config::default()
-    }
-}
-
 /// The example's checked-in fixtures. The naive client's hangs cost the deadline;
 /// the hardened client's worst case (3 attempts of 1 s) stays well inside it.
 fn paygate(suite: &str, deadline_secs: u64) -> Campaign {
@@ -46,17 +36,25 @@ fn the_naive_client_still_has_every_kept_bug() {
 fn the_hardened_client_handles_every_kept_bug() {
     let create = paygate("paygate.create_charge", 6)
         .replay_report("hardened", |url| async move {
-            hardened::Client::new(&url, TEST_SECRET_KEY, hardened_config())
-                .create_charge(2500, "eur", "ord_1042")
-                .await
+            hardened::Client::new(
+                &url,
+                TEST_SECRET_KEY,
+                hardened::Config::quick(Duration::from_secs(1)),
+            )
+            .create_charge(2500, "eur", "ord_1042")
+            .await
         })
         .unwrap();
     let list = paygate("paygate.all_charges", 6)
         .replay_report("hardened", |url| async move {
-            hardened::Client::new(&url, TEST_SECRET_KEY, hardened_config())
-                .all_charges()
-                .await
-                .map(|c| c.len())
+            hardened::Client::new(
+                &url,
+                TEST_SECRET_KEY,
+                hardened::Config::quick(Duration::from_secs(1)),
+            )
+            .all_charges()
+            .await
+            .map(|c| c.len())
         })
         .unwrap();
     for report in [create, list] {

@@ -23,6 +23,20 @@ pub struct Config {
     pub max_pages: usize,
 }
 
+impl Config {
+    /// A config for tests and campaigns: attempts of `timeout`, 2 retries, at most
+    /// 50 ms between them, so the worst case (3 x `timeout` + 100 ms) is easy to keep
+    /// inside a campaign's deadline.
+    pub fn quick(timeout: Duration) -> Config {
+        Config {
+            timeout,
+            max_retries: 2,
+            max_backoff: Duration::from_millis(50),
+            ..Config::default()
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
