@@ -772,6 +772,7 @@ where
         while let Some(done) = running.join_next().await {
             let (i, result) = done.expect("a case task does not panic");
             let mut result = result?;
+            result.outcome = crate::client_contract::behaved(result.outcome, &result.journal);
             if let Some(contract) = &self.contract {
                 result.outcome =
                     crate::client_contract::checked(contract, result.outcome, &result.journal);

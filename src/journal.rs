@@ -42,6 +42,8 @@ pub struct RecordedRequest {
     pub served: Vec<u8>,
     /// How many of those bytes are the status line and headers.
     pub served_head_len: usize,
+    /// When the request had arrived whole, from the provider's start.
+    pub at: std::time::Duration,
 }
 
 impl Journal {

@@ -52,6 +52,7 @@ struct Shared {
     next_request: AtomicUsize,
     next_connection: AtomicUsize,
     journal: Mutex<Vec<RecordedRequest>>,
+    started: std::time::Instant,
 }
 
 impl Provider {
@@ -85,6 +86,7 @@ impl Provider {
             next_request: AtomicUsize::new(0),
             next_connection: AtomicUsize::new(0),
             journal: Mutex::new(Vec::new()),
+            started: std::time::Instant::now(),
         });
         let accept = tokio::spawn(accept_loop(listener, shared.clone()));
         Ok(Provider {
@@ -252,6 +254,7 @@ fn record(
         step: step.clone(),
         served: served.bytes,
         served_head_len: served.head_len,
+        at: shared.started.elapsed(),
     };
     shared.journal.lock().expect("journal lock").push(entry);
 }

@@ -251,3 +251,75 @@ fn check_fails_the_test_with_the_report() {
     );
     assert!(report.contains("not hello"), "{report}");
 }
+
+/// Retries until a success, waiting `wait` between attempts.
+async fn retrying(url: String, wait: Duration) -> Result<u32, String> {
+    let client = reqwest::Client::new();
+    for attempt in 1..=100 {
+        let status = client
+            .get(format!("{url}/hello"))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .status();
+        if status.is_success() {
+            return Ok(attempt);
+        }
+        tokio::time::sleep(wait).await;
+    }
+    Err("gave up".into())
+}
+
+#[test]
+fn a_client_that_retries_without_end_is_a_retry_storm() {
+    let storm = (0..40).fold(Scenario::new(), |s, _| s.then(faults::status(503)));
+    let results = Campaign::new("it.storm", hello_baseline())
+        .no_fixtures()
+        .run_scenarios(
+            vec![storm, Scenario::new().then(faults::status(503))],
+            |url| retrying(url, Duration::ZERO),
+        )
+        .unwrap();
+    let Outcome::RequestViolation { what, .. } = &results[0].outcome else {
+        panic!("{:?}", results[0].outcome)
+    };
+    assert_eq!(
+        what,
+        "retry storm: more than 30 requests in one case (41 by the end, the last GET /hello)"
+    );
+    assert_eq!(
+        results[1].outcome.class(),
+        Class::Ok,
+        "one retry is no storm"
+    );
+}
+
+#[test]
+fn retrying_sooner_than_retry_after_asks_is_a_violation_and_waiting_is_not() {
+    let campaign = || Campaign::new("it.retry_after", hello_baseline()).no_fixtures();
+    let asked = vec![Scenario::new().then(faults::too_many_requests("0.3"))];
+    let eager = campaign()
+        .run_scenarios(asked.clone(), |url| retrying(url, Duration::ZERO))
+        .unwrap();
+    let Outcome::RequestViolation { request, what } = &eager[0].outcome else {
+        panic!("{:?}", eager[0].outcome)
+    };
+    assert_eq!(*request, 2);
+    assert!(
+        what.starts_with(
+            "ignored retry-after: request 1 was asked to wait 0.300 s and request 2 came after "
+        ),
+        "{what}"
+    );
+    let patient = campaign()
+        .run_scenarios(asked, |url| retrying(url, Duration::from_millis(300)))
+        .unwrap();
+    assert_eq!(patient[0].outcome.class(), Class::Ok);
+    // A date in the past asks for no wait at all.
+    let past =
+        vec![Scenario::new().then(faults::too_many_requests("Wed, 21 Oct 2015 07:28:00 GMT"))];
+    let immediate = campaign()
+        .run_scenarios(past, |url| retrying(url, Duration::ZERO))
+        .unwrap();
+    assert_eq!(immediate[0].outcome.class(), Class::Ok);
+}

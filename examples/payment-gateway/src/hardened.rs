@@ -396,14 +396,22 @@ impl Client {
                     last: Box::new(failed.error),
                 });
             }
-            let backoff = Duration::from_millis(50 * 2u64.pow(attempts.min(10)));
-            tokio::time::sleep(
-                failed
-                    .retry_after
-                    .unwrap_or(backoff)
-                    .min(self.config.max_backoff),
-            )
-            .await;
+            // The provider's Retry-After is honoured or the call gives up: retrying
+            // sooner than asked is how a retry storm starts.
+            let wait = match failed.retry_after {
+                Some(asked) if asked > self.config.max_backoff => {
+                    return Err(Error::Exhausted {
+                        attempts,
+                        last: Box::new(Error::Unexpected {
+                            status: 429,
+                            detail: format!("the provider asks to retry after {asked:?}, longer than this client waits"),
+                        }),
+                    })
+                }
+                Some(asked) => asked,
+                None => Duration::from_millis(50 * 2u64.pow(attempts.min(10))).min(self.config.max_backoff),
+            };
+            tokio::time::sleep(wait).await;
         }
     }
 
@@ -433,9 +441,7 @@ impl Client {
             .headers()
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|secs| secs.is_finite() && *secs >= 0.0)
-            .map(|secs| Duration::from_secs_f64(secs.min(86_400.0)));
+            .and_then(retry_after);
         let mut bytes = Vec::new();
         while let Some(chunk) = response
             .chunk()
@@ -490,6 +496,20 @@ impl Client {
             })),
         }
     }
+}
+
+/// `Retry-After` as seconds (decimals too) or an HTTP date; a past date is no wait.
+fn retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0)
+            .then(|| Duration::from_secs_f64(secs.min(86_400.0)));
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    Some(
+        date.duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    )
 }
 
 fn transport(error: reqwest::Error) -> Error {
