@@ -644,8 +644,8 @@ fn operations(document: &Value) -> Vec<Operation> {
             let request_schema = op
                 .get("requestBody")
                 .and_then(|b| resolve_in(document, b))
-                .and_then(|b| json_media(b).map(|(media, _)| (b, media)))
-                .map(|(body, media)| {
+                .and_then(|b| json_media(b).map(|(media, _)| media))
+                .map(|media| {
                     let body_pointer = match op
                         .get("requestBody")
                         .and_then(|b| b.get("$ref"))
@@ -654,7 +654,6 @@ fn operations(document: &Value) -> Vec<Operation> {
                         Some(r) => r.trim_start_matches('#').to_owned(),
                         None => format!("{base}/requestBody"),
                     };
-                    let _ = body;
                     format!("{body_pointer}/content/{}/schema", escape(&media))
                 });
             let responses = op
