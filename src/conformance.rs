@@ -207,16 +207,19 @@ fn strings(schema: &Value) -> BoxedStrategy<Value> {
             return strategy.prop_map(Value::String).boxed();
         }
     }
-    let min = schema.get("minLength").and_then(Value::as_u64).unwrap_or(0) as usize;
-    let max = schema
-        .get("maxLength")
-        .and_then(Value::as_u64)
-        .map_or(min + 16, |m| m as usize)
-        .max(min);
+    let (min, max) = size_range(schema, "minLength", "maxLength", 16);
     proptest::string::string_regex(&format!("[a-zA-Z0-9_]{{{min},{}}}", max.min(min + 24)))
         .expect("a character class with a repeat is a valid regex")
         .prop_map(Value::String)
         .boxed()
+}
+
+/// A schema's size bounds (`minLength`/`maxLength`, `minItems`/`maxItems`): the
+/// minimum, and the maximum, or `slack` above the minimum when there is none.
+fn size_range(schema: &Value, min_key: &str, max_key: &str, slack: usize) -> (usize, usize) {
+    let bound = |key: &str| schema.get(key).and_then(Value::as_u64).map(|n| n as usize);
+    let min = bound(min_key).unwrap_or(0);
+    (min, bound(max_key).unwrap_or(min + slack).max(min))
 }
 
 /// Valid samples for the formats providers use.
@@ -242,12 +245,7 @@ fn format_samples(format: &str) -> Option<Vec<&'static str>> {
 }
 
 fn arrays(contract: &Contract, schema: &Value, depth: usize) -> BoxedStrategy<Value> {
-    let min = schema.get("minItems").and_then(Value::as_u64).unwrap_or(0) as usize;
-    let max = schema
-        .get("maxItems")
-        .and_then(Value::as_u64)
-        .map_or(min + 3, |m| m as usize)
-        .max(min);
+    let (min, max) = size_range(schema, "minItems", "maxItems", 3);
     let max = if depth >= MAX_DEPTH {
         min
     } else {

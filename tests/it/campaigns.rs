@@ -64,6 +64,7 @@ fn the_naive_client_panics_on_a_malformed_body_and_hangs_on_a_stall() {
 
 #[test]
 fn the_hardened_client_survives_the_same_campaigns() {
+    // The naive test's suite name, so the same seed generates the same 120 cases.
     let create = Campaign::new("it.naive.create_charge", paygate_baseline())
         .no_fixtures()
         .cases(120)
