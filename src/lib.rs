@@ -41,6 +41,28 @@
 //!     .check(|url| async move { fetch_balance(&url).await });
 //! ```
 //!
+//! ## Architecture: the flow of a case
+//!
+//! The source has one folder per stage, ground-up, in the order a case flows through
+//! them; each uses only the stages before it.
+//!
+//! 1. **scenario**: a [`Scenario`] is pure data saying what the provider does to
+//!    request 1, 2, 3... of a case.
+//! 2. **contract**: a [`Contract`] says what the provider promises and what the client
+//!    owes back.
+//! 3. **provider**: a [`Provider`] serves the scenario over loopback, writing every
+//!    byte itself, and journals the requests ([`Journal`]).
+//! 4. **generate**: [`strategies`] and [`conformance`] generate scenarios from the seed,
+//!    shaped by what the probe saw and by the contract.
+//! 5. **runner**: a [`Case`] calls your code through one choke point and says what it
+//!    did ([`Outcome`]).
+//! 6. **oracle**: decides whether what it did is a bug (silent acceptance, false
+//!    rejection, retry storms, request violations, your [`Judged`] word).
+//! 7. **store**: keeps each bug as a [`Fixture`] in a [`Store`]; a [`Replay`] runs them
+//!    again with insta snapshots.
+//! 8. **report**: the [`Report`] a person reads, and JUnit XML.
+//! 9. **campaign**: a [`Campaign`] holds the settings and runs the flow.
+//!
 //! ## Concepts
 //!
 //! - **[`Scenario`]**: pure data saying what the provider does to request 1, 2, 3...
@@ -61,8 +83,9 @@
 //!   ([`conformance`]), and silent acceptances, false rejections and requests that
 //!   break the client's half are findings too; [`Campaign::judge`] has the last word.
 //! - **[`Fixture`]s in a [`Store`]**: every finding is kept as a readable JSON file,
-//!   atomically, one per signature; [`Campaign::replay`] replays them with one insta
-//!   snapshot per fixture, so a fixed bug flips its snapshot.
+//!   atomically, one per signature; a [`Replay`] (or [`Campaign::replay`], with the
+//!   campaign's settings) replays them with one insta snapshot per fixture, so a fixed
+//!   bug flips its snapshot.
 //!
 //! ## Prior art
 //!
@@ -75,50 +98,38 @@
 //! | Schemathesis | schema-driven generation, shrinking, replay | fuzzes servers, not clients |
 //! | proptest, cargo-fuzz | generation, shrinking, coverage | know nothing about HTTP providers |
 
-mod baseline;
-mod campaign;
-mod case;
-mod client_contract;
-pub mod conformance;
-mod contract;
+// The rooms, ground-up, in the order a case flows through them: each uses only the
+// rooms above it (`tests/it/layout.rs` fails on an upward import). `error` is the
+// one shared type every room may use.
 mod error;
-pub mod faults;
-mod fixture;
-pub mod journal;
-mod json_path;
-mod judge;
-mod junit;
-mod mutation;
-mod outcome;
-mod provider;
-pub mod render;
-pub mod replay;
-mod report;
-mod response;
-mod runner;
 mod scenario;
-pub mod shrink;
+mod contract;
+mod provider;
+mod generate;
+mod runner;
+mod oracle;
 mod store;
-pub mod strategies;
-pub mod wire;
+mod report;
+mod campaign;
 
-pub use baseline::{Baseline, Endpoint};
+pub use generate::{conformance, strategies};
+pub use provider::journal;
+pub use scenario::{faults, render, shrink, wire};
+
 pub use campaign::Campaign;
-pub use case::{Case, CaseResult, DEFAULT_DEADLINE};
 pub use contract::{Contract, Dialect, Operation, ResponseSpec, Violation};
 pub use error::{Error, ErrorKind};
-pub use fixture::{Fixture, Found, FORMAT_VERSION};
-pub use journal::{Journal, RecordedRequest};
-pub use judge::Judged;
-pub use outcome::{Class, Outcome};
-pub use provider::Provider;
-pub use replay::ReplayReport;
-pub use report::{Finding, Kept, Report, ShrinkFigures};
-pub use response::Response;
+pub use oracle::Judged;
+pub use provider::{Baseline, Endpoint, Journal, Provider, RecordedRequest};
+pub use report::{Finding, Kept, Report};
+pub use runner::{Case, CaseResult, Class, Outcome, DEFAULT_DEADLINE};
 pub use scenario::{
-    ChunkFault, Expectation, Framing, JsonChange, Mutation, Scenario, Step, Transport,
+    ChunkFault, Expectation, Framing, JsonChange, Mutation, Response, Scenario, Step, Transport,
 };
-pub use store::{Saved, Store};
+pub use store::{
+    Fixture, Found, Replay, ReplayReport, ReplayStatus, Saved, ShrinkFigures, Store, Verdict,
+    FORMAT_VERSION,
+};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -4,6 +4,7 @@ mod campaigns;
 mod contracts;
 mod faults_with_reqwest;
 mod journal;
+mod layout;
 mod outcomes;
 mod properties;
 mod provider_wire;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use badgateway::replay::Status;
+use badgateway::ReplayStatus;
 use badgateway::{faults, Baseline, Campaign, Fixture, Response, Scenario, Store};
 use payment_gateway::{hardened, naive, TEST_SECRET_KEY};
 
@@ -64,7 +64,7 @@ fn the_hardened_client_handles_every_kept_bug() {
             "the example keeps at least a panic and a hang: {report}"
         );
         assert_eq!(
-            report.count(Status::Fixed),
+            report.count(ReplayStatus::Fixed),
             report.verdicts.len(),
             "{report}"
         );
@@ -142,14 +142,14 @@ fn a_fixed_bug_flips_its_snapshot_and_fails_the_replay_rather_than_passing_silen
         again.passed(),
         "the accepted snapshot matches while the bug is there: {again}"
     );
-    assert_eq!(again.verdicts[0].status, Status::StillFailing);
+    assert_eq!(again.verdicts[0].status, ReplayStatus::StillFailing);
 
     // The bug is fixed: the verdict changes, and the replay fails until it is reviewed.
     let fixed = Campaign::new("flip", hello_baseline())
         .fixtures_dir(&root)
         .replay_report("client", |url| amount(url, true))
         .unwrap();
-    assert_eq!(fixed.verdicts[0].status, Status::Fixed);
+    assert_eq!(fixed.verdicts[0].status, ReplayStatus::Fixed);
     assert!(!fixed.passed(), "{fixed}");
     assert!(fixed.verdicts[0].snapshot_mismatch.is_some());
     let text = fixed.to_string();

@@ -1,0 +1,375 @@
+//! The campaign: its settings, and the calls that run it.
+
+use std::fmt::{Debug, Display};
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::contract::Contract;
+use crate::error::Error;
+use crate::oracle::{JudgeFn, Judged, JudgedPool, Oracle};
+use crate::provider::Baseline;
+use crate::report::junit::campaign_xml;
+use crate::report::{Finding, Report};
+use crate::runner::harness::on_harness_runtime;
+use crate::runner::outcome::Outcome;
+use crate::runner::pool::Pool;
+use crate::runner::{CaseResult, DEFAULT_DEADLINE};
+use crate::scenario::Scenario;
+use crate::store::junit::{self, junit_dir};
+use crate::store::{Keeping, Replay, ReplayReport};
+
+use super::settings::Settings;
+use super::shrinking::shrunk;
+
+/// Generated hostile provider behaviour against your code, in one call.
+///
+/// A campaign first runs your code once against the unmodified baseline (the probe:
+/// it must return `Ok`, or every finding would be noise), learns what the responses
+/// look like, then runs `cases` generated scenarios, `concurrency` at a time, each
+/// under `deadline`. Every panic and hang is grouped by signature, and one case of each
+/// group is shrunk to the smallest scenario that still shows it.
+///
+/// Settings, each overridable from the environment (the variable wins over the code,
+/// so CI can turn a campaign up or down without a change):
+///
+/// | setting | variable | default |
+/// |---|---|---|
+/// | [`cases`](Self::cases) | `BADGATEWAY_CASES` | `PROPTEST_CASES`, else 256 |
+/// | [`seed`](Self::seed) | `BADGATEWAY_SEED` (decimal or `0x` hex) | a hash of the suite name: runs are deterministic |
+/// | [`deadline`](Self::deadline) | `BADGATEWAY_DEADLINE_MS` | 2 s |
+/// | [`concurrency`](Self::concurrency) | `BADGATEWAY_CONCURRENCY` | 32 |
+///
+/// ```
+/// use std::time::Duration;
+/// use badgateway::{Baseline, Campaign, Response};
+///
+/// let baseline = Baseline::new().endpoint("GET", "/v1/balance", Response::json(200, &serde_json::json!({"available": 10})));
+/// let report = Campaign::new("balance", baseline)
+///     .cases(16)
+///     .deadline(Duration::from_millis(500))
+///     .run(|url| async move {
+///         let client = reqwest::Client::builder().timeout(Duration::from_millis(200)).build().map_err(|e| e.to_string())?;
+///         let response = client.get(format!("{url}/v1/balance")).send().await.map_err(|e| e.to_string())?;
+///         let body = response.bytes().await.map_err(|e| e.to_string())?;
+///         serde_json::from_slice::<serde_json::Value>(&body).map_err(|e| e.to_string())
+///     })
+///     .unwrap();
+/// assert!(report.findings.is_empty(), "{report}");
+/// assert_eq!(report.cases, 16);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Campaign {
+    pub(super) suite: String,
+    pub(super) baseline: Baseline,
+    pub(super) cases: Option<u32>,
+    pub(super) seed: Option<u64>,
+    pub(super) deadline: Duration,
+    pub(super) concurrency: usize,
+    pub(super) max_steps: usize,
+    pub(super) keeping: Keeping,
+    pub(super) junit_dir: Option<PathBuf>,
+    pub(super) contract: Option<Arc<Contract>>,
+    pub(super) judge: Option<JudgeFn>,
+}
+
+impl Campaign {
+    /// A campaign named `suite` (the name appears in reports and seeds the default
+    /// seed) over this baseline.
+    pub fn new(suite: &str, baseline: Baseline) -> Self {
+        Self {
+            suite: suite.to_owned(),
+            baseline,
+            cases: None,
+            seed: None,
+            deadline: DEFAULT_DEADLINE,
+            concurrency: 32,
+            max_steps: 3,
+            keeping: Keeping::Default,
+            junit_dir: None,
+            contract: None,
+            judge: None,
+        }
+    }
+
+    /// Your word on each case: the closure sees the response a case is about and the
+    /// outcome (with what the code returned), and can dismiss a silent acceptance or
+    /// false rejection that is not a bug ([`Judged::Fine`]), or call a returned value
+    /// wrong for its response ([`Judged::Wrong`], for instance "the returned charge's
+    /// status must equal the response's").
+    ///
+    /// ```
+    /// use badgateway::{Baseline, Campaign, Judged, Outcome};
+    /// let campaign = Campaign::new("charges", Baseline::new()).judge(|response, outcome| match outcome {
+    ///     Outcome::Ok { value } if !value.contains(response["status"].as_str().unwrap_or("?")) => {
+    ///         Judged::Wrong("the returned status is not the response's".into())
+    ///     }
+    ///     _ => Judged::AsIs,
+    /// });
+    /// # let _ = campaign;
+    /// ```
+    pub fn judge(
+        mut self,
+        judge: impl Fn(&serde_json::Value, &Outcome) -> Judged + Send + Sync + 'static,
+    ) -> Self {
+        self.judge = Some(JudgeFn(Arc::new(judge)));
+        self
+    }
+
+    /// Judges the code by a contract too: besides panics and hangs, returning `Ok` for
+    /// a response that breaks a clause (silent acceptance), `Err` for one that conforms
+    /// (false rejection), and requests that break the client's half (undocumented
+    /// operations, missing required headers, bodies that break the request schema,
+    /// retries under another idempotency key) are findings. Generated cases then mix
+    /// hostile responses with conforming ones and ones broken at one clause each.
+    pub fn contract(mut self, contract: Contract) -> Self {
+        self.contract = Some(Arc::new(contract));
+        self
+    }
+
+    /// Writes a JUnit XML file of the results into this folder, named after the suite
+    /// (`BADGATEWAY_JUNIT_DIR` sets the folder for every campaign and replay).
+    pub fn junit_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.junit_dir = Some(dir.into());
+        self
+    }
+
+    /// Replays every fixture of this campaign's suite against your code, with this
+    /// campaign's baseline, deadline, contract, judge and folders: see [`Replay`],
+    /// which does it without a campaign.
+    ///
+    /// ```no_run
+    /// # use badgateway::{Baseline, Campaign};
+    /// Campaign::new("paygate.create_charge", Baseline::new()).replay("naive", |url| async move {
+    ///     reqwest::get(format!("{url}/v1/charges")).await?.text().await
+    /// });
+    /// ```
+    ///
+    /// # Panics
+    /// When a verdict differs from its snapshot, a fixture cannot be read, or the
+    /// replay cannot run, with a summary.
+    pub fn replay<F, Fut, T, E>(self, label: &str, code: F)
+    where
+        F: Fn(String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, E>> + 'static,
+        T: Debug,
+        E: Display,
+    {
+        self.replayer().check(label, code);
+    }
+
+    /// As [`Campaign::replay`], returning the verdicts instead of panicking.
+    ///
+    /// # Errors
+    /// As [`Replay::run`].
+    pub fn replay_report<F, Fut, T, E>(self, label: &str, code: F) -> Result<ReplayReport, Error>
+    where
+        F: Fn(String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, E>> + 'static,
+        T: Debug,
+        E: Display,
+    {
+        self.replayer().run(label, code)
+    }
+
+    /// The replay of this campaign's fixtures, with its settings.
+    fn replayer(self) -> Replay {
+        Replay::new(&self.suite, self.baseline)
+            .deadline(self.deadline)
+            .concurrency(self.concurrency)
+            .with_parts(self.contract, self.judge, self.keeping, self.junit_dir)
+    }
+
+    /// The pool this campaign's cases run in, judged by its oracle.
+    pub(super) fn judged_pool<F>(&self, settings: Settings, code: Arc<F>) -> JudgedPool<F> {
+        JudgedPool {
+            pool: Pool::new(
+                self.baseline.clone(),
+                settings.deadline,
+                settings.concurrency,
+                code,
+            ),
+            oracle: Oracle::new(self.contract.clone(), self.judge.clone()),
+        }
+    }
+
+    /// Keeps findings as fixtures under this folder instead of the default
+    /// ([`Store::default_root`](crate::Store::default_root): `fixtures/regressions` in your package).
+    /// `BADGATEWAY_FIXTURES` overrides (a folder, or `off`).
+    pub fn fixtures_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.keeping = Keeping::In(dir.into());
+        self
+    }
+
+    /// Keeps no fixtures: for campaigns whose findings are the point of the test.
+    /// `BADGATEWAY_FIXTURES` overrides.
+    pub fn no_fixtures(mut self) -> Self {
+        self.keeping = Keeping::Off;
+        self
+    }
+
+    /// How many generated cases to run (`BADGATEWAY_CASES` overrides).
+    pub fn cases(mut self, cases: u32) -> Self {
+        self.cases = Some(cases);
+        self
+    }
+
+    /// The seed that generates the cases (`BADGATEWAY_SEED` overrides).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// How long one case may take before it is a hang (`BADGATEWAY_DEADLINE_MS`
+    /// overrides). Give your code's own timeouts room below it.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// How many cases run at once (`BADGATEWAY_CONCURRENCY` overrides). Hanging cases
+    /// wait concurrently: a campaign costs about hangs / concurrency x deadline.
+    pub fn concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency.max(1);
+        self
+    }
+
+    /// The most steps (requests with a planned answer) a generated scenario has.
+    pub fn max_steps(mut self, max_steps: usize) -> Self {
+        self.max_steps = max_steps.max(1);
+        self
+    }
+
+    /// Runs the campaign and panics with the report if it has findings: the form to
+    /// use in a `#[test]`.
+    ///
+    /// # Panics
+    /// On findings, with the report; on a harness error, with the error.
+    pub fn check<F, Fut, T, E>(self, code: F)
+    where
+        F: Fn(String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, E>> + 'static,
+        T: Debug,
+        E: Display,
+    {
+        match self.run(code) {
+            Ok(report) if report.findings.is_empty() => {}
+            Ok(report) => panic!("{report}"),
+            Err(error) => panic!("badgateway: {error}"),
+        }
+    }
+
+    /// Runs the campaign and returns its report.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) for an invalid environment override,
+    /// [`ErrorKind::Baseline`](crate::ErrorKind::Baseline) when your code fails against the unmodified baseline,
+    /// [`ErrorKind::Io`](crate::ErrorKind::Io) when a provider cannot bind.
+    pub fn run<F, Fut, T, E>(self, code: F) -> Result<Report, Error>
+    where
+        F: Fn(String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, E>> + 'static,
+        T: Debug,
+        E: Display,
+    {
+        let settings = self.settings()?;
+        let rerun = match std::thread::current().name() {
+            Some(test) if test != "main" => format!("cargo test {test}"),
+            _ => std::env::args().collect::<Vec<_>>().join(" "),
+        };
+        let runs = self.judged_pool(settings, Arc::new(code));
+        let junit = junit_dir(self.junit_dir.as_deref());
+        let report = on_harness_runtime(move || async move {
+            let mut report = self.explore(settings, runs).await?;
+            report.rerun = rerun;
+            Ok::<_, Error>(report)
+        })?;
+        if let Some(dir) = junit {
+            junit::write(&dir, &report.suite, &campaign_xml(&report))?;
+        }
+        Ok(report)
+    }
+
+    /// Runs one scenario and, when your code panics or hangs on it, shrinks it to the
+    /// smallest scenario that still does: for a scenario you found by hand, or from a
+    /// bug report. `Ok(None)` when the scenario is no finding.
+    ///
+    /// ```
+    /// use badgateway::{faults, Baseline, Campaign, Response, Scenario};
+    /// let baseline = Baseline::new().endpoint("GET", "/", Response::new(200).body("ok"));
+    /// let scenario = Scenario::new().then(faults::drip(1, 1)).then(faults::status(503));
+    /// let finding = Campaign::new("doc", baseline)
+    ///     .minimize(scenario, |url| async move {
+    ///         for _ in 0..2 {
+    ///             let status = reqwest::get(format!("{url}/")).await.map_err(|e| e.to_string())?.status();
+    ///             assert_ne!(status, 503, "unexpected 503");
+    ///         }
+    ///         Ok::<_, String>(())
+    ///     })
+    ///     .unwrap()
+    ///     .expect("a 503 on the second request panics");
+    /// assert_eq!(finding.scenario, Scenario::new().then(faults::status(503)));
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Campaign::run`], but the baseline is not probed.
+    pub fn minimize<F, Fut, T, E>(
+        self,
+        scenario: Scenario,
+        code: F,
+    ) -> Result<Option<Finding>, Error>
+    where
+        F: Fn(String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, E>> + 'static,
+        T: Debug,
+        E: Display,
+    {
+        let settings = self.settings()?;
+        let runs = self.judged_pool(settings, Arc::new(code));
+        on_harness_runtime(move || async move {
+            let mut first = runs.all(vec![scenario]).await?;
+            let first = first.pop().expect("one scenario, one result");
+            if !first.outcome.is_finding() {
+                return Ok(None);
+            }
+            shrunk(&runs, first.outcome.signature(), first, vec![0])
+                .await
+                .map(Some)
+        })
+    }
+
+    /// Runs these scenarios against your code, `concurrency` at a time, without
+    /// probing, generating, shrinking or keeping anything: for scenarios of your own,
+    /// and for measuring the harness. Results come in the order of the scenarios.
+    ///
+    /// ```
+    /// use badgateway::{faults, Baseline, Campaign, Class, Response, Scenario};
+    /// let baseline = Baseline::new().endpoint("GET", "/", Response::new(200).body("ok"));
+    /// let results = Campaign::new("doc", baseline)
+    ///     .run_scenarios(vec![Scenario::new(), Scenario::new().then(faults::empty_response())], |url| async move {
+    ///         reqwest::get(format!("{url}/")).await?.text().await
+    ///     })
+    ///     .unwrap();
+    /// let classes: Vec<Class> = results.iter().map(|r| r.outcome.class()).collect();
+    /// assert_eq!(classes, [Class::Ok, Class::HandledError]);
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Campaign::run`], but the baseline is not probed.
+    pub fn run_scenarios<F, Fut, T, E>(
+        self,
+        scenarios: Vec<Scenario>,
+        code: F,
+    ) -> Result<Vec<CaseResult>, Error>
+    where
+        F: Fn(String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, E>> + 'static,
+        T: Debug,
+        E: Display,
+    {
+        let settings = self.settings()?;
+        let runs = self.judged_pool(settings, Arc::new(code));
+        on_harness_runtime(move || async move { runs.all(scenarios).await })
+    }
+}

@@ -1,0 +1,175 @@
+//! The campaign loop: probe the baseline, generate cases from the seed, run and judge
+//! them (keeping each new bug as soon as it is seen), group findings by signature,
+//! shrink each group, and report.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt::{Debug, Display};
+use std::future::Future;
+use std::time::Instant;
+
+use tokio::task::JoinSet;
+
+use crate::error::{Error, ErrorKind};
+use crate::generate::seeded::generate;
+use crate::generate::strategies::{scenarios, scenarios_under_contract};
+use crate::generate::{plans, Catalog};
+use crate::oracle::JudgedPool;
+use crate::report::{Finding, Report};
+use crate::runner::{CaseResult, Class};
+use crate::scenario::Scenario;
+
+use super::campaign::Campaign;
+use super::keeper::Keeper;
+use super::settings::Settings;
+use super::shrinking::shrunk;
+
+/// Findings by signature, in the order first seen: each with the cases that showed it.
+type Groups = Vec<(String, Vec<usize>)>;
+
+impl Campaign {
+    /// Runs the whole campaign on the harness runtime.
+    pub(super) async fn explore<F, Fut, T, E>(
+        &self,
+        settings: Settings,
+        runs: JudgedPool<F>,
+    ) -> Result<Report, Error>
+    where
+        F: Fn(String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, E>> + 'static,
+        T: Debug,
+        E: Display,
+    {
+        let started = Instant::now();
+        let probe = self.probe(&runs).await?;
+        let generated = self.generated(settings, &probe)?;
+        let keeper = Keeper {
+            store: self.keeping.store(),
+            suite: self.suite.clone(),
+            seed: settings.seed,
+            cases: settings.cases,
+        };
+        let mut kept_signatures = HashSet::new();
+        let results = runs
+            .all_observed(generated, |i, result| {
+                // Nothing lost: the first case of each bug is on disk before shrinking.
+                if result.outcome.is_finding() && kept_signatures.insert(result.outcome.signature())
+                {
+                    keeper.keep(&result.scenario, &result.outcome, i, None);
+                }
+            })
+            .await?;
+        let (tally, groups) = tallied(&results);
+        let findings = shrunk_all(&runs, &keeper, &results, groups).await?;
+        Ok(Report {
+            suite: self.suite.clone(),
+            seed: settings.seed,
+            cases: settings.cases,
+            deadline: settings.deadline,
+            tally,
+            findings,
+            elapsed: started.elapsed(),
+            rerun: String::new(),
+        })
+    }
+
+    /// One unmodified run, which must succeed: otherwise every finding would be noise.
+    async fn probe<F, Fut, T, E>(&self, runs: &JudgedPool<F>) -> Result<CaseResult, Error>
+    where
+        F: Fn(String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, E>> + 'static,
+        T: Debug,
+        E: Display,
+    {
+        let probe = runs
+            .pool
+            .case(Scenario::new())
+            .run_unjudged(runs.pool.code().clone())
+            .await?;
+        if probe.outcome.class() != Class::Ok {
+            return Err(Error::new(
+                ErrorKind::Baseline,
+                format!(
+                    "campaign `{}`: the code under test does not succeed against the unmodified baseline, so no finding could be told from a broken setup.\nit {}\nwhat the provider received:\n{}fix the baseline (endpoints, paths, mocks) or the code's URL handling first",
+                    self.suite, probe.outcome, probe.journal
+                ),
+            ));
+        }
+        Ok(probe)
+    }
+
+    /// The cases to run, from the seed and what the probe saw.
+    fn generated(&self, settings: Settings, probe: &CaseResult) -> Result<Vec<Scenario>, Error> {
+        let catalog = Catalog::from_journal(&probe.journal);
+        Ok(match &self.contract {
+            Some(contract) => {
+                let plans = plans(contract, &probe.journal)?;
+                let strategy = scenarios_under_contract(&catalog, contract, &plans, self.max_steps);
+                generate(strategy, settings.seed, settings.cases)
+            }
+            None => generate(
+                scenarios(&catalog, self.max_steps),
+                settings.seed,
+                settings.cases,
+            ),
+        })
+    }
+}
+
+/// How many cases ended in each class, and the findings grouped by signature.
+fn tallied(results: &[CaseResult]) -> (BTreeMap<Class, usize>, Groups) {
+    let mut tally = BTreeMap::new();
+    let mut groups: Groups = Vec::new();
+    for (i, result) in results.iter().enumerate() {
+        *tally.entry(result.outcome.class()).or_insert(0) += 1;
+        if result.outcome.is_finding() {
+            let signature = result.outcome.signature();
+            match groups.iter_mut().find(|(s, _)| *s == signature) {
+                Some((_, cases)) => cases.push(i),
+                None => groups.push((signature, vec![i])),
+            }
+        }
+    }
+    (tally, groups)
+}
+
+/// Every group shrunk at once, each kept again once shrunk; in the order first seen.
+async fn shrunk_all<F, Fut, T, E>(
+    runs: &JudgedPool<F>,
+    keeper: &Keeper,
+    results: &[CaseResult],
+    groups: Groups,
+) -> Result<Vec<Finding>, Error>
+where
+    F: Fn(String) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<T, E>> + 'static,
+    T: Debug,
+    E: Display,
+{
+    let mut shrinking = JoinSet::new();
+    for (order, (signature, cases)) in groups.into_iter().enumerate() {
+        let runs = runs.clone();
+        let keeper = keeper.clone();
+        let first = results[cases[0]].clone();
+        shrinking.spawn(async move {
+            let finding = shrunk(&runs, signature, first, cases)
+                .await
+                .map(|mut finding| {
+                    finding.fixture = keeper.keep(
+                        &finding.scenario,
+                        &finding.outcome,
+                        finding.first_case,
+                        Some(finding.shrink),
+                    );
+                    finding
+                });
+            (order, finding)
+        });
+    }
+    let mut findings: Vec<(usize, Finding)> = Vec::new();
+    while let Some(done) = shrinking.join_next().await {
+        let (order, finding) = done.expect("a shrink task does not panic");
+        findings.push((order, finding?));
+    }
+    findings.sort_by_key(|(order, _)| *order);
+    Ok(findings.into_iter().map(|(_, f)| f).collect())
+}

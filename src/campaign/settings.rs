@@ -1,0 +1,43 @@
+//! The settings a campaign runs with, after the environment had its say.
+
+use std::time::Duration;
+
+use crate::error::Error;
+use crate::runner::settings::{config_error, deadline_and_concurrency, env_number};
+use crate::scenario::hash::fnv1a;
+
+use super::campaign::Campaign;
+
+/// A campaign's settings with every override applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Settings {
+    pub(super) cases: u32,
+    pub(super) seed: u64,
+    pub(super) deadline: Duration,
+    pub(super) concurrency: usize,
+}
+
+impl Campaign {
+    /// The settings: `BADGATEWAY_CASES`, `BADGATEWAY_SEED`, `BADGATEWAY_DEADLINE_MS`
+    /// and `BADGATEWAY_CONCURRENCY` win over the code, which wins over the defaults.
+    pub(super) fn settings(&self) -> Result<Settings, Error> {
+        let cases = match env_number("BADGATEWAY_CASES")? {
+            Some(n) => {
+                u32::try_from(n).map_err(|_| config_error("BADGATEWAY_CASES", &n.to_string()))?
+            }
+            None => self
+                .cases
+                .unwrap_or_else(|| proptest::test_runner::Config::default().cases),
+        };
+        let seed = env_number("BADGATEWAY_SEED")?
+            .or(self.seed)
+            .unwrap_or_else(|| fnv1a(self.suite.as_bytes()));
+        let (deadline, concurrency) = deadline_and_concurrency(self.deadline, self.concurrency)?;
+        Ok(Settings {
+            cases,
+            seed,
+            deadline,
+            concurrency,
+        })
+    }
+}

@@ -1,0 +1,355 @@
+//! What the provider promises and what the client promises back, from OpenAPI 3.0 / 3.1
+//! (JSON or YAML) or a bare JSON Schema.
+//!
+//! Implementation notes: the document is kept as a `serde_json::Value` and its schemas
+//! are validated by the `jsonschema` crate, rather than parsed into a typed OpenAPI
+//! model: openapiv3 reads only 3.0, and real published specs are sloppy in places a
+//! typed model rejects (`null` where a list is expected, relative OAuth token URLs,
+//! invalid example dates) but that never matter to a response schema. OpenAPI 3.0
+//! schemas are rewritten to JSON Schema 2020-12 once at load (`nullable`, boolean
+//! `exclusiveMinimum`), so validation and generation see one dialect.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Map, Value};
+
+use crate::error::{Error, ErrorKind};
+
+use super::document::{check_refs, convert_30, fragment, invalid, parse_document, Dialect};
+use super::operation::{operations, Operation, ResponseSpec};
+use super::violation::{generalized, Violation};
+
+/// A provider's contract: its operations, their request and response schemas, and
+/// policies (may enums grow? which clauses does the client not care about?).
+///
+/// ```
+/// use badgateway::Contract;
+/// let contract = Contract::from_str(r##"
+/// openapi: 3.0.3
+/// info: {title: Paygate, version: "1"}
+/// paths:
+///   /v1/charges/{id}:
+///     get:
+///       responses:
+///         "200":
+///           content:
+///             application/json:
+///               schema: {$ref: "#/components/schemas/Charge"}
+/// components:
+///   schemas:
+///     Charge:
+///       type: object
+///       required: [id, amount]
+///       properties:
+///         id: {type: string}
+///         amount: {type: integer, minimum: 1}
+///         refunded_at: {type: string, format: date-time, nullable: true}
+/// "##, "paygate.yaml").unwrap();
+/// let op = contract.operation("GET", "/v1/charges/ch_1?expand=x").unwrap();
+/// let schema = op.response_schema(200).unwrap();
+/// assert!(contract.validate(schema, &serde_json::json!({"id": "ch_1", "amount": 5, "refunded_at": null})).is_ok());
+/// let errors = contract.validate(schema, &serde_json::json!({"id": "ch_1", "amount": 0})).unwrap_err();
+/// assert_eq!(errors[0].keyword, "minimum");
+/// assert_eq!(errors[0].instance_path, "/amount");
+/// ```
+#[derive(Debug)]
+pub struct Contract {
+    source: String,
+    dialect: Dialect,
+    document: Value,
+    operations: Vec<Operation>,
+    enums_may_grow: bool,
+    ignored: Vec<String>,
+    validators: Mutex<HashMap<String, Arc<jsonschema::Validator>>>,
+}
+
+impl Contract {
+    /// Loads an OpenAPI 3.0 or 3.1 document, JSON or YAML (by extension, else by
+    /// content).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Io`] when unreadable; [`ErrorKind::InvalidFile`] naming the file,
+    /// the position or JSON pointer, what is wrong and the fix.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Contract, Error> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                format!("cannot read contract {}: {e}", path.display()),
+            )
+            .with_path(path)
+        })?;
+        Contract::from_str(&text, &path.display().to_string()).map_err(|e| e.with_path(path))
+    }
+
+    /// Loads an OpenAPI document from text; `source` names it in errors.
+    ///
+    /// # Errors
+    /// As [`Contract::from_file`].
+    #[allow(clippy::should_implement_trait)]
+    pub fn from_str(text: &str, source: &str) -> Result<Contract, Error> {
+        let document = parse_document(text, source)?;
+        let version = document
+            .get("openapi")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let dialect = match version.as_deref() {
+            Some(v) if v.starts_with("3.0") => Dialect::OpenApi30,
+            Some(v) if v.starts_with("3.1") => Dialect::OpenApi31,
+            Some(v) => return Err(invalid(source, "/openapi", &format!("OpenAPI {v} is not supported: badgateway reads 3.0 and 3.1"))),
+            None if document.get("swagger").is_some() => {
+                return Err(invalid(source, "/swagger", "Swagger 2.0 is not supported: convert it to OpenAPI 3 (for instance with swagger2openapi)"))
+            }
+            None => {
+                let keys: Vec<&str> = document.as_object().map(|m| m.keys().map(String::as_str).take(6).collect()).unwrap_or_default();
+                return Err(invalid(
+                    source,
+                    "",
+                    &format!("not an OpenAPI document: no `openapi` field (top-level keys: {keys:?}); for a bare JSON Schema use Contract::from_json_schema"),
+                ));
+            }
+        };
+        let document = if dialect == Dialect::OpenApi30 {
+            convert_30(document)
+        } else {
+            document
+        };
+        check_refs(&document, source)?;
+        let operations = operations(&document);
+        let enums_may_grow = document
+            .pointer("/info/x-badgateway-enums-may-grow")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        Ok(Contract {
+            source: source.to_owned(),
+            dialect,
+            document,
+            operations,
+            enums_may_grow,
+            ignored: Vec::new(),
+            validators: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// A contract from a bare JSON Schema of the response body, with example
+    /// responses: one operation, `method path`, answering `200` with that schema.
+    ///
+    /// ```
+    /// use badgateway::Contract;
+    /// let schema = serde_json::json!({"type": "object", "required": ["ok"], "properties": {"ok": {"type": "boolean"}}});
+    /// let c = Contract::from_json_schema(schema, vec![serde_json::json!({"ok": true})], "GET", "/health").unwrap();
+    /// let op = c.operation("GET", "/health").unwrap();
+    /// assert!(c.validate(op.response_schema(200).unwrap(), &serde_json::json!({"ok": 1})).is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidFile`] when an example does not satisfy the schema.
+    pub fn from_json_schema(
+        schema: Value,
+        examples: Vec<Value>,
+        method: &str,
+        path: &str,
+    ) -> Result<Contract, Error> {
+        let document = serde_json::json!({"schema": schema});
+        check_refs(&document, "<json schema>")?;
+        let contract = Contract {
+            source: "<json schema>".into(),
+            dialect: Dialect::JsonSchema,
+            document,
+            operations: vec![Operation {
+                method: method.to_ascii_uppercase(),
+                path: path.to_owned(),
+                id: None,
+                request_schema: None,
+                required_headers: Vec::new(),
+                responses: vec![ResponseSpec {
+                    status: "200".into(),
+                    schema: Some("/schema".into()),
+                    examples,
+                }],
+            }],
+            enums_may_grow: false,
+            ignored: Vec::new(),
+            validators: Mutex::new(HashMap::new()),
+        };
+        for (i, example) in contract.operations[0].responses[0]
+            .examples
+            .iter()
+            .enumerate()
+        {
+            if let Err(violations) = contract.validate("/schema", example) {
+                return Err(Error::new(
+                    ErrorKind::InvalidFile,
+                    format!(
+                        "example {i} does not satisfy the schema: {} at {}",
+                        violations[0].message, violations[0].instance_path
+                    ),
+                ));
+            }
+        }
+        Ok(contract)
+    }
+
+    /// Whether enum values not in the contract are a conforming change (the provider
+    /// documents new values as non-breaking). Read from `info.x-badgateway-enums-may-grow`.
+    pub fn enums_may_grow(&self) -> bool {
+        self.enums_may_grow
+    }
+
+    /// Sets the enum policy.
+    pub fn with_enums_may_grow(mut self, yes: bool) -> Self {
+        self.enums_may_grow = yes;
+        self
+    }
+
+    /// Marks clauses the client does not depend on: a breaking change at a path that
+    /// starts with one of these (`metadata`, `data[].created`) is neither generated
+    /// nor judged.
+    pub fn ignoring(mut self, path_prefix: &str) -> Self {
+        self.ignored.push(path_prefix.to_owned());
+        self
+    }
+
+    /// Whether a clause at this path is ignored: the path is an ignored one or inside
+    /// it. Array indexes match `[]` too.
+    ///
+    /// ```
+    /// let c = badgateway::Contract::from_json_schema(serde_json::json!({}), vec![], "GET", "/").unwrap()
+    ///     .ignoring("metadata").ignoring("data[].created");
+    /// assert!(c.is_ignored("metadata.order_id"));
+    /// assert!(c.is_ignored("data[7].created"));
+    /// assert!(!c.is_ignored("metadata_version"));
+    /// assert!(!c.is_ignored("data[7].amount"));
+    /// ```
+    pub fn is_ignored(&self, path: &str) -> bool {
+        let inside = |path: &str, prefix: &str| {
+            path.strip_prefix(prefix).is_some_and(|rest| {
+                rest.is_empty() || rest.starts_with('.') || rest.starts_with('[')
+            })
+        };
+        let general = generalized(path);
+        self.ignored
+            .iter()
+            .any(|p| inside(path, p) || inside(&general, p))
+    }
+
+    /// Where the contract came from.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The dialect it was read as.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Every documented operation.
+    pub fn operations(&self) -> &[Operation] {
+        &self.operations
+    }
+
+    /// The operation a request is for: method, and path matched against the templates
+    /// (the query is ignored; literal segments win over `{parameters}`).
+    pub fn operation(&self, method: &str, target: &str) -> Option<&Operation> {
+        let path = target.split(['?', '#']).next().unwrap_or(target);
+        let got: Vec<&str> = path.trim_matches('/').split('/').collect();
+        self.operations
+            .iter()
+            .filter(|op| op.method.eq_ignore_ascii_case(method))
+            .filter_map(|op| {
+                let want: Vec<&str> = op.path.trim_matches('/').split('/').collect();
+                if want.len() != got.len() {
+                    return None;
+                }
+                let mut literal = 0;
+                for (w, g) in want.iter().zip(&got) {
+                    if w.starts_with('{') && w.ends_with('}') {
+                        continue;
+                    }
+                    if w != g {
+                        return None;
+                    }
+                    literal += 1;
+                }
+                Some((literal, op))
+            })
+            .max_by_key(|(literal, _)| *literal)
+            .map(|(_, op)| op)
+    }
+
+    /// The schema at a pointer, following `$ref`s.
+    pub fn schema(&self, pointer: &str) -> Option<&Value> {
+        self.resolve(self.document.pointer(pointer)?)
+    }
+
+    /// Follows `$ref` chains (within the document) from a schema.
+    pub fn resolve<'a>(&'a self, mut schema: &'a Value) -> Option<&'a Value> {
+        for _ in 0..64 {
+            match schema.get("$ref").and_then(Value::as_str) {
+                Some(r) if r.starts_with('#') => schema = self.document.pointer(&r[1..])?,
+                _ => return Some(schema),
+            }
+        }
+        None
+    }
+
+    /// Validates an instance against the schema at a pointer, formats included.
+    ///
+    /// # Errors
+    /// Every clause the instance breaks.
+    pub fn validate(&self, pointer: &str, instance: &Value) -> Result<(), Vec<Violation>> {
+        let validator = self.validator(pointer).map_err(|message| {
+            vec![Violation {
+                instance_path: String::new(),
+                keyword: "schema".into(),
+                message,
+            }]
+        })?;
+        let violations: Vec<Violation> = validator
+            .iter_errors(instance)
+            .map(|e| Violation {
+                instance_path: e.instance_path().as_str().to_owned(),
+                keyword: e.kind().keyword().to_owned(),
+                message: e.to_string(),
+            })
+            .collect();
+        if violations.is_empty() {
+            Ok(())
+        } else {
+            Err(violations)
+        }
+    }
+
+    fn validator(&self, pointer: &str) -> Result<Arc<jsonschema::Validator>, String> {
+        let mut cache = self.validators.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(v) = cache.get(pointer) {
+            return Ok(v.clone());
+        }
+        // The document is the root resource, so `#/components/...` refs resolve in it;
+        // its non-schema keys are unknown keywords, which 2020-12 ignores.
+        let mut root = match &self.document {
+            Value::Object(map) => map.clone(),
+            _ => Map::new(),
+        };
+        root.retain(|k, _| k != "$schema" && k != "$id" && k != "id");
+        root.insert(
+            "$ref".into(),
+            Value::String(format!("#{}", fragment(pointer))),
+        );
+        let validator = jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft202012)
+            .should_validate_formats(true)
+            .build(&Value::Object(root))
+            .map_err(|e| {
+                format!(
+                    "schema at {pointer} in {} cannot be compiled: {e}",
+                    self.source
+                )
+            })?;
+        let validator = Arc::new(validator);
+        cache.insert(pointer.to_owned(), validator.clone());
+        Ok(validator)
+    }
+}

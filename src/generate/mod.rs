@@ -1,0 +1,19 @@
+//! **Stage 4 — generation: which scenarios to try, deterministically.**
+//!
+//! The probe (one unmodified run of your code) tells what the baseline responses look
+//! like: a [`Catalog`] of their JSON paths, headers and sizes. The proptest
+//! [`strategies`] turn it into hostile scenarios whose mutations land on values the
+//! responses really have. Under a contract, each probed response gets a [`Plan`]: the
+//! schema it must conform to, [`conformance`]-generated bodies the client must accept,
+//! and changes that break one clause each, which it must reject. Cases come from the
+//! campaign's seed alone (`seeded`), so a run is reproducible anywhere. No I/O
+//! here: the journal is read, never made.
+
+mod catalog;
+pub mod conformance;
+mod plan;
+pub(crate) mod seeded;
+pub mod strategies;
+
+pub use catalog::Catalog;
+pub(crate) use plan::plans;

@@ -1,0 +1,172 @@
+//! What the contract says about one request of the probe: where its response schema
+//! is, and the changes that break it at one clause or conform to it.
+
+use serde_json::Value;
+
+use crate::contract::Contract;
+use crate::error::{Error, ErrorKind};
+use crate::provider::journal::Journal;
+use crate::scenario::json_path;
+use crate::scenario::response::Response;
+use crate::scenario::{Expectation, Framing, JsonChange, Mutation, Step, Transport};
+
+/// What the contract says about one request of the probe: where its response
+/// schema is, the baseline response, and the changes that break it or conform to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// Pointer to the response schema in the contract.
+    pub pointer: String,
+    /// The baseline response (it conforms).
+    pub baseline: Response,
+    /// Changes to the baseline body that break one clause each.
+    pub breaking: Vec<crate::generate::conformance::Breaking>,
+    /// Changes the contract calls conforming (new enum values, when enums may grow).
+    pub additive: Vec<Mutation>,
+}
+
+impl Plan {
+    /// The plan for a baseline response whose JSON body must conform to the schema at
+    /// `pointer`.
+    ///
+    /// # Errors
+    /// Why the body does not conform: not JSON, or the first clause it breaks.
+    pub fn new(contract: &Contract, pointer: &str, baseline: Response) -> Result<Plan, String> {
+        let body: Value = serde_json::from_slice(&baseline.body)
+            .map_err(|e| format!("the body is not JSON: {e}"))?;
+        contract
+            .validate(pointer, &body)
+            .map_err(|v| format!("{} at `{}`", v[0].message, v[0].instance_path))?;
+        Ok(Plan {
+            pointer: pointer.to_owned(),
+            breaking: crate::generate::conformance::breaking(contract, pointer, &body),
+            additive: crate::generate::conformance::additive(contract, pointer, &body),
+            baseline,
+        })
+    }
+
+    /// What a correct client does with the response a hostile step makes of the
+    /// baseline, when that can be told without the wire: an error status or a body
+    /// that breaks the success schema must be rejected. Framing and transport faults,
+    /// changes the contract ignores, and additive changes are left unjudged.
+    pub fn expectation_of(&self, contract: &Contract, step: &Step) -> Option<Expectation> {
+        let benign_framing = matches!(
+            step.framing,
+            Framing::ContentLength | Framing::Chunked { .. } | Framing::CloseDelimited
+        );
+        let benign_transport = matches!(
+            step.transport,
+            Transport::Normal | Transport::Latency { .. } | Transport::Slicer { .. }
+        );
+        if step.mutations.is_empty() || !benign_framing || !benign_transport {
+            return None;
+        }
+        let mut response = self.baseline.clone();
+        for mutation in &step.mutations {
+            mutation.apply(&mut response);
+        }
+        let reject = |clause: &str| {
+            Some(Expectation::Reject {
+                clause: clause.to_owned(),
+            })
+        };
+        if !(200..300).contains(&response.status) {
+            return reject("status: not a success");
+        }
+        // RFC 8259 lets a parser ignore a byte order mark: a BOM alone is no breach.
+        let body = response
+            .body
+            .strip_prefix(b"\xEF\xBB\xBF")
+            .unwrap_or(&response.body);
+        let value = match serde_json::from_slice::<Value>(body) {
+            Ok(value) => value,
+            // `1e400` is JSON, but no f64: it breaks the clause where it stands,
+            // unless the client ignores that field.
+            Err(e) if e.to_string().starts_with("number out of range") => {
+                let huge = step.mutations.iter().find_map(|m| match m {
+                    Mutation::Json {
+                        path,
+                        change: JsonChange::HugeNumber,
+                    } if !contract.is_ignored(path) => Some(path),
+                    _ => None,
+                })?;
+                return reject(&format!("{huge}: number out of range"));
+            }
+            Err(_) => return reject("body: not JSON"),
+        };
+        let violations = contract.validate(&self.pointer, &value).err()?;
+        let judged = violations.iter().find_map(|v| {
+            let path = violation_path(v);
+            let grown_enum = v.keyword == "enum"
+                && contract.enums_may_grow()
+                && value
+                    .pointer(&v.instance_path)
+                    .is_some_and(Value::is_string);
+            (!contract.is_ignored(&path) && !grown_enum).then(|| (path, v.keyword.clone()))
+        })?;
+        let (path, keyword) = judged;
+        reject(&format!(
+            "{}: {keyword}",
+            if path.is_empty() { "(root)" } else { &path }
+        ))
+    }
+}
+
+/// The path a violation is about: for a missing required property, the property.
+fn violation_path(violation: &crate::contract::Violation) -> String {
+    let path = dotted(&violation.instance_path);
+    match (
+        violation.keyword.as_str(),
+        violation.message.split('"').nth(1),
+    ) {
+        ("required", Some(property)) => json_path::join_key(&path, property),
+        _ => path,
+    }
+}
+
+/// `/data/0/amount` as `data[0].amount`.
+fn dotted(pointer: &str) -> String {
+    let mut out = String::new();
+    for part in pointer.split('/').skip(1) {
+        let part = part.replace("~1", "/").replace("~0", "~");
+        if part.chars().all(|c| c.is_ascii_digit()) && !part.is_empty() {
+            out.push_str(&format!("[{part}]"));
+        } else {
+            out = json_path::join_key(&out, &part);
+        }
+    }
+    out
+}
+
+/// What the contract says about each request of the probe. The baseline must
+/// conform: a breaking change is only a breaking change of a conforming response.
+pub(crate) fn plans(contract: &Contract, probe: &Journal) -> Result<Vec<Option<Plan>>, Error> {
+    probe
+        .requests
+        .iter()
+        .map(|r| {
+            let Some(op) = contract.operation(&r.method, &r.target) else {
+                return Ok(None);
+            };
+            let status = std::str::from_utf8(r.served.get(9..12).unwrap_or_default())
+                .ok()
+                .and_then(|s| s.parse::<u16>().ok())
+                .unwrap_or(0);
+            let Some(pointer) = op.response_schema(status) else {
+                return Ok(None);
+            };
+            let baseline = Response::from_served(&r.served, r.served_head_len);
+            let plan = Plan::new(contract, pointer, baseline).map_err(|why| {
+                Error::new(
+                    ErrorKind::Baseline,
+                    format!(
+                        "the baseline response to {} {} does not conform to the contract ({}): {why}; fix the baseline or the contract",
+                        r.method,
+                        r.target,
+                        contract.source()
+                    ),
+                )
+            })?;
+            Ok(Some(plan))
+        })
+        .collect()
+}

@@ -1,0 +1,265 @@
+//! proptest strategies for hostile provider behaviour: deterministic, no I/O.
+//!
+//! The strategies are shaped by a [`Catalog`] of what the baseline responses look like
+//! (their JSON paths, headers and sizes), so a JSON mutation lands on a value the
+//! response really has, and a cut lands inside the response rather than past its end.
+//! A campaign builds the catalog from one unmodified run of your code (the probe).
+
+use proptest::prelude::*;
+use proptest::sample::select;
+
+use std::sync::Arc;
+
+use crate::contract::Contract;
+
+pub use super::catalog::{Catalog, Shape};
+pub use super::plan::Plan;
+use crate::scenario::{
+    ChunkFault, Expectation, Framing, JsonChange, Mutation, Scenario, Step, Transport,
+};
+
+/// Scenarios of 1 to `max_steps` steps, each shaped by the catalog.
+///
+/// ```
+/// use proptest::strategy::{Strategy, ValueTree};
+/// use proptest::test_runner::TestRunner;
+/// use badgateway::strategies::{scenarios, Catalog};
+/// let mut runner = TestRunner::deterministic();
+/// let scenario = scenarios(&Catalog::default(), 3).new_tree(&mut runner).unwrap().current();
+/// assert!((1..=3).contains(&scenario.steps.len()));
+/// ```
+pub fn scenarios(catalog: &Catalog, max_steps: usize) -> impl Strategy<Value = Scenario> {
+    let per_step: Vec<BoxedStrategy<Step>> = (0..max_steps.max(1))
+        .map(|i| steps(&catalog.shape(i)).boxed())
+        .collect();
+    (1..=per_step.len(), per_step).prop_map(|(n, mut all)| {
+        all.truncate(n);
+        Scenario { steps: all }
+    })
+}
+
+/// One step for a response of this shape: mostly mutations, often framing and
+/// transport faults, sometimes the baseline unchanged.
+pub fn steps(shape: &Shape) -> impl Strategy<Value = Step> {
+    prop_oneof![
+        1 => Just(Step::baseline()),
+        6 => proptest::collection::vec(mutations(shape), 1..=2)
+            .prop_map(|mutations| Step { mutations, ..Step::default() }),
+        2 => framings(shape).prop_map(|framing| Step { framing, ..Step::default() }),
+        3 => transports(shape).prop_map(|transport| Step { transport, ..Step::default() }),
+    ]
+}
+
+/// Mutations for a response of this shape: status, headers, body bytes and JSON values.
+pub fn mutations(shape: &Shape) -> impl Strategy<Value = Mutation> {
+    let body = shape.body_len.max(1);
+    let byte_level = prop_oneof![
+        (0..body).prop_map(|at| Mutation::TruncateBody { at }),
+        (0..body).prop_map(|at| Mutation::InvalidUtf8 { at }),
+        Just(Mutation::PrependBom),
+        Just(Mutation::EmptyBody),
+        select(vec![500_u16, 502, 503, 504]).prop_map(|status| Mutation::HtmlErrorPage { status }),
+        select(odd_bodies()).prop_map(|text| Mutation::ReplaceBody { text: text.into() }),
+    ]
+    .boxed();
+    let json = if shape.json_paths.is_empty() {
+        byte_level.clone().boxed()
+    } else {
+        (select(shape.json_paths.clone()), json_changes())
+            .prop_map(|(path, change)| Mutation::Json { path, change })
+            .boxed()
+    };
+    prop_oneof![
+        2 => statuses().prop_map(Mutation::Status),
+        2 => headers(shape),
+        3 => byte_level,
+        5 => json,
+    ]
+}
+
+/// Status codes providers answer with when things go wrong, and a few that are right
+/// but unexpected.
+pub fn statuses() -> impl Strategy<Value = u16> {
+    prop_oneof![
+        3 => select(vec![500_u16, 502, 503, 504, 429]),
+        2 => select(vec![400_u16, 401, 403, 404, 409, 422, 200, 201, 202, 204, 301, 418]),
+    ]
+}
+
+/// Header changes: wrong or missing content type, gzip lies, `Retry-After` in every
+/// format, duplicated and invalid headers.
+pub fn headers(shape: &Shape) -> impl Strategy<Value = Mutation> {
+    let names = if shape.headers.is_empty() {
+        vec!["content-type".to_owned()]
+    } else {
+        shape.headers.clone()
+    };
+    let set = |name: &'static str, values: Vec<&'static str>| {
+        select(values).prop_map(move |value| Mutation::SetHeader {
+            name: name.into(),
+            value: value.into(),
+        })
+    };
+    prop_oneof![
+        set(
+            "content-type",
+            vec![
+                "text/html",
+                "text/plain",
+                "application/xml",
+                "application/json; charset=utf-16"
+            ]
+        ),
+        set("content-encoding", vec!["gzip", "br", "identity"]),
+        set(
+            "retry-after",
+            vec![
+                "0",
+                "2",
+                "0.493",
+                "-1",
+                "86400",
+                "Wed, 21 Oct 2026 07:28:00 GMT",
+                "soon"
+            ]
+        ),
+        select(names.clone()).prop_map(|name| Mutation::RemoveHeader { name }),
+        select(names).prop_map(|name| Mutation::DuplicateHeader { name }),
+        Just(Mutation::InvalidHeaderBytes {
+            name: "set-cookie".into()
+        }),
+    ]
+}
+
+/// Bodies that parse as something other than what was promised.
+fn odd_bodies() -> Vec<&'static str> {
+    vec![
+        "null",
+        "[]",
+        "{}",
+        "\"ok\"",
+        "NaN",
+        "{\"ok\":false,\"error\":{\"code\":\"internal\",\"message\":\"try again\"}}",
+        "{\"id\":1,\"id\":2}",
+        "<?xml version=\"1.0\"?><error>upstream</error>",
+    ]
+}
+
+/// Changes to one JSON value.
+pub fn json_changes() -> impl Strategy<Value = JsonChange> {
+    prop_oneof![
+        Just(JsonChange::Remove),
+        Just(JsonChange::Null),
+        Just(JsonChange::ChangeType),
+        Just(JsonChange::HugeNumber),
+        Just(JsonChange::BeyondFloatPrecision),
+        Just(JsonChange::NegativeNumber),
+        Just(JsonChange::FractionalNumber),
+        Just(JsonChange::NumberAsString),
+        select(vec![0_usize, 1, 3, 64, 255, 256, 1024, 65_536])
+            .prop_map(|len| JsonChange::LongString { len }),
+        Just(JsonChange::UnicodeString),
+        Just(JsonChange::ControlCharString),
+        Just(JsonChange::EmptyArray),
+        select(vec![2_usize, 32, 127, 128, 129, 200, 1000])
+            .prop_map(|depth| JsonChange::DeepNesting { depth }),
+        Just(JsonChange::UnknownEnumValue),
+    ]
+}
+
+/// Framing faults for a body of this shape.
+pub fn framings(shape: &Shape) -> impl Strategy<Value = Framing> {
+    let body = shape.body_len.max(1);
+    prop_oneof![
+        (1..=64_usize).prop_map(|by| Framing::ContentLengthTooLong { by }),
+        (1..=body).prop_map(|by| Framing::ContentLengthTooShort { by }),
+        Just(Framing::CloseDelimited),
+        (1..=body).prop_map(|size| Framing::Chunked { size }),
+        select(vec![
+            ChunkFault::InvalidSize,
+            ChunkFault::ShortChunk,
+            ChunkFault::MissingLastChunk
+        ])
+        .prop_map(Framing::MalformedChunk),
+        Just(Framing::BothLengths),
+    ]
+}
+
+/// Transport and timing faults for a response of this shape.
+pub fn transports(shape: &Shape) -> impl Strategy<Value = Transport> {
+    let wire = shape.wire_len.max(1);
+    prop_oneof![
+        Just(Transport::EmptyResponse),
+        (0..wire).prop_map(|after_bytes| Transport::ResetPeer { after_bytes }),
+        (0..wire).prop_map(|bytes| Transport::LimitData { bytes }),
+        (0..wire).prop_map(|after_bytes| Transport::Timeout { after_bytes }),
+        (1..=32_usize, 1..=400_u64)
+            .prop_map(|(bytes, delay_ms)| Transport::Slicer { bytes, delay_ms }),
+        (1..=3000_u64).prop_map(|ms| Transport::Latency { ms }),
+    ]
+}
+
+/// Scenarios under a contract: each step is a hostile one as in [`scenarios`], a
+/// conforming response generated from the schema (the client must accept it), a
+/// baseline broken at one clause (the client must reject it), or an additive change
+/// the contract allows. `plans[i]` is the plan for request `i` (none: hostile only).
+pub fn scenarios_under_contract(
+    catalog: &Catalog,
+    contract: &Arc<Contract>,
+    plans: &[Option<Plan>],
+    max_steps: usize,
+) -> impl Strategy<Value = Scenario> {
+    let plan = |i: usize| plans.get(i).or(plans.last()).cloned().flatten();
+    let per_step: Vec<BoxedStrategy<Step>> = (0..max_steps.max(1))
+        .map(|i| contract_steps(&catalog.shape(i), contract, plan(i).as_ref()))
+        .collect();
+    (1..=per_step.len(), per_step).prop_map(|(n, mut all)| {
+        all.truncate(n);
+        Scenario { steps: all }
+    })
+}
+
+/// One step under a contract: see [`scenarios_under_contract`].
+pub fn contract_steps(
+    shape: &Shape,
+    contract: &Arc<Contract>,
+    plan: Option<&Plan>,
+) -> BoxedStrategy<Step> {
+    let Some(plan) = plan else {
+        return steps(shape).boxed();
+    };
+    let (judge, judged_plan) = (contract.clone(), plan.clone());
+    let hostile = steps(shape).prop_map(move |mut step| {
+        step.expect = judged_plan.expectation_of(&judge, &step);
+        step
+    });
+    let conforming =
+        crate::generate::conformance::conforming(contract, &plan.pointer).prop_map(|value| Step {
+            mutations: vec![Mutation::ReplaceBody {
+                text: value.to_string(),
+            }],
+            expect: Some(Expectation::Accept),
+            ..Step::default()
+        });
+    let mut options: Vec<(u32, BoxedStrategy<Step>)> =
+        vec![(3, hostile.boxed()), (2, conforming.boxed())];
+    if !plan.breaking.is_empty() {
+        let breaking = select(plan.breaking.clone()).prop_map(|b| Step {
+            mutations: vec![b.mutation()],
+            expect: Some(Expectation::Reject {
+                clause: b.clause.clone(),
+            }),
+            ..Step::default()
+        });
+        options.push((4, breaking.boxed()));
+    }
+    if !plan.additive.is_empty() {
+        let additive = select(plan.additive.clone()).prop_map(|m| Step {
+            mutations: vec![m],
+            expect: Some(Expectation::Accept),
+            ..Step::default()
+        });
+        options.push((1, additive.boxed()));
+    }
+    proptest::strategy::Union::new_weighted(options).boxed()
+}

@@ -1,0 +1,23 @@
+//! **Stage 6 — the oracle: was what the code did a bug?**
+//!
+//! The runner says what the code did; the oracle decides what it means, from the
+//! outcome and the request journal. A step that broke a clause must be rejected and a
+//! conforming one accepted (`expectations`); every client must retry within
+//! bounds and honour `Retry-After` (`behaviour`); under a contract, requests
+//! must be documented, carry required headers and valid bodies, and retries of a POST
+//! the same idempotency key (`requests`); and your own judge has the last word
+//! ([`Judged`]). A judged pool runs cases and judges each as it finishes.
+
+mod behaviour;
+mod expectations;
+mod judge;
+mod judged_case;
+pub(crate) mod judged_pool;
+#[allow(clippy::module_inception)] // One concept per file, named by its noun.
+pub(crate) mod oracle;
+mod requests;
+
+pub(crate) use judge::JudgeFn;
+pub use judge::Judged;
+pub(crate) use judged_pool::JudgedPool;
+pub(crate) use oracle::Oracle;

@@ -1,0 +1,161 @@
+//! What the provider received and what it answered, with secrets redacted.
+
+use std::fmt;
+
+use crate::scenario::render::escape_bytes;
+use crate::scenario::Step;
+
+/// What replaces a secret wherever the journal keeps or shows it.
+pub const REDACTED: &str = "[redacted]";
+
+/// Every request one provider received, in arrival order, with what it answered.
+///
+/// Secrets never enter the journal: `Authorization`, `Proxy-Authorization`, cookies,
+/// API keys and any header or query parameter whose name mentions a token, secret,
+/// password, signature or key (but not `Idempotency-Key`) are replaced by
+/// [`REDACTED`] as the request is recorded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Journal {
+    /// The requests, in arrival order.
+    pub requests: Vec<RecordedRequest>,
+}
+
+/// One request and the provider's answer to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedRequest {
+    /// Zero-based index of the request in the case (which step it met).
+    pub index: usize,
+    /// Zero-based index of the connection it came on.
+    pub connection: usize,
+    /// Request method.
+    pub method: String,
+    /// Request target: path and query, secrets in the query redacted.
+    pub target: String,
+    /// Request headers in order, secrets redacted, non-UTF-8 bytes escaped.
+    pub headers: Vec<(String, String)>,
+    /// Request body, decoded from its framing.
+    pub body: Vec<u8>,
+    /// The step the provider applied.
+    pub step: Step,
+    /// The bytes the provider meant to write for this request (before the transport
+    /// cut or dripped them), secrets in the headers redacted.
+    pub served: Vec<u8>,
+    /// How many of those bytes are the status line and headers.
+    pub served_head_len: usize,
+    /// When the request had arrived whole, from the provider's start.
+    pub at: std::time::Duration,
+}
+
+impl Journal {
+    /// The number of requests received.
+    ///
+    /// ```
+    /// assert_eq!(badgateway::Journal::default().len(), 0);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.requests.len()
+    }
+
+    /// Whether no request was received.
+    ///
+    /// ```
+    /// assert!(badgateway::Journal::default().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.requests.is_empty()
+    }
+}
+
+/// Whether a header or query parameter name carries a secret.
+///
+/// ```
+/// use badgateway::journal::is_secret;
+/// assert!(is_secret("Authorization"));
+/// assert!(is_secret("X-Api-Key"));
+/// assert!(is_secret("stripe-signature"));
+/// assert!(!is_secret("Idempotency-Key"));
+/// assert!(!is_secret("content-type"));
+/// ```
+pub fn is_secret(name: &str) -> bool {
+    let name = name.to_ascii_lowercase().replace('_', "-");
+    if name == "idempotency-key" {
+        return false;
+    }
+    let words = [
+        "key",
+        "auth",
+        "token",
+        "secret",
+        "password",
+        "signature",
+        "session",
+    ];
+    let fragments = [
+        "authorization",
+        "cookie",
+        "token",
+        "secret",
+        "password",
+        "apikey",
+    ];
+    name.split('-').any(|part| words.contains(&part)) || fragments.iter().any(|f| name.contains(f))
+}
+
+/// A header value as the journal keeps it: redacted if secret, escaped if not UTF-8.
+pub(crate) fn recorded_value(name: &str, value: &[u8]) -> String {
+    if is_secret(name) {
+        REDACTED.to_owned()
+    } else {
+        escape_bytes(value)
+    }
+}
+
+/// A request target with the values of secret query parameters redacted.
+///
+/// ```
+/// use badgateway::journal::redact_target;
+/// assert_eq!(redact_target("/v1/charges?api_key=sk_live_1&limit=3"), "/v1/charges?api_key=[redacted]&limit=3");
+/// ```
+pub fn redact_target(target: &str) -> String {
+    let Some((path, query)) = target.split_once('?') else {
+        return target.to_owned();
+    };
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if is_secret(name) => format!("{name}={REDACTED}"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{path}?{}", pairs.join("&"))
+}
+
+impl fmt::Display for RecordedRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "request {} (connection {}): {} {}",
+            self.index + 1,
+            self.connection + 1,
+            self.method,
+            self.target
+        )?;
+        for (name, value) in &self.headers {
+            writeln!(f, "  {name}: {value}")?;
+        }
+        if !self.body.is_empty() {
+            writeln!(f, "  body: {}", escape_bytes(&self.body))?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Journal {
+    /// One block per request: line, headers (secrets redacted), body.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.requests.is_empty() {
+            return writeln!(f, "no request reached the provider");
+        }
+        self.requests.iter().try_for_each(|r| write!(f, "{r}"))
+    }
+}

@@ -1,0 +1,19 @@
+//! **Stage 3 — the provider: the only room that opens sockets.**
+//!
+//! A [`Provider`] is a loopback HTTP/1.1 server bound to `127.0.0.1`. For each request
+//! it reads (`request` parsing, with `httparse`) it takes the [`Baseline`]
+//! response (declared, loaded from a file, or forwarded to a wiremock server), applies
+//! the scenario's step for that request, and writes the bytes itself, so that broken
+//! framing and transport faults really reach the wire. Every request and what was
+//! served for it goes into the [`Journal`], with secrets redacted. It builds on the
+//! scenario room only.
+
+pub(crate) mod baseline;
+pub mod journal;
+#[allow(clippy::module_inception)] // One concept per file, named by its noun.
+mod provider;
+mod request;
+
+pub use baseline::{Baseline, Endpoint};
+pub use journal::{Journal, RecordedRequest};
+pub use provider::Provider;

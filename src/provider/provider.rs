@@ -1,0 +1,336 @@
+//! The hostile provider: a loopback HTTP/1.1 server that writes every response itself.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::{JoinHandle, JoinSet};
+
+use crate::error::{Error, ErrorKind};
+use crate::provider::baseline::{self, Baseline};
+use crate::provider::journal::{self, Journal, RecordedRequest, REDACTED};
+use crate::scenario::response::Response;
+use crate::scenario::wire::{self, Wire};
+use crate::scenario::{Scenario, Step, Transport};
+
+use super::request::{parse_request, Parsed, Request};
+
+/// Requests whose head or body grows beyond this are answered `413` and closed.
+const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
+
+/// A running hostile provider, bound to `127.0.0.1` on a free port.
+///
+/// It reads requests with `httparse` (bodies sent with `Content-Length` or chunked,
+/// keep-alive and pipelining included), takes the baseline response for each, applies
+/// the scenario's step for that request, and writes the bytes itself. Every request is
+/// journaled with its secrets redacted. Dropping the provider closes every connection,
+/// stalled ones included.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use badgateway::{faults, Baseline, Provider, Response, Scenario};
+/// let baseline = Baseline::new().endpoint("GET", "/v1/balance", Response::json(200, &serde_json::json!({"available": 10})));
+/// let provider = Provider::start(baseline, Scenario::new().then(faults::status(503))).await.unwrap();
+/// assert!(provider.url().starts_with("http://127.0.0.1:"));
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Provider {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    accept: JoinHandle<()>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    baseline: Baseline,
+    scenario: Scenario,
+    forwarder: Option<reqwest::Client>,
+    next_request: AtomicUsize,
+    next_connection: AtomicUsize,
+    journal: Mutex<Vec<RecordedRequest>>,
+    started: std::time::Instant,
+}
+
+impl Provider {
+    /// Binds `127.0.0.1:0` and starts serving on the current tokio runtime.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Io`] when the socket cannot be bound.
+    pub async fn start(baseline: Baseline, scenario: Scenario) -> Result<Provider, Error> {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await.map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                format!("cannot bind the provider on 127.0.0.1: {e}"),
+            )
+        })?;
+        let addr = listener.local_addr().map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                format!("cannot read the provider's address: {e}"),
+            )
+        })?;
+        let forwarder = matches!(baseline, Baseline::Forward(_)).then(|| {
+            reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .expect("a reqwest client without TLS or proxy always builds")
+        });
+        let shared = Arc::new(Shared {
+            baseline,
+            scenario,
+            forwarder,
+            next_request: AtomicUsize::new(0),
+            next_connection: AtomicUsize::new(0),
+            journal: Mutex::new(Vec::new()),
+            started: std::time::Instant::now(),
+        });
+        let accept = tokio::spawn(accept_loop(listener, shared.clone()));
+        Ok(Provider {
+            addr,
+            shared,
+            accept,
+        })
+    }
+
+    /// The base URL to point the client at: `http://127.0.0.1:PORT`, no trailing slash.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The socket address the provider listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// What the provider has received so far, in request order.
+    pub fn journal(&self) -> Journal {
+        let mut requests = self.shared.journal.lock().expect("journal lock").clone();
+        requests.sort_by_key(|r| r.index);
+        Journal { requests }
+    }
+}
+
+impl Drop for Provider {
+    fn drop(&mut self) {
+        // Aborting the accept task drops its JoinSet, which aborts every connection.
+        self.accept.abort();
+    }
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let id = shared.next_connection.fetch_add(1, Ordering::Relaxed);
+                connections.spawn(serve_connection(stream, id, shared.clone()));
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+}
+
+enum Read {
+    Request(Request),
+    /// The client closed the connection between requests.
+    Closed,
+    /// The request cannot be read: answer with this status and close.
+    Invalid(u16, String),
+}
+
+async fn serve_connection(mut stream: TcpStream, connection: usize, shared: Arc<Shared>) {
+    // Implementation notes: every response goes out in as few writes as the step
+    // allows, so Nagle's algorithm must not hold back the tail of a response.
+    let _ = stream.set_nodelay(true);
+    let mut buf = Vec::with_capacity(4096);
+    loop {
+        let request = match read_request(&mut stream, &mut buf).await {
+            Ok(Read::Request(request)) => request,
+            Ok(Read::Invalid(status, why)) => {
+                let response = Response::json(status, &serde_json::json!({"error": why}));
+                let wire = wire::render(&response, &Default::default());
+                let _ = stream.write_all(&wire.bytes).await;
+                return;
+            }
+            Ok(Read::Closed) | Err(_) => return,
+        };
+        let index = shared.next_request.fetch_add(1, Ordering::SeqCst);
+        let step = shared.scenario.step(index).cloned().unwrap_or_default();
+        let mut response = baseline_for(&shared, &request).await;
+        for mutation in &step.mutations {
+            mutation.apply(&mut response);
+        }
+        let wire = wire::render(&response, &step.framing);
+        record(
+            &shared, index, connection, &request, &step, &response, &wire,
+        );
+        match send(&mut stream, &wire, &step.transport).await {
+            After::Reset => return,
+            After::KeepOpen if !wire.closes && !request.wants_close => {}
+            After::KeepOpen | After::Close => {
+                let _ = stream.shutdown().await;
+                return;
+            }
+        }
+    }
+}
+
+async fn baseline_for(shared: &Shared, request: &Request) -> Response {
+    match (&shared.baseline, &shared.forwarder) {
+        (Baseline::Forward(base), Some(client)) => forward(client, base, request).await,
+        _ => shared
+            .baseline
+            .declared(&request.method, &request.target)
+            .cloned()
+            .unwrap_or_else(|| baseline::not_declared(&request.method, &request.target)),
+    }
+}
+
+async fn forward(client: &reqwest::Client, base: &str, request: &Request) -> Response {
+    let method =
+        reqwest::Method::from_bytes(request.method.as_bytes()).unwrap_or(reqwest::Method::GET);
+    let mut builder = client.request(method, format!("{base}{}", request.target));
+    for (name, value) in &request.headers {
+        let skip = ["host", "content-length", "transfer-encoding", "connection"];
+        if !skip.iter().any(|s| name.eq_ignore_ascii_case(s)) {
+            builder = builder.header(name.as_str(), value.as_slice());
+        }
+    }
+    match builder.body(request.body.clone()).send().await {
+        Ok(response) => baseline::from_forwarded(response).await,
+        Err(e) => Response::json(
+            502,
+            &serde_json::json!({"error": format!("badgateway could not forward to the baseline at {base}: {e}")}),
+        ),
+    }
+}
+
+fn record(
+    shared: &Shared,
+    index: usize,
+    connection: usize,
+    request: &Request,
+    step: &Step,
+    response: &Response,
+    wire: &Wire,
+) {
+    let secret_header = response.headers.iter().any(|(n, _)| journal::is_secret(n));
+    let served = if secret_header {
+        let mut redacted = response.clone();
+        for (name, value) in &mut redacted.headers {
+            if journal::is_secret(name) {
+                *value = REDACTED.as_bytes().to_vec();
+            }
+        }
+        wire::render(&redacted, &step.framing)
+    } else {
+        wire.clone()
+    };
+    let entry = RecordedRequest {
+        index,
+        connection,
+        method: request.method.clone(),
+        target: journal::redact_target(&request.target),
+        headers: request
+            .headers
+            .iter()
+            .map(|(n, v)| (n.clone(), journal::recorded_value(n, v)))
+            .collect(),
+        body: request.body.clone(),
+        step: step.clone(),
+        served: served.bytes,
+        served_head_len: served.head_len,
+        at: shared.started.elapsed(),
+    };
+    shared.journal.lock().expect("journal lock").push(entry);
+}
+
+/// What becomes of the connection after a response.
+enum After {
+    /// Serve the next request, unless the framing or the request says close.
+    KeepOpen,
+    /// Close cleanly (FIN).
+    Close,
+    /// Drop at once; with `SO_LINGER` 0 set, that sends an RST.
+    Reset,
+}
+
+/// Writes the response as the transport says.
+async fn send(stream: &mut TcpStream, wire: &Wire, transport: &Transport) -> After {
+    let bytes = &wire.bytes;
+    let prefix = |n: usize| &bytes[..n.min(bytes.len())];
+    let written = |result: std::io::Result<()>| {
+        if result.is_ok() {
+            After::KeepOpen
+        } else {
+            After::Reset
+        }
+    };
+    match transport {
+        Transport::Normal => written(stream.write_all(bytes).await),
+        Transport::Latency { ms } => {
+            tokio::time::sleep(Duration::from_millis(*ms)).await;
+            written(stream.write_all(bytes).await)
+        }
+        Transport::EmptyResponse => After::Close,
+        Transport::LimitData { bytes: n } => {
+            let _ = stream.write_all(prefix(*n)).await;
+            After::Close
+        }
+        Transport::ResetPeer { after_bytes } => {
+            let _ = stream.write_all(prefix(*after_bytes)).await;
+            let _ = stream.set_zero_linger();
+            After::Reset
+        }
+        Transport::Timeout { after_bytes } => {
+            let _ = stream.write_all(prefix(*after_bytes)).await;
+            // Stall until the provider is dropped, which aborts this task.
+            std::future::pending::<()>().await;
+            After::Close
+        }
+        Transport::Slicer { bytes: n, delay_ms } => {
+            for (i, slice) in bytes.chunks((*n).max(1)).enumerate() {
+                if i > 0 {
+                    tokio::time::sleep(Duration::from_millis(*delay_ms)).await;
+                }
+                if stream.write_all(slice).await.is_err() {
+                    return After::Reset;
+                }
+            }
+            After::KeepOpen
+        }
+    }
+}
+
+async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<Read> {
+    let mut sent_continue = false;
+    loop {
+        match parse_request(buf) {
+            Parsed::Complete(request, consumed) => {
+                buf.drain(..consumed);
+                return Ok(Read::Request(request));
+            }
+            Parsed::Invalid(status, why) => return Ok(Read::Invalid(status, why)),
+            Parsed::Partial { expects_continue } => {
+                if expects_continue && !sent_continue {
+                    stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await?;
+                    sent_continue = true;
+                }
+            }
+        }
+        if buf.len() > MAX_REQUEST_BYTES {
+            return Ok(Read::Invalid(413, "request too large".into()));
+        }
+        let mut chunk = [0u8; 8192];
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(Read::Closed);
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}

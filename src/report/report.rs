@@ -1,0 +1,232 @@
+//! What a campaign found, in a form a developer can fix the bug from.
+
+use std::collections::BTreeMap;
+use std::fmt::{self, Write};
+use std::time::Duration;
+
+use crate::provider::journal::Journal;
+use crate::runner::outcome::Class;
+use crate::scenario::render;
+use crate::scenario::{Framing, Mutation};
+use crate::store::Saved;
+
+use super::finding::{Finding, Kept};
+
+/// The result of a campaign: every finding, shrunk, and a tally of outcomes.
+///
+/// Its `Display` form is the report a failing campaign prints.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The campaign's suite name.
+    pub suite: String,
+    /// The seed the cases were generated from.
+    pub seed: u64,
+    /// How many generated cases ran.
+    pub cases: u32,
+    /// The deadline each case had.
+    pub deadline: Duration,
+    /// How many cases ended in each class.
+    pub tally: BTreeMap<Class, usize>,
+    /// One finding per signature, in the order first seen.
+    pub findings: Vec<Finding>,
+    /// Wall time of the whole campaign, shrinking included.
+    pub elapsed: Duration,
+    /// The command that runs the campaign again, without the seed: `cargo test NAME`
+    /// inside a test (libtest names the thread after the test), else the program's
+    /// own command line.
+    pub rerun: String,
+}
+
+impl Report {
+    /// The command that runs this campaign again with the same cases.
+    ///
+    /// ```
+    /// # use badgateway::Report;
+    /// # let report = Report { suite: "s".into(), seed: 0x2a, cases: 1, deadline: Default::default(),
+    /// #   tally: Default::default(), findings: vec![], elapsed: Default::default(), rerun: "cargo test campaigns::naive".into() };
+    /// assert_eq!(report.reproduce_command(), "BADGATEWAY_SEED=0x2a cargo test campaigns::naive");
+    /// ```
+    pub fn reproduce_command(&self) -> String {
+        format!("BADGATEWAY_SEED={:#x} {}", self.seed, self.rerun)
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let found = match self.findings.len() {
+            0 => "no findings".to_owned(),
+            1 => "1 finding".to_owned(),
+            n => format!("{n} findings"),
+        };
+        writeln!(
+            f,
+            "badgateway: {found} in campaign `{}` ({} cases, seed {:#x}, deadline {:?}, {:.1} s)",
+            self.suite,
+            self.cases,
+            self.seed,
+            self.deadline,
+            self.elapsed.as_secs_f64()
+        )?;
+        let tally: Vec<String> = self
+            .tally
+            .iter()
+            .map(|(class, n)| format!("{n} {class}"))
+            .collect();
+        writeln!(f, "outcomes: {}", tally.join(", "))?;
+        for (i, finding) in self.findings.iter().enumerate() {
+            writeln!(f)?;
+            write_finding(f, self, i, finding)?;
+        }
+        Ok(())
+    }
+}
+
+fn write_finding(
+    f: &mut fmt::Formatter<'_>,
+    report: &Report,
+    i: usize,
+    finding: &Finding,
+) -> fmt::Result {
+    let title = format!(
+        "── finding {} of {}: {} ",
+        i + 1,
+        report.findings.len(),
+        finding.signature
+    );
+    let pad = 78usize.saturating_sub(title.chars().count());
+    writeln!(f, "{title}{}", "─".repeat(pad))?;
+    writeln!(
+        f,
+        "seen in {} of {} cases (first: case {})",
+        finding.seen_in,
+        report.cases,
+        finding.first_case + 1
+    )?;
+    writeln!(f, "\nwhat the code did:")?;
+    for line in finding.outcome.to_string().lines() {
+        writeln!(f, "  {line}")?;
+    }
+    let s = finding.shrink;
+    writeln!(
+        f,
+        "\nwhat the provider sent (shrunk from {} / {} to {} / {} in {}, {}):",
+        plural(s.from_steps, "step"),
+        plural(s.from_complexity, "change"),
+        plural(s.to_steps, "step"),
+        plural(s.to_complexity, "change"),
+        plural(s.rounds, "round"),
+        plural(s.runs, "run"),
+    )?;
+    f.write_str(&served_requests(&finding.journal))?;
+    writeln!(
+        f,
+        "\nscenario: {}",
+        serde_json::to_string(&finding.scenario).expect("a scenario always serialises")
+    )?;
+    match &finding.fixture {
+        Kept::NotKept => {}
+        Kept::In(saved) => {
+            let how = match saved {
+                Saved::New(_) => "new",
+                Saved::Replaced { .. } => "replaces a larger scenario",
+                Saved::Known(_) => "already kept",
+            };
+            writeln!(f, "fixture: {} ({how})", shown_path(saved.path()))?;
+        }
+        Kept::Failed(error) => writeln!(f, "fixture: NOT kept: {error}")?,
+    }
+    writeln!(f, "reproduce: {}", report.reproduce_command())
+}
+
+/// A path relative to the current folder when it is inside it.
+fn shown_path(path: &std::path::Path) -> String {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(|p| p.display().to_string()))
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
+/// Each request of a case and the bytes it was answered with.
+pub(crate) fn served_requests(journal: &Journal) -> String {
+    let mut out = String::new();
+    if journal.is_empty() {
+        out.push_str("  no request reached the provider\n");
+    }
+    for request in &journal.requests {
+        let _ = writeln!(
+            out,
+            "  request {}: {} {}",
+            request.index + 1,
+            request.method,
+            request.target
+        );
+        if request.step.is_baseline() {
+            out.push_str("    (baseline, unchanged)\n");
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "    step: {}",
+            serde_json::to_string(&request.step).expect("a step always serialises")
+        );
+        out.push_str(&render::served(
+            &request.served,
+            request.served_head_len,
+            &request.step.transport,
+            "    │ ",
+        ));
+        let body_len = request.served.len().saturating_sub(request.served_head_len);
+        let notes = request.step.mutations.iter().filter_map(mutation_note);
+        for note in notes.chain(framing_note(&request.step.framing, body_len)) {
+            let _ = writeln!(out, "    ‼ {note}");
+        }
+    }
+    out
+}
+
+/// What the framing does to the body shown above it, where that is easy to miss.
+fn framing_note(framing: &Framing, body_len: usize) -> Option<String> {
+    Some(match framing {
+        Framing::ContentLengthTooShort { by } => {
+            let by = (*by).min(body_len);
+            format!(
+                "content-length announces {} bytes, the body has {body_len}: the last {by} are left on the connection for the next response",
+                body_len - by
+            )
+        }
+        Framing::ContentLengthTooLong { by } => format!(
+            "content-length announces {} bytes, only {body_len} are sent: the client waits for {by} more",
+            body_len + by
+        ),
+        Framing::BothLengths => "both content-length and transfer-encoding: chunked".to_owned(),
+        _ => return None,
+    })
+}
+
+/// What to look for in the body, for mutations whose effect is easy to miss.
+fn mutation_note(mutation: &Mutation) -> Option<String> {
+    Some(match mutation {
+        Mutation::TruncateBody { at } => format!("body cut after {at} bytes"),
+        Mutation::InvalidUtf8 { at } => {
+            format!("invalid UTF-8 (\\xFF\\xFE) at byte {at} of the body")
+        }
+        Mutation::PrependBom => {
+            "a UTF-8 byte order mark (\\xEF\\xBB\\xBF) before the body".to_owned()
+        }
+        Mutation::InvalidHeaderBytes { name } => {
+            format!("a control byte (\\x01) in the {name} header")
+        }
+        Mutation::Json { path, change } => format!(
+            "JSON at `{}`: {}",
+            if path.is_empty() { "(root)" } else { path },
+            serde_json::to_string(change)
+                .expect("a change always serialises")
+                .trim_matches('"')
+        ),
+        _ => return None,
+    })
+}

@@ -1,0 +1,244 @@
+//! The one place that runs user code: a thread and a runtime of its own per case, a
+//! deadline watched from outside, and panics caught from every thread of the case.
+//!
+//! Implementation notes: a `tokio::time::timeout` around the user's future cannot see
+//! code that blocks its thread and never yields, and a panic inside `tokio::spawn` is
+//! swallowed by the runtime. So each case runs on its own OS thread with its own
+//! current-thread runtime; the harness waits for it from its own runtime, so the
+//! deadline holds whatever the case does. Spawned tasks run on the case's thread, and
+//! the runtime's blocking pool threads are tagged at start, so a thread-local tells the
+//! process-wide panic hook which case a panic belongs to; panics on threads that belong
+//! to no case go to the hook that was installed before ours. A case that blocked its
+//! thread forever leaks that thread: the only alternative is killing the process
+//! (subprocess isolation, a later feature).
+
+use std::cell::RefCell;
+use std::fmt::{Debug, Display};
+use std::future::Future;
+use std::panic::{self, AssertUnwindSafe, PanicHookInfo};
+use std::sync::{Arc, Mutex, Once};
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+use crate::runner::outcome::Outcome;
+
+/// How long a cancelled case may take to unwind before it counts as blocked.
+const CANCEL_GRACE: Duration = Duration::from_millis(100);
+/// Longest `Debug` form of an `Ok` value that an outcome keeps.
+const MAX_VALUE_CHARS: usize = 500;
+
+thread_local! {
+    static CURRENT_CASE: RefCell<Option<Arc<PanicSlot>>> = const { RefCell::new(None) };
+}
+
+/// The first panic of a case.
+#[derive(Debug, Default)]
+struct PanicSlot {
+    first: Mutex<Option<(String, Option<String>)>>,
+}
+
+impl PanicSlot {
+    fn record(&self, info: &PanicHookInfo<'_>) {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "Box<dyn Any>".to_owned());
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
+        let mut first = self.first.lock().unwrap_or_else(|e| e.into_inner());
+        first.get_or_insert((message, location));
+    }
+
+    fn take(&self) -> Option<Outcome> {
+        let first = self.first.lock().unwrap_or_else(|e| e.into_inner()).take();
+        first.map(|(message, location)| Outcome::Panic { message, location })
+    }
+}
+
+fn install_panic_hook() {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            let slot = CURRENT_CASE.try_with(|c| c.borrow().clone()).ok().flatten();
+            match slot {
+                Some(slot) => slot.record(info),
+                None => previous(info),
+            }
+        }));
+    });
+}
+
+fn enter_case(slot: &Arc<PanicSlot>) {
+    CURRENT_CASE.with(|c| *c.borrow_mut() = Some(slot.clone()));
+}
+
+fn leave_case() {
+    CURRENT_CASE.with(|c| *c.borrow_mut() = None);
+}
+
+/// Threads that run cases, kept for reuse: starting a thread costs more than a
+/// loopback round trip. A thread whose case blocked it forever never comes back; an
+/// idle thread ends after a few seconds.
+mod workers {
+    use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    pub(super) type Job = Box<dyn FnOnce() + Send>;
+
+    const IDLE: Duration = Duration::from_secs(5);
+
+    static IDLE_WORKERS: Mutex<Vec<Sender<Job>>> = Mutex::new(Vec::new());
+
+    /// Runs the job on an idle worker, or on a new one.
+    pub(super) fn run(mut job: Job) -> std::io::Result<()> {
+        loop {
+            let idle = IDLE_WORKERS.lock().unwrap_or_else(|e| e.into_inner()).pop();
+            let Some(worker) = idle else { break };
+            match worker.send(job) {
+                Ok(()) => return Ok(()),
+                // That worker timed out meanwhile: take the job back, try another.
+                Err(returned) => job = returned.0,
+            }
+        }
+        std::thread::Builder::new()
+            .name("badgateway-case".into())
+            .spawn(move || {
+                job();
+                let (tx, rx) = channel::<Job>();
+                loop {
+                    IDLE_WORKERS
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(tx.clone());
+                    match rx.recv_timeout(IDLE) {
+                        Ok(next) => next(),
+                        Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return,
+                    }
+                }
+            })
+            .map(drop)
+    }
+}
+
+/// How the case's thread finished, when it did.
+enum Finished {
+    Returned(Outcome),
+    Panicked,
+    Cancelled,
+}
+
+/// Runs `code(url)` once under `deadline` and classifies what it did.
+///
+/// Must be called from within a tokio runtime (the harness's, not the case's).
+pub(crate) async fn run<F, Fut, T, E>(code: Arc<F>, url: String, deadline: Duration) -> Outcome
+where
+    F: Fn(String) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<T, E>> + 'static,
+    T: Debug,
+    E: Display,
+{
+    install_panic_hook();
+    let slot = Arc::new(PanicSlot::default());
+    let (done_tx, mut done_rx) = oneshot::channel();
+    let (cancel_tx, cancel_rx) = oneshot::channel::<()>();
+    let case_slot = slot.clone();
+    let spawned = workers::run(Box::new(move || {
+        let finished = run_on_this_thread(&case_slot, code, url, cancel_rx);
+        leave_case();
+        let _ = done_tx.send(finished);
+    }));
+    if let Err(e) = spawned {
+        return Outcome::HandledError {
+            message: format!("badgateway could not start a thread for the case: {e}"),
+        };
+    }
+    let finished = match tokio::time::timeout(deadline, &mut done_rx).await {
+        Ok(Ok(finished)) => finished,
+        Ok(Err(_)) => Finished::Panicked,
+        Err(_) => {
+            let _ = cancel_tx.send(());
+            let unwound = tokio::time::timeout(CANCEL_GRACE, &mut done_rx)
+                .await
+                .is_ok();
+            return Outcome::Hang {
+                after: deadline,
+                blocked: !unwound,
+            };
+        }
+    };
+    // A panic anywhere in the case outranks what the main future returned.
+    match (slot.take(), finished) {
+        (Some(panic), _) => panic,
+        (None, Finished::Returned(outcome)) => outcome,
+        (None, Finished::Panicked) => Outcome::Panic {
+            message: "the case's thread died without a panic message".into(),
+            location: None,
+        },
+        (None, Finished::Cancelled) => Outcome::Hang {
+            after: deadline,
+            blocked: false,
+        },
+    }
+}
+
+fn run_on_this_thread<F, Fut, T, E>(
+    slot: &Arc<PanicSlot>,
+    code: Arc<F>,
+    url: String,
+    cancel: oneshot::Receiver<()>,
+) -> Finished
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    T: Debug,
+    E: Display,
+{
+    enter_case(slot);
+    let pool_slot = slot.clone();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .on_thread_start(move || enter_case(&pool_slot))
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            return Finished::Returned(Outcome::HandledError {
+                message: format!("badgateway could not build a runtime for the case: {e}"),
+            })
+        }
+    };
+    let result = panic::catch_unwind(AssertUnwindSafe(|| {
+        runtime.block_on(async {
+            tokio::select! {
+                result = code(url) => Some(result),
+                _ = cancel => None,
+            }
+        })
+    }));
+    // Tasks the code spawned and left running must not keep the thread alive.
+    runtime.shutdown_background();
+    match result {
+        Ok(Some(Ok(value))) => Finished::Returned(Outcome::Ok {
+            value: truncate_chars(format!("{value:?}"), MAX_VALUE_CHARS),
+        }),
+        Ok(Some(Err(error))) => Finished::Returned(Outcome::HandledError {
+            message: error.to_string(),
+        }),
+        Ok(None) => Finished::Cancelled,
+        Err(_) => Finished::Panicked,
+    }
+}
+
+fn truncate_chars(mut text: String, max: usize) -> String {
+    if let Some((cut, _)) = text.char_indices().nth(max) {
+        text.truncate(cut);
+        text.push('…');
+    }
+    text
+}

@@ -1,0 +1,101 @@
+//! One scenario against the code under test: a provider, a run, an outcome.
+
+use std::fmt::{Debug, Display};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::call;
+use super::outcome::Outcome;
+use crate::error::Error;
+use crate::provider::baseline::Baseline;
+use crate::provider::journal::Journal;
+use crate::provider::Provider;
+use crate::scenario::Scenario;
+
+/// The deadline a case gets unless told otherwise.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(2);
+
+/// One scenario, run once against your code: the way to pin a finding in a plain test.
+///
+/// `run` starts a provider serving the scenario, calls your code with its base URL on a
+/// thread of its own, and tells what happened. It works from a plain `#[test]` and
+/// from inside an async test alike.
+///
+/// ```
+/// use badgateway::{faults, Baseline, Case, Class, Response, Scenario};
+///
+/// let baseline = Baseline::new().endpoint("GET", "/v1/balance", Response::json(200, &serde_json::json!({"available": 10})));
+/// let result = Case::new(baseline, Scenario::new().then(faults::html_error_page(502)))
+///     .run(|url| async move {
+///         let body = reqwest::get(format!("{url}/v1/balance")).await.map_err(|e| e.to_string())?.text().await.map_err(|e| e.to_string())?;
+///         serde_json::from_str::<serde_json::Value>(&body).map_err(|e| e.to_string())
+///     })
+///     .unwrap();
+/// assert_eq!(result.outcome.class(), Class::HandledError);
+/// assert_eq!(result.journal.len(), 1);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Case {
+    baseline: Baseline,
+    scenario: Scenario,
+    deadline: Duration,
+}
+
+/// What one case did.
+#[derive(Debug, Clone)]
+pub struct CaseResult {
+    /// The scenario the provider served.
+    pub scenario: Scenario,
+    /// What the code did.
+    pub outcome: Outcome,
+    /// What the provider received and answered, secrets redacted.
+    pub journal: Journal,
+    /// Wall time of the case.
+    pub elapsed: Duration,
+}
+
+impl Case {
+    /// A case serving `scenario` over `baseline`, with the [`DEFAULT_DEADLINE`].
+    pub fn new(baseline: Baseline, scenario: Scenario) -> Self {
+        Self {
+            baseline,
+            scenario,
+            deadline: DEFAULT_DEADLINE,
+        }
+    }
+
+    /// Sets how long the code may take before the case is a [`Outcome::Hang`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let case = badgateway::Case::new(Default::default(), Default::default()).deadline(Duration::from_millis(300));
+    /// # let _ = case;
+    /// ```
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// Runs the case on the current runtime and tells what the code did, before any
+    /// judging: [`Case::run`] (in the oracle's room) judges it too.
+    pub(crate) async fn run_unjudged<F, Fut, T, E>(&self, code: Arc<F>) -> Result<CaseResult, Error>
+    where
+        F: Fn(String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, E>> + 'static,
+        T: Debug,
+        E: Display,
+    {
+        let started = Instant::now();
+        let provider = Provider::start(self.baseline.clone(), self.scenario.clone()).await?;
+        let outcome = call::run(code, provider.url(), self.deadline).await;
+        let journal = provider.journal();
+        drop(provider);
+        Ok(CaseResult {
+            scenario: self.scenario.clone(),
+            outcome,
+            journal,
+            elapsed: started.elapsed(),
+        })
+    }
+}

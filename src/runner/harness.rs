@@ -1,0 +1,31 @@
+//! The harness's own runtime, apart from the code under test's.
+
+use std::future::Future;
+
+/// Runs `work` on a fresh multi-threaded runtime on a thread of its own, so that it
+/// works whether or not the caller is already inside a runtime.
+pub(crate) fn on_harness_runtime<W, Fut, R>(work: W) -> R
+where
+    W: FnOnce() -> Fut + Send,
+    Fut: Future<Output = R>,
+    R: Send,
+{
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .thread_name("badgateway-harness")
+                    .enable_all()
+                    .build()
+                    .expect("the harness runtime builds");
+                let result = runtime.block_on(work());
+                // Stalled connections of providers still being dropped must not keep
+                // this thread waiting.
+                runtime.shutdown_background();
+                result
+            })
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}

@@ -1,0 +1,99 @@
+//! Many cases at once: a bounded number run concurrently, so that waiting (stalls,
+//! deadlines) overlaps instead of adding up.
+
+use std::fmt::{Debug, Display};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::error::Error;
+use crate::provider::Baseline;
+use crate::scenario::Scenario;
+
+use super::case::{Case, CaseResult};
+
+/// The code under test, the baseline it runs against, the deadline of each case, and
+/// the slots that bound how many cases run at once. Cloning shares the slots.
+pub(crate) struct Pool<F> {
+    baseline: Baseline,
+    deadline: Duration,
+    code: Arc<F>,
+    slots: Arc<Semaphore>,
+}
+
+impl<F> Clone for Pool<F> {
+    fn clone(&self) -> Self {
+        Self {
+            baseline: self.baseline.clone(),
+            deadline: self.deadline,
+            code: self.code.clone(),
+            slots: self.slots.clone(),
+        }
+    }
+}
+
+impl<F> Pool<F> {
+    /// A pool running `code` over `baseline`, `concurrency` cases at a time.
+    pub(crate) fn new(
+        baseline: Baseline,
+        deadline: Duration,
+        concurrency: usize,
+        code: Arc<F>,
+    ) -> Self {
+        Self {
+            baseline,
+            deadline,
+            code,
+            slots: Arc::new(Semaphore::new(concurrency.max(1))),
+        }
+    }
+
+    /// One case over the pool's baseline with its deadline.
+    pub(crate) fn case(&self, scenario: Scenario) -> Case {
+        Case::new(self.baseline.clone(), scenario).deadline(self.deadline)
+    }
+
+    /// The code under test.
+    pub(crate) fn code(&self) -> &Arc<F> {
+        &self.code
+    }
+}
+
+impl<F, Fut, T, E> Pool<F>
+where
+    F: Fn(String) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<T, E>> + 'static,
+    T: Debug,
+    E: Display,
+{
+    /// Runs every scenario, as many at once as there are free slots, and hands each
+    /// result to `each` with the scenario's index as soon as it is known (in the order
+    /// cases finish, not the order of `scenarios`). Results are not judged here.
+    pub(crate) async fn each(
+        &self,
+        scenarios: Vec<Scenario>,
+        mut each: impl FnMut(usize, CaseResult),
+    ) -> Result<(), Error> {
+        let mut running = JoinSet::new();
+        for (i, scenario) in scenarios.into_iter().enumerate() {
+            let case = self.case(scenario);
+            let code = self.code.clone();
+            let slots = self.slots.clone();
+            running.spawn(async move {
+                let _slot = slots
+                    .acquire_owned()
+                    .await
+                    .expect("the semaphore is never closed");
+                (i, case.run_unjudged(code).await)
+            });
+        }
+        while let Some(done) = running.join_next().await {
+            let (i, result) = done.expect("a case task does not panic");
+            each(i, result?);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,201 @@
+//! What the provider does to each request of one case: pure data, no I/O.
+
+use serde::{Deserialize, Serialize};
+
+use super::framing::Framing;
+use super::mutation::Mutation;
+use super::transport::Transport;
+
+/// What the hostile provider does to each request of one case, in order.
+///
+/// Request 1 meets `steps[0]`, request 2 meets `steps[1]`, and so on, across every
+/// connection the client opens; a retry therefore meets a different answer than the
+/// request it retries. Requests past the last step get the baseline response unchanged,
+/// so a client that retries sensibly eventually succeeds.
+///
+/// A `Scenario` is plain data: it serialises to readable JSON, compares by value and
+/// can be generated ([`crate::generate::strategies::scenarios`]) and shrunk.
+///
+/// ```
+/// use badgateway::{faults, Scenario};
+///
+/// let scenario = Scenario::new()
+///     .then(faults::status(503))
+///     .then(faults::truncate_body_at(17));
+/// assert_eq!(scenario.steps.len(), 2);
+/// let json = serde_json::to_string(&scenario).unwrap();
+/// assert_eq!(json, r#"{"steps":[{"mutations":[{"status":503}]},{"mutations":[{"truncate_body":{"at":17}}]}]}"#);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// One step per request, in the order the requests arrive.
+    #[serde(default)]
+    pub steps: Vec<Step>,
+}
+
+impl Scenario {
+    /// An empty scenario: every request gets the baseline response unchanged.
+    ///
+    /// ```
+    /// assert!(badgateway::Scenario::new().steps.is_empty());
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends the step that the next request meets.
+    ///
+    /// ```
+    /// use badgateway::{faults, Scenario};
+    /// let s = Scenario::new().then(faults::empty_response());
+    /// assert_eq!(s.steps[0], faults::empty_response());
+    /// ```
+    pub fn then(mut self, step: Step) -> Self {
+        self.steps.push(step);
+        self
+    }
+
+    /// The step for the request with this zero-based index, if the scenario has one.
+    ///
+    /// ```
+    /// use badgateway::{faults, Scenario};
+    /// let s = Scenario::new().then(faults::status(500));
+    /// assert!(s.step(0).is_some());
+    /// assert!(s.step(1).is_none());
+    /// ```
+    pub fn step(&self, request_index: usize) -> Option<&Step> {
+        self.steps.get(request_index)
+    }
+
+    /// How many changes to the baseline the scenario makes: one per mutation, framing
+    /// fault or transport fault, over all steps. Says how far a finding was shrunk.
+    ///
+    /// ```
+    /// use badgateway::{faults, Scenario, Step};
+    /// let s = Scenario::new().then(Step::baseline()).then(faults::status(500).sent(badgateway::Transport::EmptyResponse));
+    /// assert_eq!(s.complexity(), 2);
+    /// ```
+    pub fn complexity(&self) -> usize {
+        self.steps.iter().map(Step::complexity).sum()
+    }
+}
+
+/// What the provider does to one request: take the baseline response, apply the
+/// mutations in order, frame the body as `framing` says, and put it on the wire as
+/// `transport` says.
+///
+/// The default step passes the baseline through unchanged.
+///
+/// ```
+/// use badgateway::{Framing, Step, Transport};
+/// let step = Step::baseline();
+/// assert!(step.mutations.is_empty());
+/// assert_eq!(step.framing, Framing::ContentLength);
+/// assert_eq!(step.transport, Transport::Normal);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// Changes to the baseline response, applied in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mutations: Vec<Mutation>,
+    /// How the body is delimited on the wire.
+    #[serde(default, skip_serializing_if = "Framing::is_default")]
+    pub framing: Framing,
+    /// How the bytes travel: at once, dripped, cut, reset or stalled.
+    #[serde(default, skip_serializing_if = "Transport::is_default")]
+    pub transport: Transport,
+    /// What a correct client does with this response, when the contract says: accept
+    /// it (it conforms) or reject it (it breaks a clause). Judged by the campaign.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<Expectation>,
+}
+
+/// What a correct client does with a response, by the contract.
+///
+/// ```
+/// use badgateway::Expectation;
+/// let e = Expectation::Reject { clause: "amount: minimum".into() };
+/// assert_eq!(serde_json::to_string(&e).unwrap(), r#"{"reject":{"clause":"amount: minimum"}}"#);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Expectation {
+    /// The response conforms: returning `Err` for it is a false rejection.
+    Accept,
+    /// The response breaks this clause: returning `Ok` for it is a silent acceptance.
+    Reject {
+        /// `path: keyword`, as `data[0].amount: minimum`.
+        clause: String,
+    },
+}
+
+impl Step {
+    /// The step that passes the baseline response through unchanged.
+    ///
+    /// ```
+    /// assert_eq!(badgateway::Step::baseline(), Default::default());
+    /// ```
+    pub fn baseline() -> Self {
+        Self::default()
+    }
+
+    /// Whether this step changes nothing.
+    ///
+    /// ```
+    /// use badgateway::{faults, Step};
+    /// assert!(Step::baseline().is_baseline());
+    /// assert!(!faults::status(502).is_baseline());
+    /// ```
+    pub fn is_baseline(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// Adds a mutation to this step.
+    ///
+    /// ```
+    /// use badgateway::{faults, Mutation};
+    /// let step = faults::status(200).with(Mutation::EmptyBody);
+    /// assert_eq!(step.mutations.len(), 2);
+    /// ```
+    pub fn with(mut self, mutation: Mutation) -> Self {
+        self.mutations.push(mutation);
+        self
+    }
+
+    /// Sets how the body is framed.
+    ///
+    /// ```
+    /// use badgateway::{Framing, Step};
+    /// let step = Step::baseline().framed(Framing::CloseDelimited);
+    /// assert_eq!(step.framing, Framing::CloseDelimited);
+    /// ```
+    pub fn framed(mut self, framing: Framing) -> Self {
+        self.framing = framing;
+        self
+    }
+
+    /// Sets how the bytes travel.
+    ///
+    /// ```
+    /// use badgateway::{Step, Transport};
+    /// let step = Step::baseline().sent(Transport::Latency { ms: 50 });
+    /// assert_eq!(step.transport, Transport::Latency { ms: 50 });
+    /// ```
+    pub fn sent(mut self, transport: Transport) -> Self {
+        self.transport = transport;
+        self
+    }
+
+    /// See [`Scenario::complexity`].
+    ///
+    /// ```
+    /// assert_eq!(badgateway::Step::baseline().complexity(), 0);
+    /// ```
+    pub fn complexity(&self) -> usize {
+        self.mutations.len()
+            + usize::from(!self.framing.is_default())
+            + usize::from(!self.transport.is_default())
+    }
+}

@@ -1,0 +1,317 @@
+//! A finding kept as a regression case: one readable, versioned JSON file.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ErrorKind};
+use crate::runner::outcome::Outcome;
+use crate::scenario::Scenario;
+
+/// How far a finding was shrunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShrinkFigures {
+    /// Steps before shrinking.
+    pub from_steps: usize,
+    /// [`Scenario::complexity`] before shrinking.
+    pub from_complexity: usize,
+    /// Steps after.
+    pub to_steps: usize,
+    /// Complexity after.
+    pub to_complexity: usize,
+    /// Rounds that made it smaller.
+    pub rounds: usize,
+    /// Cases run while shrinking.
+    pub runs: usize,
+}
+
+/// The fixture format this version of badgateway writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A regression case: the scenario that showed a bug, and how it was found.
+///
+/// Stored as `fixtures/regressions/<suite>/<id>.json`, pretty-printed, and meant to be
+/// read, reviewed and committed like code. The `id` is a hash of the normalised
+/// scenario, so the same scenario always has the same file name.
+///
+/// ```
+/// use badgateway::{faults, Fixture, Scenario};
+/// let scenario = Scenario::new().then(faults::truncate_body_at(0));
+/// let fixture = Fixture::by_hand("charges.create", scenario.clone(), "panic at src/pay.rs:10:5");
+/// assert_eq!(fixture.id, Fixture::id_of(&scenario));
+/// assert_eq!(fixture.id.len(), 16);
+/// let text = fixture.to_json();
+/// assert_eq!(Fixture::from_json(&text, "x.json".as_ref()).unwrap(), fixture);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fixture {
+    /// The format version ([`FORMAT_VERSION`]).
+    pub format: u32,
+    /// A hash of the normalised scenario: 16 hex digits.
+    pub id: String,
+    /// The suite (campaign name) it belongs to.
+    pub suite: String,
+    /// What makes it one bug: see [`crate::Outcome::signature`].
+    pub signature: String,
+    /// The scenario to replay.
+    pub scenario: Scenario,
+    /// How, when and by what it was found.
+    pub found: Found,
+    /// For humans: why it matters, the ticket, the fix.
+    #[serde(default)]
+    pub note: String,
+}
+
+/// How a fixture was found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Found {
+    /// `campaign`, `fuzz` or `hand`.
+    pub by: String,
+    /// When, as RFC 3339 UTC.
+    pub at: String,
+    /// What the code did, as the report said it.
+    pub outcome: String,
+    /// The campaign's seed, as hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<String>,
+    /// Which generated case (from 1) first showed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case: Option<usize>,
+    /// How many generated cases the campaign ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cases: Option<u32>,
+    /// How far it was shrunk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shrink: Option<ShrinkFigures>,
+}
+
+#[derive(Deserialize)]
+struct VersionOnly {
+    format: Option<u32>,
+}
+
+impl Fixture {
+    /// The id of a scenario: FNV-1a of its normalised JSON form, as 16 hex digits.
+    ///
+    /// ```
+    /// use badgateway::{faults, Fixture, Scenario, Step};
+    /// let a = Scenario::new().then(faults::status(500));
+    /// let b = a.clone().then(Step::baseline()); // a trailing baseline step changes nothing
+    /// assert_eq!(Fixture::id_of(&a), Fixture::id_of(&b));
+    /// assert_ne!(Fixture::id_of(&a), Fixture::id_of(&Scenario::new().then(faults::status(502))));
+    /// ```
+    pub fn id_of(scenario: &Scenario) -> String {
+        let normal = crate::scenario::shrink::normalized(scenario);
+        let json = serde_json::to_string(&normal).expect("a scenario always serialises");
+        format!("{:016x}", crate::scenario::hash::fnv1a(json.as_bytes()))
+    }
+
+    /// A fixture written by hand, for a scenario you know shows a bug.
+    pub fn by_hand(suite: &str, scenario: Scenario, signature: &str) -> Fixture {
+        Fixture {
+            format: FORMAT_VERSION,
+            id: Fixture::id_of(&scenario),
+            suite: suite.to_owned(),
+            signature: signature.to_owned(),
+            scenario,
+            found: Found {
+                by: "hand".into(),
+                at: now_rfc3339(),
+                outcome: signature.to_owned(),
+                seed: None,
+                case: None,
+                cases: None,
+                shrink: None,
+            },
+            note: String::new(),
+        }
+    }
+
+    /// The fixture of a campaign's finding, shrunk or not yet.
+    pub(crate) fn of_finding(
+        suite: &str,
+        scenario: &Scenario,
+        outcome: &Outcome,
+        seed: u64,
+        case: usize,
+        cases: u32,
+        shrink: Option<ShrinkFigures>,
+    ) -> Fixture {
+        Fixture {
+            format: FORMAT_VERSION,
+            id: Fixture::id_of(scenario),
+            suite: suite.to_owned(),
+            signature: outcome.signature(),
+            scenario: crate::scenario::shrink::normalized(scenario),
+            found: Found {
+                by: "campaign".into(),
+                at: now_rfc3339(),
+                outcome: outcome.to_string(),
+                seed: Some(format!("{seed:#x}")),
+                case: Some(case + 1),
+                cases: Some(cases),
+                shrink,
+            },
+            note: String::new(),
+        }
+    }
+
+    /// The fixture as pretty-printed JSON, newline-terminated.
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("a fixture always serialises");
+        text.push('\n');
+        text
+    }
+
+    /// Reads a fixture; `path` is only used in the error, which names the file, the
+    /// line and column, what is wrong and what to do.
+    ///
+    /// ```
+    /// use badgateway::Fixture;
+    /// let err = Fixture::from_json(r#"{"format": 1, "id": "x", "suite": "s", "signature": "hang",
+    ///   "scenario": {"steps": [{"transport": "resett"}]}, "found": {"by": "hand", "at": "", "outcome": ""}}"#,
+    ///   "fixtures/regressions/s/x.json".as_ref()).unwrap_err();
+    /// let text = err.to_string();
+    /// assert!(text.starts_with("invalid fixture fixtures/regressions/s/x.json at line 2 column"), "{text}");
+    /// assert!(text.contains("unknown variant `resett`"), "{text}");
+    /// assert!(text.contains("(did you mean `reset_peer`?)"), "{text}");
+    /// ```
+    pub fn from_json(text: &str, path: &Path) -> Result<Fixture, Error> {
+        let invalid = |e: serde_json::Error| {
+            let message = e.to_string();
+            let message = message
+                .split(" at line ")
+                .next()
+                .unwrap_or(&message)
+                .to_owned();
+            let hint = did_you_mean(&message)
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            Error::new(
+                ErrorKind::InvalidFile,
+                format!(
+                    "invalid fixture {} at line {} column {}: {message}{hint}; fix it by hand, or delete it and let the campaign find the bug again",
+                    path.display(),
+                    e.line(),
+                    e.column()
+                ),
+            )
+            .with_path(path)
+        };
+        let version: VersionOnly = serde_json::from_str(text).map_err(invalid)?;
+        match version.format {
+            Some(v) if v > FORMAT_VERSION => {
+                return Err(Error::new(
+                    ErrorKind::InvalidFile,
+                    format!(
+                        "fixture {} has format {v}, newer than this badgateway reads ({FORMAT_VERSION}): upgrade badgateway, or replay it with the version that wrote it",
+                        path.display()
+                    ),
+                )
+                .with_path(path))
+            }
+            _ => {}
+        }
+        serde_json::from_str(text).map_err(invalid)
+    }
+}
+
+/// For serde's "unknown variant `x`, expected one of `a`, `b`", the closest expected
+/// name, when one is close enough to be a typo.
+fn did_you_mean(message: &str) -> Option<String> {
+    let rest = message
+        .strip_prefix("unknown variant `")
+        .or_else(|| message.strip_prefix("unknown field `"))?;
+    let (wrong, expected) = rest.split_once('`')?;
+    // A typo of the name, or of its first words (`resett` for `reset_peer`).
+    let distance = |candidate: &str| {
+        let prefixes = candidate.match_indices('_').map(|(i, _)| &candidate[..i]);
+        prefixes
+            .chain([candidate])
+            .map(|p| edit_distance(wrong, p))
+            .min()
+            .unwrap_or(usize::MAX)
+    };
+    expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(|candidate| (distance(candidate), candidate))
+        .filter(|(d, _)| *d <= 1.max(wrong.chars().count() / 3))
+        .min()
+        .map(|(_, c)| c.to_owned())
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous + usize::from(ca != *cb);
+            previous = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(previous + 1);
+        }
+    }
+    row[b.len()]
+}
+
+/// The current time as RFC 3339 UTC, to the second.
+pub(crate) fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typos_get_a_suggestion_and_nonsense_does_not() {
+        let m = "unknown variant `resett`, expected one of `normal`, `empty_response`, `reset_peer`, `limit_data`";
+        assert_eq!(did_you_mean(m).as_deref(), Some("reset_peer"));
+        let m = "unknown variant `zzzzzzzz`, expected one of `normal`, `reset_peer`";
+        assert_eq!(did_you_mean(m), None);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn the_clock_is_rfc3339() {
+        let now = now_rfc3339();
+        assert_eq!(now.len(), 20, "{now}");
+        assert!(now.starts_with("20") && now.ends_with('Z'));
+    }
+
+    #[test]
+    fn a_newer_format_says_to_upgrade() {
+        let err = Fixture::from_json(r#"{"format": 2, "anything": true}"#, "a.json".as_ref())
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "fixture a.json has format 2, newer than this badgateway reads (1): upgrade badgateway, or replay it with the version that wrote it"
+        );
+    }
+}

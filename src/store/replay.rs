@@ -1,0 +1,208 @@
+//! Replaying kept fixtures against the current code: every verdict an insta snapshot.
+
+use std::fmt::{Debug, Display};
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::contract::Contract;
+use crate::error::{Error, ErrorKind};
+use crate::oracle::{JudgeFn, Judged, JudgedPool, Oracle};
+use crate::provider::Baseline;
+use crate::runner::harness::on_harness_runtime;
+use crate::runner::outcome::Outcome;
+use crate::runner::pool::Pool;
+use crate::runner::settings::deadline_and_concurrency;
+use crate::runner::DEFAULT_DEADLINE;
+
+use super::junit;
+use super::snapshot::snapshot;
+use super::store::{sanitized, Keeping};
+use super::verdict::{ReplayReport, Verdict};
+
+/// Replays every kept fixture of a suite against your code, and asserts each verdict
+/// with an insta snapshot, one per fixture, kept beside the fixtures in `snapshots/`
+/// as `<label>__<id>.snap`. `label` names the code replayed, so two implementations
+/// can replay one suite.
+///
+/// When a bug is fixed, its verdict changes from `still failing` to `fixed` and the
+/// snapshot no longer matches: review it with `cargo insta review`. With `CI=true` a
+/// changed or missing snapshot fails. A fixture that cannot be read fails the replay
+/// too, naming the file and the fix, after the others replayed.
+///
+/// [`Campaign::replay`](crate::Campaign::replay) is the same replay with the
+/// campaign's settings; use `Replay` where there is no campaign to hand.
+///
+/// ```no_run
+/// use badgateway::{Baseline, Replay};
+/// Replay::new("paygate.create_charge", Baseline::from_file("fixtures/baselines/paygate.json").unwrap())
+///     .check("naive", |url| async move {
+///         reqwest::get(format!("{url}/v1/charges")).await?.text().await
+///     });
+/// ```
+///
+/// Settings the environment overrides: `BADGATEWAY_DEADLINE_MS`,
+/// `BADGATEWAY_CONCURRENCY`, `BADGATEWAY_FIXTURES` and `BADGATEWAY_JUNIT_DIR`, as for a
+/// campaign.
+#[derive(Debug, Clone)]
+pub struct Replay {
+    suite: String,
+    baseline: Baseline,
+    deadline: Duration,
+    concurrency: usize,
+    contract: Option<Arc<Contract>>,
+    judge: Option<JudgeFn>,
+    keeping: Keeping,
+    junit_dir: Option<PathBuf>,
+}
+
+impl Replay {
+    /// A replay of the fixtures of `suite`, over this baseline.
+    pub fn new(suite: &str, baseline: Baseline) -> Self {
+        Self {
+            suite: suite.to_owned(),
+            baseline,
+            deadline: DEFAULT_DEADLINE,
+            concurrency: 32,
+            contract: None,
+            judge: None,
+            keeping: Keeping::Default,
+            junit_dir: None,
+        }
+    }
+
+    /// How long one case may take before it is a hang.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// How many fixtures replay at once.
+    pub fn concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency.max(1);
+        self
+    }
+
+    /// Judges the replayed cases by this contract, as the campaign that found them did.
+    pub fn contract(mut self, contract: Contract) -> Self {
+        self.contract = Some(Arc::new(contract));
+        self
+    }
+
+    /// Your word on each case, as [`Campaign::judge`](crate::Campaign::judge).
+    pub fn judge(
+        mut self,
+        judge: impl Fn(&serde_json::Value, &Outcome) -> Judged + Send + Sync + 'static,
+    ) -> Self {
+        self.judge = Some(JudgeFn(Arc::new(judge)));
+        self
+    }
+
+    /// Reads fixtures from this folder instead of [`Store::default_root`](crate::Store::default_root).
+    pub fn fixtures_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.keeping = Keeping::In(dir.into());
+        self
+    }
+
+    /// Writes a JUnit XML file of the verdicts into this folder.
+    pub fn junit_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.junit_dir = Some(dir.into());
+        self
+    }
+
+    /// The campaign's settings, handed over whole (the campaign room's
+    /// `Campaign::replay`).
+    pub(crate) fn with_parts(
+        mut self,
+        contract: Option<Arc<Contract>>,
+        judge: Option<JudgeFn>,
+        keeping: Keeping,
+        junit_dir: Option<PathBuf>,
+    ) -> Self {
+        self.contract = contract;
+        self.judge = judge;
+        self.keeping = keeping;
+        self.junit_dir = junit_dir;
+        self
+    }
+
+    /// Replays and panics with a summary when a verdict differs from its snapshot, a
+    /// fixture cannot be read, or the replay cannot run: the form for a `#[test]`.
+    ///
+    /// # Panics
+    /// As said.
+    pub fn check<F, Fut, T, E>(self, label: &str, code: F)
+    where
+        F: Fn(String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, E>> + 'static,
+        T: Debug,
+        E: Display,
+    {
+        match self.run(label, code) {
+            Ok(report) if report.passed() => {}
+            Ok(report) => panic!("{report}"),
+            Err(error) => panic!("badgateway: {error}"),
+        }
+    }
+
+    /// Replays and returns the verdicts instead of panicking.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] when fixtures are switched off or an override is invalid;
+    /// [`ErrorKind::Io`] when a provider cannot bind or the JUnit file cannot be written.
+    pub fn run<F, Fut, T, E>(self, label: &str, code: F) -> Result<ReplayReport, Error>
+    where
+        F: Fn(String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, E>> + 'static,
+        T: Debug,
+        E: Display,
+    {
+        let store = self.keeping.store().ok_or_else(|| {
+            Error::new(
+                ErrorKind::Config,
+                format!("replay of suite `{}`: this campaign keeps no fixtures (no_fixtures or BADGATEWAY_FIXTURES=off), so there is nothing to replay", self.suite),
+            )
+        })?;
+        let (deadline, concurrency) = deadline_and_concurrency(self.deadline, self.concurrency)?;
+        let mut fixtures = Vec::new();
+        let mut broken = Vec::new();
+        for loaded in store.load(&self.suite) {
+            match loaded {
+                Ok(fixture) => fixtures.push(fixture),
+                Err(error) => broken.push(error),
+            }
+        }
+        let scenarios = fixtures.iter().map(|(_, f)| f.scenario.clone()).collect();
+        let runs = JudgedPool {
+            pool: Pool::new(self.baseline, deadline, concurrency, Arc::new(code)),
+            oracle: Oracle::new(self.contract, self.judge),
+        };
+        let results = on_harness_runtime(move || async move { runs.all(scenarios).await })?;
+        let snapshots = store.suite_dir(&self.suite).join("snapshots");
+        let label = sanitized(label);
+        let verdicts = fixtures
+            .into_iter()
+            .zip(results)
+            .map(|((path, fixture), result)| {
+                let mut verdict = Verdict::new(path, fixture, result.outcome);
+                verdict.snapshot_mismatch = snapshot(&snapshots, &label, &verdict);
+                verdict
+            })
+            .collect();
+        let report = ReplayReport {
+            suite: self.suite,
+            label,
+            verdicts,
+            broken,
+        };
+        if let Some(dir) = junit::junit_dir(self.junit_dir.as_deref()) {
+            junit::write(
+                &dir,
+                &format!("{}.replay.{}", report.suite, report.label),
+                &junit::replay_xml(&report),
+            )?;
+        }
+        Ok(report)
+    }
+}

@@ -1,0 +1,242 @@
+//! The fixture store: `fixtures/regressions/<suite>/<id>.json`, written atomically.
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::error::{Error, ErrorKind};
+use crate::store::fixture::Fixture;
+
+/// Where regression fixtures live, one folder per suite.
+///
+/// Every write goes to a temporary file in the suite's folder, is flushed to disk,
+/// and is renamed over its final name, so a process killed at any moment leaves
+/// either no fixture or a whole one. Findings are kept one per signature: a bug found
+/// a hundred times is one fixture, replaced only by a smaller scenario for it.
+///
+/// ```
+/// use badgateway::{faults, Fixture, Saved, Scenario, Store};
+/// let root = std::env::temp_dir().join(format!("bg-store-doc-{}", std::process::id()));
+/// let store = Store::new(&root);
+/// let big = Fixture::by_hand("charges/../create", Scenario::new().then(faults::status(500)).then(faults::status(502)), "hang");
+/// let Saved::New(path) = store.save(&big).unwrap() else { panic!() };
+/// assert!(path.starts_with(root.join("charges_.._create")), "{}", path.display());
+/// let small = Fixture::by_hand("charges/../create", Scenario::new().then(faults::status(500)), "hang");
+/// assert!(matches!(store.save(&small).unwrap(), Saved::Replaced { .. }));
+/// assert!(matches!(store.save(&big).unwrap(), Saved::Known(_)));
+/// assert_eq!(store.load("charges/../create").len(), 1);
+/// # std::fs::remove_dir_all(&root).unwrap();
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Store {
+    root: PathBuf,
+}
+
+/// What [`Store::save`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Saved {
+    /// A new fixture, at this path.
+    New(PathBuf),
+    /// A smaller scenario for a known signature replaced the fixture at `old`.
+    Replaced {
+        /// The new fixture.
+        path: PathBuf,
+        /// The fixture it replaced, now removed.
+        old: PathBuf,
+    },
+    /// The signature already has a fixture at least as small, at this path.
+    Known(PathBuf),
+}
+
+impl Saved {
+    /// The path of the fixture that holds the finding now.
+    pub fn path(&self) -> &Path {
+        match self {
+            Saved::New(path) | Saved::Replaced { path, .. } | Saved::Known(path) => path,
+        }
+    }
+}
+
+impl Store {
+    /// A store rooted at this folder (created on the first write).
+    pub fn new(root: impl Into<PathBuf>) -> Store {
+        Store { root: root.into() }
+    }
+
+    /// `$BADGATEWAY_FIXTURES` if set, else `fixtures/regressions` in the package under
+    /// test (`$CARGO_MANIFEST_DIR`, which cargo sets for tests), else in the current
+    /// folder.
+    pub fn default_root() -> PathBuf {
+        if let Some(dir) = std::env::var_os("BADGATEWAY_FIXTURES") {
+            return dir.into();
+        }
+        let package = std::env::var_os("CARGO_MANIFEST_DIR")
+            .map_or_else(|| PathBuf::from("."), PathBuf::from);
+        package.join("fixtures").join("regressions")
+    }
+
+    /// The store's root folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The folder of a suite: the name with every character other than letters,
+    /// digits, `.`, `_` and `-` replaced by `_`, and `_` put before a leading dot, so
+    /// that no name can leave the store or hide in it.
+    ///
+    /// ```
+    /// let store = badgateway::Store::new("/r");
+    /// assert_eq!(store.suite_dir("../../etc/passwd"), std::path::Path::new("/r/_.._.._etc_passwd"));
+    /// assert_eq!(store.suite_dir("paygate.create_charge"), std::path::Path::new("/r/paygate.create_charge"));
+    /// assert_eq!(store.suite_dir(""), std::path::Path::new("/r/_"));
+    /// ```
+    pub fn suite_dir(&self, suite: &str) -> PathBuf {
+        self.root.join(sanitized(suite))
+    }
+
+    /// Every fixture of a suite, in file-name order; a file that cannot be read or
+    /// parsed is an error in its place, so the others still replay.
+    pub fn load(&self, suite: &str) -> Vec<Result<(PathBuf, Fixture), Error>> {
+        let dir = self.suite_dir(suite);
+        let Ok(entries) = fs::read_dir(&dir) else {
+            return Vec::new();
+        };
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| is_fixture_file(p))
+            .collect();
+        paths.sort();
+        paths
+            .into_iter()
+            .map(|path| {
+                let text = fs::read_to_string(&path).map_err(|e| {
+                    Error::new(
+                        ErrorKind::Io,
+                        format!("cannot read fixture {}: {e}", path.display()),
+                    )
+                    .with_path(&path)
+                })?;
+                let fixture = Fixture::from_json(&text, &path)?;
+                Ok((path, fixture))
+            })
+            .collect()
+    }
+
+    /// Saves a fixture, one per signature: see [`Saved`].
+    ///
+    /// # Errors
+    /// [`ErrorKind::Io`] when the folder or file cannot be written.
+    pub fn save(&self, fixture: &Fixture) -> Result<Saved, Error> {
+        let dir = self.suite_dir(&fixture.suite);
+        let known = self
+            .load(&fixture.suite)
+            .into_iter()
+            .filter_map(Result::ok)
+            .find(|(_, f)| f.signature == fixture.signature);
+        let path = dir.join(format!("{}.json", fixture.id));
+        match known {
+            Some((old, existing)) if !smaller(fixture, &existing) => Ok(Saved::Known(old)),
+            Some((old, _)) => {
+                write_atomically(&dir, &path, fixture.to_json().as_bytes())?;
+                if old != path {
+                    fs::remove_file(&old).map_err(|e| io_error(&old, e))?;
+                }
+                Ok(Saved::Replaced { path, old })
+            }
+            None => {
+                write_atomically(&dir, &path, fixture.to_json().as_bytes())?;
+                Ok(Saved::New(path))
+            }
+        }
+    }
+}
+
+fn smaller(new: &Fixture, old: &Fixture) -> bool {
+    let size = |f: &Fixture| (f.scenario.complexity(), f.scenario.steps.len());
+    size(new) < size(old)
+}
+
+fn is_fixture_file(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    name.ends_with(".json") && !name.starts_with('.')
+}
+
+pub(crate) fn sanitized(suite: &str) -> String {
+    let name: String = suite
+        .chars()
+        .take(128)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if name.is_empty() || name.starts_with('.') {
+        format!("_{name}")
+    } else {
+        name
+    }
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> Error {
+    Error::new(
+        ErrorKind::Io,
+        format!("cannot write fixture {}: {e}", path.display()),
+    )
+    .with_path(path)
+}
+
+/// Writes `bytes` to a temporary file beside `path`, flushes it to disk, renames it
+/// over `path`, and flushes the folder, so the file is either absent or whole.
+fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("fixture");
+    let tmp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
+    let written = (|| {
+        let mut file = File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)?;
+        File::open(dir)?.sync_all()
+    })();
+    written.map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        io_error(path, e)
+    })
+}
+
+/// Where a campaign or replay keeps its fixtures, as the code asked; the environment
+/// (`BADGATEWAY_FIXTURES`: a folder, or `off`) has the last word in [`Keeping::store`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Keeping {
+    /// [`Store::default_root`].
+    Default,
+    /// This folder.
+    In(PathBuf),
+    /// No fixtures.
+    Off,
+}
+
+impl Keeping {
+    /// The store findings go to, if any.
+    pub(crate) fn store(&self) -> Option<Store> {
+        match std::env::var("BADGATEWAY_FIXTURES") {
+            Ok(value) if value == "off" => None,
+            Ok(value) => Some(Store::new(value)),
+            Err(_) => match self {
+                Keeping::Default => Some(Store::new(Store::default_root())),
+                Keeping::In(dir) => Some(Store::new(dir)),
+                Keeping::Off => None,
+            },
+        }
+    }
+}
