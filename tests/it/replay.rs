@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use badgateway::ReplayStatus;
-use badgateway::{faults, Baseline, Campaign, Fixture, Response, Scenario, Store};
+use badgateway::{faults, Baseline, Campaign, Fixture, Replay, Response, Scenario, Store};
 use payment_gateway::{hardened, naive, TEST_SECRET_KEY};
 
 use crate::support::{fresh_dir, paygate_baseline, paygate_contract};
@@ -30,6 +30,37 @@ fn the_naive_client_still_has_every_kept_bug() {
             .await
             .map(|c| c.len())
     });
+}
+
+#[test]
+fn a_replay_without_a_campaign_gives_the_same_verdicts_as_the_campaigns_replay() {
+    // See: the layout issue — replay is its own type in the store, not a campaign's.
+    let naive = |url: String| async move {
+        naive::Client::new(&url, TEST_SECRET_KEY)
+            .create_charge(2500, "eur", "ord_1042")
+            .await
+    };
+    let alone = Replay::new("paygate.create_charge", paygate_baseline())
+        .contract(paygate_contract())
+        .deadline(Duration::from_secs(1))
+        .run("naive", naive)
+        .unwrap();
+    let via_campaign = paygate("paygate.create_charge", 1)
+        .replay_report("naive", naive)
+        .unwrap();
+    assert!(alone.passed(), "{alone}");
+    assert!(!alone.verdicts.is_empty());
+    let statuses = |r: &badgateway::ReplayReport| -> Vec<(String, ReplayStatus)> {
+        r.verdicts
+            .iter()
+            .map(|v| (v.fixture.id.clone(), v.status))
+            .collect()
+    };
+    assert_eq!(statuses(&alone), statuses(&via_campaign));
+    assert!(alone
+        .verdicts
+        .iter()
+        .all(|v| v.status == ReplayStatus::StillFailing));
 }
 
 #[test]
