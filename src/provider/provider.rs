@@ -16,10 +16,7 @@ use crate::scenario::response::Response;
 use crate::scenario::wire::{self, Wire};
 use crate::scenario::{Scenario, Step, Transport};
 
-use super::request::{parse_request, Parsed, Request};
-
-/// Requests whose head or body grows beyond this are answered `413` and closed.
-const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
+use super::request::{Parsed, Reader, Request};
 
 /// A running hostile provider, bound to `127.0.0.1` on a free port.
 ///
@@ -74,8 +71,11 @@ impl Provider {
             )
         })?;
         let forwarder = matches!(baseline, Baseline::Forward(_)).then(|| {
+            // Redirects are the baseline's answer, served as they are: following one
+            // would fetch from whatever host the upstream names.
             reqwest::Client::builder()
                 .no_proxy()
+                .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("a reqwest client without TLS or proxy always builds")
         });
@@ -121,12 +121,25 @@ impl Drop for Provider {
     }
 }
 
+/// The longest pause after failed accepts (file descriptors exhausted, say).
+const MAX_ACCEPT_BACKOFF: Duration = Duration::from_millis(500);
+
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     let mut connections = JoinSet::new();
+    // Implementation notes: an accept that fails (EMFILE when the process is out of
+    // file descriptors) fails again at once, so retrying without a pause spun at
+    // about 92 % CPU. The pause doubles, from 1 ms up to MAX_ACCEPT_BACKOFF, until an
+    // accept succeeds; connections already open are served meanwhile.
+    let mut backoff = Duration::ZERO;
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
+                let Ok((stream, _)) = accepted else {
+                    backoff = (backoff * 2).clamp(Duration::from_millis(1), MAX_ACCEPT_BACKOFF);
+                    tokio::time::sleep(backoff).await;
+                    continue;
+                };
+                backoff = Duration::ZERO;
                 let id = shared.next_connection.fetch_add(1, Ordering::Relaxed);
                 connections.spawn(serve_connection(stream, id, shared.clone()));
             }
@@ -147,9 +160,9 @@ async fn serve_connection(mut stream: TcpStream, connection: usize, shared: Arc<
     // Implementation notes: every response goes out in as few writes as the step
     // allows, so Nagle's algorithm must not hold back the tail of a response.
     let _ = stream.set_nodelay(true);
-    let mut buf = Vec::with_capacity(4096);
+    let mut reader = Reader::default();
     loop {
-        let request = match read_request(&mut stream, &mut buf).await {
+        let request = match read_request(&mut stream, &mut reader).await {
             Ok(Read::Request(request)) => request,
             Ok(Read::Invalid(status, why)) => {
                 let response = Response::json(status, &serde_json::json!({"error": why}));
@@ -192,9 +205,15 @@ async fn baseline_for(shared: &Shared, request: &Request) -> Response {
 }
 
 async fn forward(client: &reqwest::Client, base: &str, request: &Request) -> Response {
+    let Some(url) = forwarded_url(base, &request.target) else {
+        return Response::json(
+            400,
+            &serde_json::json!({"error": "badgateway forwards only origin-form request targets (`/path?query`) to the baseline"}),
+        );
+    };
     let method =
         reqwest::Method::from_bytes(request.method.as_bytes()).unwrap_or(reqwest::Method::GET);
-    let mut builder = client.request(method, format!("{base}{}", request.target));
+    let mut builder = client.request(method, url);
     for (name, value) in &request.headers {
         let skip = ["host", "content-length", "transfer-encoding", "connection"];
         if !skip.iter().any(|s| name.eq_ignore_ascii_case(s)) {
@@ -208,6 +227,24 @@ async fn forward(client: &reqwest::Client, base: &str, request: &Request) -> Res
             &serde_json::json!({"error": format!("badgateway could not forward to the baseline at {base}: {e}")}),
         ),
     }
+}
+
+/// The upstream URL for a request target: the base URL with the target's path and
+/// query, or `None` unless the target is origin-form (`/path?query`) and the result
+/// still names the base's host and port. A target such as `@127.0.0.2:80/x` or
+/// `//evil/x` would otherwise make the forwarder an open proxy.
+fn forwarded_url(base: &str, target: &str) -> Option<reqwest::Url> {
+    if !target.starts_with('/') || target.starts_with("//") {
+        return None;
+    }
+    let base_url = reqwest::Url::parse(base).ok()?;
+    let url = reqwest::Url::parse(&format!("{}{target}", base.trim_end_matches('/'))).ok()?;
+    let same_origin = url.scheme() == base_url.scheme()
+        && url.host_str() == base_url.host_str()
+        && url.port_or_known_default() == base_url.port_or_known_default()
+        && url.username().is_empty()
+        && url.password().is_none();
+    same_origin.then_some(url)
 }
 
 fn record(
@@ -307,14 +344,12 @@ async fn send(stream: &mut TcpStream, wire: &Wire, transport: &Transport) -> Aft
     }
 }
 
-async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<Read> {
+async fn read_request(stream: &mut TcpStream, reader: &mut Reader) -> std::io::Result<Read> {
     let mut sent_continue = false;
+    let mut chunk = [0u8; 8192];
     loop {
-        match parse_request(buf) {
-            Parsed::Complete(request, consumed) => {
-                buf.drain(..consumed);
-                return Ok(Read::Request(request));
-            }
+        match reader.next() {
+            Parsed::Complete(request) => return Ok(Read::Request(request)),
             Parsed::Invalid(status, why) => return Ok(Read::Invalid(status, why)),
             Parsed::Partial { expects_continue } => {
                 if expects_continue && !sent_continue {
@@ -323,14 +358,50 @@ async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Res
                 }
             }
         }
-        if buf.len() > MAX_REQUEST_BYTES {
-            return Ok(Read::Invalid(413, "request too large".into()));
-        }
-        let mut chunk = [0u8; 8192];
         let n = stream.read(&mut chunk).await?;
         if n == 0 {
             return Ok(Read::Closed);
         }
-        buf.extend_from_slice(&chunk[..n]);
+        reader.feed(&chunk[..n]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::forwarded_url;
+
+    #[test]
+    fn only_origin_form_targets_are_forwarded_and_only_to_the_base() {
+        let base = "http://127.0.0.1:4000";
+        let url = |t| forwarded_url(base, t).map(|u| u.to_string());
+        assert_eq!(
+            url("/v1/charges?limit=3").as_deref(),
+            Some("http://127.0.0.1:4000/v1/charges?limit=3")
+        );
+        for hostile in [
+            "@127.0.0.2:80/x",
+            "//127.0.0.2/x",
+            "http://127.0.0.2/x",
+            "*",
+            "",
+            "/@x",
+        ] {
+            let forwarded = url(hostile);
+            assert!(
+                forwarded.is_none()
+                    || forwarded
+                        .as_deref()
+                        .is_some_and(|u| u.starts_with("http://127.0.0.1:4000/")),
+                "{hostile:?} forwarded to {forwarded:?}"
+            );
+        }
+        assert_eq!(url("@127.0.0.2:80/x"), None);
+        assert_eq!(url("//127.0.0.2/x"), None);
+        assert_eq!(
+            forwarded_url("http://127.0.0.1:4000/api", "/x")
+                .map(|u| u.to_string())
+                .as_deref(),
+            Some("http://127.0.0.1:4000/api/x")
+        );
     }
 }

@@ -3,6 +3,7 @@
 mod campaigns;
 mod contracts;
 mod faults_with_reqwest;
+mod hostile_requests;
 mod journal;
 mod layout;
 mod outcomes;
