@@ -120,7 +120,7 @@ pub use campaign::Campaign;
 pub use contract::{Contract, Dialect, Operation, ResponseSpec, Violation};
 pub use error::{Error, ErrorKind};
 pub use oracle::Judged;
-pub use provider::{Baseline, Endpoint, Journal, Provider, RecordedRequest};
+pub use provider::{Baseline, Endpoint, Journal, Provider, RecordedRequest, Secrets};
 pub use report::{Finding, Kept, Report};
 pub use runner::{Case, CaseResult, Class, Outcome, DEFAULT_DEADLINE};
 pub use scenario::{

@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::contract::Contract;
 use crate::error::Error;
 use crate::oracle::{JudgeFn, Judged, JudgedPool, Oracle};
-use crate::provider::Baseline;
+use crate::provider::{Baseline, Secrets};
 use crate::report::junit::campaign_xml;
 use crate::report::{Finding, Report};
 use crate::runner::harness::on_harness_runtime;
@@ -72,6 +72,7 @@ pub struct Campaign {
     pub(super) junit_dir: Option<PathBuf>,
     pub(super) contract: Option<Arc<Contract>>,
     pub(super) judge: Option<JudgeFn>,
+    pub(super) secrets: Secrets,
 }
 
 impl Campaign {
@@ -90,7 +91,30 @@ impl Campaign {
             junit_dir: None,
             contract: None,
             judge: None,
+            secrets: Secrets::new(),
         }
+    }
+
+    /// A secret value to keep out of every fixture, report, JUnit file and snapshot,
+    /// besides those the provider collects by itself (values of `Authorization`,
+    /// API-key and token headers, secret query parameters and body fields, tokens in
+    /// baseline responses). Name the keys your code holds that it might print.
+    ///
+    /// ```
+    /// use badgateway::{Baseline, Campaign};
+    /// let campaign = Campaign::new("charges", Baseline::new()).secret("sk_test_4eC39HqLyjWDarjtT1zdp7dc");
+    /// # let _ = campaign;
+    /// ```
+    pub fn secret(mut self, value: &str) -> Self {
+        self.secrets.add_value(value);
+        self
+    }
+
+    /// A header, query parameter or body field name whose values are secret, besides
+    /// those badgateway knows ([`journal::is_secret`](crate::journal::is_secret)).
+    pub fn secret_name(mut self, name: &str) -> Self {
+        self.secrets.add_name(name);
+        self
     }
 
     /// Your word on each case: the closure sees the response a case is about and the
@@ -179,6 +203,7 @@ impl Campaign {
             .deadline(self.deadline)
             .concurrency(self.concurrency)
             .with_parts(self.contract, self.judge, self.keeping, self.junit_dir)
+            .with_secrets(self.secrets)
     }
 
     /// The pool this campaign's cases run in, judged by its oracle.

@@ -14,6 +14,7 @@ use crate::generate::seeded::generate;
 use crate::generate::strategies::{scenarios, scenarios_under_contract};
 use crate::generate::{plans, Catalog};
 use crate::oracle::JudgedPool;
+use crate::provider::Journal;
 use crate::report::{Finding, Report};
 use crate::runner::{CaseResult, Class};
 use crate::scenario::Scenario;
@@ -42,6 +43,7 @@ impl Campaign {
         let started = Instant::now();
         let probe = self.probe(&runs).await?;
         let generated = self.generated(settings, &probe)?;
+        drop(probe);
         let keeper = Keeper {
             store: self.keeping.store(),
             suite: self.suite.clone(),
@@ -73,17 +75,19 @@ impl Campaign {
     }
 
     /// One unmodified run, which must succeed: otherwise every finding would be noise.
-    async fn probe<F, Fut, T, E>(&self, runs: &JudgedPool<F>) -> Result<CaseResult, Error>
+    /// Its journal as received (secrets and all) shapes generation, and is never
+    /// written or printed.
+    async fn probe<F, Fut, T, E>(&self, runs: &JudgedPool<F>) -> Result<Journal, Error>
     where
         F: Fn(String) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<T, E>> + 'static,
         T: Debug,
         E: Display,
     {
-        let probe = runs
+        let (probe, unscrubbed) = runs
             .pool
             .case(Scenario::new())
-            .run_unjudged(runs.pool.code().clone())
+            .run_keeping_secrets(runs.pool.code().clone())
             .await?;
         if probe.outcome.class() != Class::Ok {
             return Err(Error::new(
@@ -94,15 +98,15 @@ impl Campaign {
                 ),
             ));
         }
-        Ok(probe)
+        Ok(unscrubbed)
     }
 
     /// The cases to run, from the seed and what the probe saw.
-    fn generated(&self, settings: Settings, probe: &CaseResult) -> Result<Vec<Scenario>, Error> {
-        let catalog = Catalog::from_journal(&probe.journal);
+    fn generated(&self, settings: Settings, probe: &Journal) -> Result<Vec<Scenario>, Error> {
+        let catalog = Catalog::from_journal(probe);
         Ok(match &self.contract {
             Some(contract) => {
-                let plans = plans(contract, &probe.journal)?;
+                let plans = plans(contract, probe)?;
                 let strategy = scenarios_under_contract(&catalog, contract, &plans, self.max_steps);
                 generate(strategy, settings.seed, settings.cases)
             }

@@ -66,40 +66,7 @@ impl Journal {
     }
 }
 
-/// Whether a header or query parameter name carries a secret.
-///
-/// ```
-/// use badgateway::journal::is_secret;
-/// assert!(is_secret("Authorization"));
-/// assert!(is_secret("X-Api-Key"));
-/// assert!(is_secret("stripe-signature"));
-/// assert!(!is_secret("Idempotency-Key"));
-/// assert!(!is_secret("content-type"));
-/// ```
-pub fn is_secret(name: &str) -> bool {
-    let name = name.to_ascii_lowercase().replace('_', "-");
-    if name == "idempotency-key" {
-        return false;
-    }
-    let words = [
-        "key",
-        "auth",
-        "token",
-        "secret",
-        "password",
-        "signature",
-        "session",
-    ];
-    let fragments = [
-        "authorization",
-        "cookie",
-        "token",
-        "secret",
-        "password",
-        "apikey",
-    ];
-    name.split('-').any(|part| words.contains(&part)) || fragments.iter().any(|f| name.contains(f))
-}
+pub use super::secrets::is_secret;
 
 /// A header value as the journal keeps it: redacted if secret, escaped if not UTF-8.
 pub(crate) fn recorded_value(name: &str, value: &[u8]) -> String {

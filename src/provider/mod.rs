@@ -5,7 +5,9 @@
 //! response (declared, loaded from a file, or forwarded to a wiremock server), applies
 //! the scenario's step for that request, and writes the bytes itself, so that broken
 //! framing and transport faults really reach the wire. Every request and what was
-//! served for it goes into the [`Journal`], with secrets redacted. It builds on the
+//! served for it goes into the [`Journal`]; every secret value it sees (in requests, in
+//! baseline responses, or named by the user) is collected in [`Secrets`] and scrubbed
+//! from the journal, and the runner scrubs the case's outcome with the same set. It builds on the
 //! scenario room only.
 
 pub(crate) mod baseline;
@@ -13,7 +15,9 @@ pub mod journal;
 #[allow(clippy::module_inception)] // One concept per file, named by its noun.
 mod provider;
 mod request;
+pub(crate) mod secrets;
 
 pub use baseline::{Baseline, Endpoint};
 pub use journal::{Journal, RecordedRequest};
 pub use provider::Provider;
+pub use secrets::Secrets;

@@ -17,6 +17,7 @@ use crate::scenario::wire::{self, Wire};
 use crate::scenario::{Scenario, Step, Transport};
 
 use super::request::{Parsed, Reader, Request};
+use super::secrets::Secrets;
 
 /// A running hostile provider, bound to `127.0.0.1` on a free port.
 ///
@@ -49,6 +50,8 @@ struct Shared {
     next_request: AtomicUsize,
     next_connection: AtomicUsize,
     journal: Mutex<Vec<RecordedRequest>>,
+    /// Every secret value seen so far in this case, and those the user named.
+    secrets: Mutex<Secrets>,
     started: std::time::Instant,
 }
 
@@ -58,6 +61,19 @@ impl Provider {
     /// # Errors
     /// [`ErrorKind::Io`] when the socket cannot be bound.
     pub async fn start(baseline: Baseline, scenario: Scenario) -> Result<Provider, Error> {
+        Self::start_with_secrets(baseline, scenario, Secrets::new()).await
+    }
+
+    /// As [`Provider::start`], scrubbing these secrets (besides those it collects)
+    /// from the journal.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Io`] when the socket cannot be bound.
+    pub async fn start_with_secrets(
+        baseline: Baseline,
+        scenario: Scenario,
+        secrets: Secrets,
+    ) -> Result<Provider, Error> {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await.map_err(|e| {
             Error::new(
                 ErrorKind::Io,
@@ -86,6 +102,7 @@ impl Provider {
             next_request: AtomicUsize::new(0),
             next_connection: AtomicUsize::new(0),
             journal: Mutex::new(Vec::new()),
+            secrets: Mutex::new(secrets),
             started: std::time::Instant::now(),
         });
         let accept = tokio::spawn(accept_loop(listener, shared.clone()));
@@ -106,11 +123,28 @@ impl Provider {
         self.addr
     }
 
-    /// What the provider has received so far, in request order.
+    /// What the provider has received so far, in request order, with every secret
+    /// value it has seen scrubbed out (see [`Secrets`]).
     pub fn journal(&self) -> Journal {
+        let secrets = self.secrets();
+        let mut journal = self.unscrubbed_journal();
+        for request in &mut journal.requests {
+            scrub(request, &secrets);
+        }
+        journal
+    }
+
+    /// The journal as received, secrets and all: for the harness's own planning
+    /// (learning the baseline's shape), never for anything written or printed.
+    pub(crate) fn unscrubbed_journal(&self) -> Journal {
         let mut requests = self.shared.journal.lock().expect("journal lock").clone();
         requests.sort_by_key(|r| r.index);
         Journal { requests }
+    }
+
+    /// Every secret value seen so far in this case, and those the user named.
+    pub fn secrets(&self) -> Secrets {
+        self.shared.secrets.lock().expect("secrets lock").clone()
     }
 }
 
@@ -174,7 +208,17 @@ async fn serve_connection(mut stream: TcpStream, connection: usize, shared: Arc<
         };
         let index = shared.next_request.fetch_add(1, Ordering::SeqCst);
         let step = shared.scenario.step(index).cloned().unwrap_or_default();
+        shared
+            .secrets
+            .lock()
+            .expect("secrets lock")
+            .collect_request(&request.target, &request.headers, &request.body);
         let mut response = baseline_for(&shared, &request).await;
+        shared
+            .secrets
+            .lock()
+            .expect("secrets lock")
+            .collect_response(&response.headers, &response.body);
         for mutation in &step.mutations {
             mutation.apply(&mut response);
         }
@@ -227,6 +271,24 @@ async fn forward(client: &reqwest::Client, base: &str, request: &Request) -> Res
             &serde_json::json!({"error": format!("badgateway could not forward to the baseline at {base}: {e}")}),
         ),
     }
+}
+
+/// A journal entry with every secret value scrubbed from its target, headers, body
+/// and the bytes served.
+fn scrub(request: &mut RecordedRequest, secrets: &Secrets) {
+    if secrets.is_empty() {
+        return;
+    }
+    request.target = secrets.scrub(&request.target);
+    for (_, value) in &mut request.headers {
+        *value = secrets.scrub(value);
+    }
+    request.body = secrets.scrub_bytes(&request.body);
+    let split = request.served_head_len.min(request.served.len());
+    let mut served = secrets.scrub_bytes(&request.served[..split]);
+    request.served_head_len = served.len();
+    served.extend(secrets.scrub_bytes(&request.served[split..]));
+    request.served = served;
 }
 
 /// The upstream URL for a request target: the base URL with the target's path and

@@ -10,7 +10,7 @@ use super::outcome::Outcome;
 use crate::error::Error;
 use crate::provider::baseline::Baseline;
 use crate::provider::journal::Journal;
-use crate::provider::Provider;
+use crate::provider::{Provider, Secrets};
 use crate::scenario::Scenario;
 
 /// The deadline a case gets unless told otherwise.
@@ -40,6 +40,7 @@ pub struct Case {
     baseline: Baseline,
     scenario: Scenario,
     deadline: Duration,
+    secrets: Secrets,
 }
 
 /// What one case did.
@@ -62,7 +63,22 @@ impl Case {
             baseline,
             scenario,
             deadline: DEFAULT_DEADLINE,
+            secrets: Secrets::new(),
         }
+    }
+
+    /// Scrubs these secret values too (an API key the code holds, say) from the
+    /// journal and the outcome, besides those the provider collects by itself.
+    ///
+    /// ```
+    /// let mut secrets = badgateway::Secrets::new();
+    /// secrets.add_value("sk_test_4eC39HqLyjWDarjtT1zdp7dc");
+    /// let case = badgateway::Case::new(Default::default(), Default::default()).secrets(secrets);
+    /// # let _ = case;
+    /// ```
+    pub fn secrets(mut self, secrets: Secrets) -> Self {
+        self.secrets = secrets;
+        self
     }
 
     /// Sets how long the code may take before the case is a [`Outcome::Hang`].
@@ -78,7 +94,8 @@ impl Case {
     }
 
     /// Runs the case on the current runtime and tells what the code did, before any
-    /// judging: [`Case::run`] (in the oracle's room) judges it too.
+    /// judging: [`Case::run`] (in the oracle's room) judges it too. The journal and
+    /// the outcome are scrubbed of every secret the provider saw.
     pub(crate) async fn run_unjudged<F, Fut, T, E>(&self, code: Arc<F>) -> Result<CaseResult, Error>
     where
         F: Fn(String) -> Fut + Send + Sync + 'static,
@@ -86,16 +103,41 @@ impl Case {
         T: Debug,
         E: Display,
     {
+        self.run_keeping_secrets(code)
+            .await
+            .map(|(result, _)| result)
+    }
+
+    /// As [`Case::run_unjudged`], with the journal as received too, secrets and all,
+    /// for the harness's own planning (the probe). Never write or print it.
+    pub(crate) async fn run_keeping_secrets<F, Fut, T, E>(
+        &self,
+        code: Arc<F>,
+    ) -> Result<(CaseResult, Journal), Error>
+    where
+        F: Fn(String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, E>> + 'static,
+        T: Debug,
+        E: Display,
+    {
         let started = Instant::now();
-        let provider = Provider::start(self.baseline.clone(), self.scenario.clone()).await?;
+        let provider = Provider::start_with_secrets(
+            self.baseline.clone(),
+            self.scenario.clone(),
+            self.secrets.clone(),
+        )
+        .await?;
         let outcome = call::run(code, provider.url(), self.deadline).await;
+        let outcome = outcome.scrubbed(&provider.secrets());
         let journal = provider.journal();
+        let unscrubbed = provider.unscrubbed_journal();
         drop(provider);
-        Ok(CaseResult {
+        let result = CaseResult {
             scenario: self.scenario.clone(),
             outcome,
             journal,
             elapsed: started.elapsed(),
-        })
+        };
+        Ok((result, unscrubbed))
     }
 }

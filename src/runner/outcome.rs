@@ -3,6 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::provider::Secrets;
+
 /// How one case ended for the code under test.
 ///
 /// `Ok` and `HandledError` are what robust code does; `Panic` and `Hang` are findings.
@@ -92,6 +94,49 @@ pub enum Class {
 }
 
 impl Outcome {
+    /// This outcome with every secret value scrubbed from its text (panic and error
+    /// messages, returned values), so no report, fixture or snapshot can hold one.
+    ///
+    /// ```
+    /// use badgateway::{Outcome, Secrets};
+    /// let mut secrets = Secrets::new();
+    /// secrets.add_value("sk_test_51HqLyjWDarjtT1zdp7dc");
+    /// let outcome = Outcome::HandledError { message: "error for url (http://127.0.0.1:1/v1?key=sk_test_51HqLyjWDarjtT1zdp7dc)".into() };
+    /// assert_eq!(outcome.scrubbed(&secrets).to_string(), "returned Err: error for url (http://127.0.0.1:1/v1?key=[redacted:16-31:63fc])");
+    /// ```
+    pub fn scrubbed(self, secrets: &Secrets) -> Outcome {
+        if secrets.is_empty() {
+            return self;
+        }
+        let s = |text: String| secrets.scrub(&text);
+        match self {
+            Outcome::Ok { value } => Outcome::Ok { value: s(value) },
+            Outcome::HandledError { message } => Outcome::HandledError {
+                message: s(message),
+            },
+            Outcome::Panic { message, location } => Outcome::Panic {
+                message: s(message),
+                location,
+            },
+            hang @ Outcome::Hang { .. } => hang,
+            Outcome::SilentAcceptance { clause, value } => Outcome::SilentAcceptance {
+                clause,
+                value: s(value),
+            },
+            Outcome::FalseRejection { message } => Outcome::FalseRejection {
+                message: s(message),
+            },
+            Outcome::WrongValue { message, returned } => Outcome::WrongValue {
+                message: s(message),
+                returned: s(returned),
+            },
+            Outcome::RequestViolation { request, what } => Outcome::RequestViolation {
+                request,
+                what: s(what),
+            },
+        }
+    }
+
     /// The class of this outcome.
     ///
     /// ```

@@ -10,7 +10,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::error::Error;
-use crate::provider::Baseline;
+use crate::provider::{Baseline, Secrets};
 use crate::scenario::Scenario;
 
 use super::case::{Case, CaseResult};
@@ -22,6 +22,7 @@ pub(crate) struct Pool<F> {
     deadline: Duration,
     code: Arc<F>,
     slots: Arc<Semaphore>,
+    secrets: Secrets,
 }
 
 impl<F> Clone for Pool<F> {
@@ -31,6 +32,7 @@ impl<F> Clone for Pool<F> {
             deadline: self.deadline,
             code: self.code.clone(),
             slots: self.slots.clone(),
+            secrets: self.secrets.clone(),
         }
     }
 }
@@ -48,12 +50,21 @@ impl<F> Pool<F> {
             deadline,
             code,
             slots: Arc::new(Semaphore::new(concurrency.max(1))),
+            secrets: Secrets::new(),
         }
+    }
+
+    /// Scrubs these secret values from every case too.
+    pub(crate) fn with_secrets(mut self, secrets: Secrets) -> Self {
+        self.secrets = secrets;
+        self
     }
 
     /// One case over the pool's baseline with its deadline.
     pub(crate) fn case(&self, scenario: Scenario) -> Case {
-        Case::new(self.baseline.clone(), scenario).deadline(self.deadline)
+        Case::new(self.baseline.clone(), scenario)
+            .deadline(self.deadline)
+            .secrets(self.secrets.clone())
     }
 
     /// The code under test.

@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::contract::Contract;
 use crate::error::{Error, ErrorKind};
 use crate::oracle::{JudgeFn, Judged, JudgedPool, Oracle};
-use crate::provider::Baseline;
+use crate::provider::{Baseline, Secrets};
 use crate::runner::harness::on_harness_runtime;
 use crate::runner::outcome::Outcome;
 use crate::runner::pool::Pool;
@@ -55,6 +55,7 @@ pub struct Replay {
     judge: Option<JudgeFn>,
     keeping: Keeping,
     junit_dir: Option<PathBuf>,
+    secrets: Secrets,
 }
 
 impl Replay {
@@ -69,7 +70,21 @@ impl Replay {
             judge: None,
             keeping: Keeping::Default,
             junit_dir: None,
+            secrets: Secrets::new(),
         }
+    }
+
+    /// A secret value to keep out of verdicts, snapshots and JUnit files, as
+    /// [`Campaign::secret`](crate::Campaign::secret).
+    pub fn secret(mut self, value: &str) -> Self {
+        self.secrets.add_value(value);
+        self
+    }
+
+    /// The secrets a campaign handed over.
+    pub(crate) fn with_secrets(mut self, secrets: Secrets) -> Self {
+        self.secrets.extend(&secrets);
+        self
     }
 
     /// How long one case may take before it is a hang.
@@ -175,7 +190,8 @@ impl Replay {
         }
         let scenarios = fixtures.iter().map(|(_, f)| f.scenario.clone()).collect();
         let runs = JudgedPool {
-            pool: Pool::new(self.baseline, deadline, concurrency, Arc::new(code)),
+            pool: Pool::new(self.baseline, deadline, concurrency, Arc::new(code))
+                .with_secrets(self.secrets),
             oracle: Oracle::new(self.contract, self.judge),
         };
         let results = on_harness_runtime(move || async move { runs.all(scenarios).await })?;

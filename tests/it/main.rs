@@ -11,5 +11,6 @@ mod properties;
 mod provider_wire;
 mod replay;
 mod reports;
+mod secrets;
 mod store;
 mod support;

@@ -1,0 +1,502 @@
+//! Secrets: every secret value the provider sees in a case, and scrubbing them out of
+//! any text the harness keeps.
+//!
+//! Implementation notes: redacting by name (the `Authorization` header, an `api_key`
+//! query parameter) is not enough, because the same value comes back in text the
+//! harness never parsed. reqwest puts the URL, query included, in its error messages;
+//! a client echoes a request body in a panic; a token the baseline returned is printed
+//! in the code's result. So the provider collects the *values*: those of secret-named
+//! headers, query parameters, JSON keys and form fields in requests, those of
+//! secret-named JSON keys and headers in baseline responses, and those the user names.
+//! The journal, and the outcome of the case, are scrubbed of every collected value
+//! before anything else sees them. Fixtures, reports, JUnit files and snapshots are
+//! all made from those two, so none of them can hold a collected value.
+//!
+//! A redacted value reads `[redacted:16-31]`: its length class, so a report still
+//! tells a key from a 3-digit code. Values of 20 characters or more also get a short
+//! hash, `[redacted:32-63:4f1a]`, so that two tokens in one report can be told apart.
+//! Shorter values get no hash: a 16-bit hash of a card number with a known prefix, or
+//! of a 3-digit CVC, can be reversed by trying every candidate.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use crate::scenario::hash::fnv1a;
+
+/// Values shorter than this are not secrets worth scrubbing (and scrubbing them would
+/// clobber unrelated text).
+const MIN_SECRET_LEN: usize = 3;
+/// Values shorter than this are replaced only where they stand alone, not inside a
+/// longer word or number.
+const STANDALONE_BELOW: usize = 8;
+/// Values at least this long get a short hash in their redacted form.
+const HASHED_FROM: usize = 20;
+
+/// Whether a header, query parameter, JSON key or form field name carries a secret.
+/// The name is matched case-insensitively, after percent-decoding, by its words
+/// (`X-Api-Key`, `api_key`, `api%5Fkey`, `clientSecret`...).
+///
+/// ```
+/// use badgateway::journal::is_secret;
+/// for name in ["Authorization", "X-Api-Key", "api%5Fkey", "stripe-signature", "X-Hmac-Sha256",
+///              "sessionid", "jwt", "code", "card_number", "cvc", "iban", "password", "clientSecret"] {
+///     assert!(is_secret(name), "{name}");
+/// }
+/// for name in ["Idempotency-Key", "content-type", "status_code", "currency", "amount"] {
+///     assert!(!is_secret(name), "{name}");
+/// }
+/// ```
+pub fn is_secret(name: &str) -> bool {
+    let decoded = percent_decode(name);
+    let lower = decoded.to_ascii_lowercase();
+    let joined: String = lower.chars().filter(char::is_ascii_alphanumeric).collect();
+    if joined == "idempotencykey" {
+        return false;
+    }
+    // Words of the name: split at punctuation and at lower-to-upper case changes.
+    let mut words: Vec<String> = Vec::new();
+    let mut word = String::new();
+    let mut previous_lower = false;
+    for c in decoded.chars() {
+        let boundary = !c.is_ascii_alphanumeric() || (c.is_ascii_uppercase() && previous_lower);
+        if boundary && !word.is_empty() {
+            words.push(std::mem::take(&mut word));
+        }
+        if c.is_ascii_alphanumeric() {
+            word.push(c.to_ascii_lowercase());
+        }
+        previous_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    const WORDS: [&str; 21] = [
+        "key",
+        "auth",
+        "token",
+        "secret",
+        "password",
+        "passwd",
+        "pwd",
+        "signature",
+        "session",
+        "sessionid",
+        "jwt",
+        "hmac",
+        "cvc",
+        "cvv",
+        "csc",
+        "iban",
+        "ssn",
+        "pin",
+        "otp",
+        "bearer",
+        "credentials",
+    ];
+    const FRAGMENTS: [&str; 13] = [
+        "authorization",
+        "cookie",
+        "token",
+        "secret",
+        "password",
+        "apikey",
+        "sessionid",
+        "signature",
+        "cardnumber",
+        "accountnumber",
+        "authcode",
+        "verificationcode",
+        "securitycode",
+    ];
+    joined == "code"
+        || words.iter().any(|w| WORDS.contains(&w.as_str()))
+        || FRAGMENTS.iter().any(|f| joined.contains(f))
+}
+
+/// The secret values seen in one case (and those the user named), and the names that
+/// mark a value as secret besides [`is_secret`]'s.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Secrets {
+    values: BTreeSet<String>,
+    names: Vec<String>,
+}
+
+impl Secrets {
+    /// No secrets yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a literal secret value, to be scrubbed wherever it appears.
+    ///
+    /// ```
+    /// use badgateway::Secrets;
+    /// let mut secrets = Secrets::new();
+    /// secrets.add_value("sk_test_4eC39HqLyjWDarjtT1zdp7dc");
+    /// assert_eq!(secrets.scrub("key sk_test_4eC39HqLyjWDarjtT1zdp7dc used"), "key [redacted:32-63:5d84] used");
+    /// ```
+    pub fn add_value(&mut self, value: &str) {
+        let value = value.trim();
+        if value.chars().count() < MIN_SECRET_LEN {
+            return;
+        }
+        self.values.insert(value.to_owned());
+        let encoded = percent_encode(value);
+        if encoded != value {
+            self.values.insert(encoded);
+        }
+    }
+
+    /// Adds a name whose values are secret, besides those [`is_secret`] knows.
+    pub fn add_name(&mut self, name: &str) {
+        self.names.push(name.to_ascii_lowercase());
+    }
+
+    /// Adds every value and name of `other`.
+    pub fn extend(&mut self, other: &Secrets) {
+        self.values.extend(other.values.iter().cloned());
+        self.names.extend(other.names.iter().cloned());
+    }
+
+    /// Whether no value is known.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    fn is_secret_name(&self, name: &str) -> bool {
+        is_secret(name) || {
+            let lower = percent_decode(name).to_ascii_lowercase();
+            self.names.contains(&lower)
+        }
+    }
+
+    /// Collects the secrets of a request: secret-named headers (with the credentials
+    /// inside `Bearer` and `Basic` values), query parameters, and JSON or form fields.
+    pub(crate) fn collect_request(
+        &mut self,
+        target: &str,
+        headers: &[(String, Vec<u8>)],
+        body: &[u8],
+    ) {
+        for (name, value) in headers {
+            if self.is_secret_name(name) {
+                self.collect_credential(&String::from_utf8_lossy(value));
+            }
+        }
+        if let Some((_, query)) = target.split_once('?') {
+            self.collect_form(query);
+        }
+        self.collect_body(body);
+    }
+
+    /// Collects the secrets a response carries: secret-named headers (`Set-Cookie`)
+    /// and JSON fields (an `access_token`).
+    pub(crate) fn collect_response(&mut self, headers: &[(String, Vec<u8>)], body: &[u8]) {
+        for (name, value) in headers {
+            if self.is_secret_name(name) {
+                let value = String::from_utf8_lossy(value);
+                // `Set-Cookie: sid=abc; Path=/`: the cookie's value is the secret.
+                let first = value.split(';').next().unwrap_or("");
+                match first.split_once('=') {
+                    Some((_, cookie)) => self.add_value(cookie),
+                    None => self.add_value(first),
+                }
+            }
+        }
+        self.collect_body(body);
+    }
+
+    fn collect_credential(&mut self, value: &str) {
+        self.add_value(value);
+        let Some((scheme, credential)) = value.trim().split_once(' ') else {
+            return;
+        };
+        let credential = credential.trim();
+        self.add_value(credential);
+        if scheme.eq_ignore_ascii_case("basic") {
+            if let Some(decoded) = base64_decode(credential) {
+                let decoded = String::from_utf8_lossy(&decoded).into_owned();
+                if let Some((_, password)) = decoded.split_once(':') {
+                    self.add_value(password);
+                }
+                self.add_value(&decoded);
+            }
+        }
+    }
+
+    fn collect_body(&mut self, body: &[u8]) {
+        if body.is_empty() {
+            return;
+        }
+        match serde_json::from_slice::<Value>(body) {
+            Ok(json) => self.collect_json(&json, false),
+            Err(_) => {
+                if let Ok(text) = std::str::from_utf8(body) {
+                    if text.contains('=') && !text.contains(char::is_whitespace) {
+                        self.collect_form(text);
+                    }
+                }
+            }
+        }
+    }
+
+    fn collect_form(&mut self, form: &str) {
+        for pair in form.split('&') {
+            if let Some((name, value)) = pair.split_once('=') {
+                if self.is_secret_name(name) {
+                    self.add_value(value);
+                    self.add_value(&percent_decode(&value.replace('+', " ")));
+                }
+            }
+        }
+    }
+
+    fn collect_json(&mut self, value: &Value, secret: bool) {
+        // Implementation notes: iterative, so a body nested thousands deep cannot
+        // overflow the harness's stack.
+        // A `number` inside a card object (`"card": {"number": ...}`, Stripe's and
+        // Adyen's shape) is a card number, though its name alone says nothing.
+        let mut stack = vec![(value, secret, false)];
+        while let Some((value, secret, in_card)) = stack.pop() {
+            match value {
+                Value::String(s) if secret => self.add_value(s),
+                Value::Number(n) if secret => self.add_value(&n.to_string()),
+                Value::Object(map) => {
+                    for (key, child) in map {
+                        let card_number = in_card && key.eq_ignore_ascii_case("number");
+                        let is_card = key.to_ascii_lowercase().contains("card");
+                        let secret = secret || card_number || self.is_secret_name(key);
+                        stack.push((child, secret, is_card));
+                    }
+                }
+                Value::Array(items) => stack.extend(items.iter().map(|v| (v, secret, in_card))),
+                _ => {}
+            }
+        }
+    }
+
+    /// `text` with every known secret value replaced by its redacted form; the
+    /// longest values first, so a value inside another is not half-replaced.
+    ///
+    /// ```
+    /// use badgateway::Secrets;
+    /// let mut secrets = Secrets::new();
+    /// secrets.add_value("4242");
+    /// assert_eq!(secrets.scrub("cvc 4242, amount 142420"), "cvc [redacted:<8], amount 142420");
+    /// ```
+    pub fn scrub(&self, text: &str) -> String {
+        if self.values.is_empty() {
+            return text.to_owned();
+        }
+        let mut values: Vec<&String> = self.values.iter().collect();
+        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        let mut out = text.to_owned();
+        for value in values {
+            if out.contains(value.as_str()) {
+                out = replace_value(&out, value);
+            }
+        }
+        out
+    }
+
+    /// Bytes with every known secret value replaced: as [`Secrets::scrub`], on the
+    /// bytes that are UTF-8 (a body that is not stays as it is, but for whole values).
+    pub fn scrub_bytes(&self, bytes: &[u8]) -> Vec<u8> {
+        if self.values.is_empty() {
+            return bytes.to_vec();
+        }
+        match std::str::from_utf8(bytes) {
+            Ok(text) => self.scrub(text).into_bytes(),
+            Err(_) => {
+                let mut out = bytes.to_vec();
+                for value in &self.values {
+                    out = replace_bytes(&out, value.as_bytes(), redacted(value).as_bytes());
+                }
+                out
+            }
+        }
+    }
+}
+
+/// Every standalone occurrence of `value` in `text` replaced (anywhere, for long ones).
+fn replace_value(text: &str, value: &str) -> String {
+    let marker = redacted(value);
+    if value.len() >= STANDALONE_BELOW {
+        return text.replace(value, &marker);
+    }
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(value) {
+        let before = rest[..at].chars().next_back();
+        let after = rest[at + value.len()..].chars().next();
+        out.push_str(&rest[..at]);
+        if word(before) || word(after) {
+            out.push_str(value);
+        } else {
+            out.push_str(&marker);
+        }
+        rest = &rest[at + value.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn replace_bytes(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(haystack.len());
+    let mut i = 0;
+    while i < haystack.len() {
+        if haystack[i..].starts_with(needle) {
+            out.extend_from_slice(with);
+            i += needle.len();
+        } else {
+            out.push(haystack[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The redacted form of a value: its length class, and a short hash for long ones.
+fn redacted(value: &str) -> String {
+    let len = value.chars().count();
+    let class = match len {
+        0..=7 => "<8",
+        8..=15 => "8-15",
+        16..=31 => "16-31",
+        32..=63 => "32-63",
+        _ => "64+",
+    };
+    if len >= HASHED_FROM {
+        format!(
+            "[redacted:{class}:{:04x}]",
+            fnv1a(value.as_bytes()) & 0xffff
+        )
+    } else {
+        format!("[redacted:{class}]")
+    }
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' | b'-' => Some(62),
+        b'/' | b'_' => Some(63),
+        _ => None,
+    };
+    let digits: Vec<u8> = text
+        .trim_end_matches('=')
+        .bytes()
+        .map(value)
+        .collect::<Option<_>>()?;
+    let mut out = Vec::with_capacity(digits.len() * 3 / 4);
+    for group in digits.chunks(4) {
+        let n = group
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, d)| n | (u32::from(*d) << (18 - 6 * i)));
+        let bytes = n.to_be_bytes();
+        out.extend_from_slice(&bytes[1..group.len()]);
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_are_decoded_and_their_password_collected() {
+        let mut secrets = Secrets::new();
+        // "merchant:hunter2-pass"
+        secrets.collect_request(
+            "/",
+            &[(
+                "Authorization".into(),
+                b"Basic bWVyY2hhbnQ6aHVudGVyMi1wYXNz".to_vec(),
+            )],
+            b"",
+        );
+        assert_eq!(secrets.scrub("login hunter2-pass"), "login [redacted:8-15]");
+        assert!(!secrets
+            .scrub("bWVyY2hhbnQ6aHVudGVyMi1wYXNz")
+            .contains("bWVy"));
+    }
+
+    #[test]
+    fn form_json_and_query_values_are_collected_and_percent_encoded_forms_scrubbed() {
+        let mut secrets = Secrets::new();
+        secrets.collect_request(
+            "/v1/x?api%5Fkey=sk live/1&limit=3",
+            &[],
+            b"grant_type=client_credentials&client_secret=cs_9f8e7d6c5b",
+        );
+        secrets.collect_body(
+            br#"{"card": {"number": 4242424242424242, "cvc": "737"}, "amount": 737}"#,
+        );
+        let text = "GET /v1/x?api%5Fkey=sk%20live%2F1 secret=cs_9f8e7d6c5b cvc=737 amount=7370";
+        let scrubbed = secrets.scrub(text);
+        for leaked in ["sk%20live%2F1", "cs_9f8e7d6c5b", "cvc=737 "] {
+            assert!(!scrubbed.contains(leaked), "{leaked} in {scrubbed}");
+        }
+        assert!(scrubbed.ends_with("amount=7370"), "{scrubbed}");
+    }
+
+    #[test]
+    fn two_long_secrets_stay_distinguishable_and_the_form_is_stable() {
+        let (a, b) = (
+            "tok_aaaaaaaaaaaaaaaaaaaaaaaa",
+            "tok_bbbbbbbbbbbbbbbbbbbbbbbb",
+        );
+        assert_ne!(redacted(a), redacted(b));
+        assert_eq!(redacted(a), redacted(a));
+        assert_eq!(redacted("737"), "[redacted:<8]");
+    }
+
+    #[test]
+    fn a_deeply_nested_body_does_not_overflow_the_stack() {
+        let body = format!("{}{}", "[".repeat(200_000), "]".repeat(200_000));
+        let mut secrets = Secrets::new();
+        secrets.collect_body(body.as_bytes());
+        assert!(secrets.is_empty());
+    }
+}
