@@ -305,13 +305,18 @@ impl Campaign {
         };
         let runs = self.judged_pool(settings, Arc::new(code));
         let junit = junit_dir(self.junit_dir.as_deref());
-        let report = on_harness_runtime(move || async move {
+        let mut report = on_harness_runtime(move || async move {
             let mut report = self.explore(settings, runs).await?;
             report.rerun = rerun;
             Ok::<_, Error>(report)
         })?;
         if let Some(dir) = junit {
-            junit::write(&dir, &report.suite, &campaign_xml(&report))?;
+            // The findings are on disk already; a JUnit file that cannot be written is
+            // said, never a reason to drop the report.
+            if let Err(error) = junit::write(&dir, &report.suite, &campaign_xml(&report)) {
+                eprintln!("badgateway: {error}");
+                report.warnings.push(error.to_string());
+            }
         }
         Ok(report)
     }

@@ -71,6 +71,7 @@ impl Campaign {
             findings,
             elapsed: started.elapsed(),
             rerun: String::new(),
+            warnings: Vec::new(),
         })
     }
 

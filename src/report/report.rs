@@ -35,6 +35,9 @@ pub struct Report {
     /// inside a test (libtest names the thread after the test), else the program's
     /// own command line.
     pub rerun: String,
+    /// What went wrong around the campaign without touching its findings (a JUnit
+    /// file that could not be written): printed at the end of the report.
+    pub warnings: Vec<String>,
 }
 
 impl Report {
@@ -43,7 +46,7 @@ impl Report {
     /// ```
     /// # use badgateway::Report;
     /// # let report = Report { suite: "s".into(), seed: 0x2a, cases: 1, deadline: Default::default(),
-    /// #   tally: Default::default(), findings: vec![], elapsed: Default::default(), rerun: "cargo test campaigns::naive".into() };
+    /// #   tally: Default::default(), findings: vec![], elapsed: Default::default(), rerun: "cargo test campaigns::naive".into(), warnings: vec![] };
     /// assert_eq!(report.reproduce_command(), "BADGATEWAY_SEED=0x2a cargo test campaigns::naive");
     /// ```
     pub fn reproduce_command(&self) -> String {
@@ -76,6 +79,9 @@ impl fmt::Display for Report {
         for (i, finding) in self.findings.iter().enumerate() {
             writeln!(f)?;
             write_finding(f, self, i, finding)?;
+        }
+        for warning in &self.warnings {
+            writeln!(f, "warning: {warning}")?;
         }
         Ok(())
     }

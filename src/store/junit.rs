@@ -6,7 +6,9 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use super::verdict::{ReplayReport, ReplayStatus};
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
+
+use super::files::{anchored, safe_name, write_atomically};
 
 /// One `<testcase>`.
 pub(crate) struct TestCase {
@@ -123,30 +125,11 @@ pub(crate) fn junit_dir(configured: Option<&Path>) -> Option<PathBuf> {
         .or_else(|| configured.map(Path::to_path_buf))
 }
 
-/// Writes a JUnit file named after `name` in `dir`, atomically; returns its path.
+/// Writes a JUnit file named after `name` in `dir`, atomically and never through a
+/// link; returns its path.
 pub(crate) fn write(dir: &Path, name: &str, xml: &str) -> Result<PathBuf, Error> {
-    let file_name: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let path = dir.join(format!("{}.xml", file_name.trim_start_matches('.')));
-    let tmp = dir.join(format!(".{}.{}.tmp", file_name, std::process::id()));
-    std::fs::create_dir_all(dir)
-        .and_then(|()| std::fs::write(&tmp, xml))
-        .and_then(|()| std::fs::rename(&tmp, &path))
-        .map_err(|e| {
-            Error::new(
-                ErrorKind::Io,
-                format!("cannot write JUnit report {}: {e}", path.display()),
-            )
-            .with_path(&path)
-        })?;
+    let path = anchored(dir.to_path_buf()).join(format!("{}.xml", safe_name(name)));
+    write_atomically("JUnit report", &path, xml.as_bytes())?;
     Ok(path)
 }
 

@@ -8,6 +8,7 @@
 //! campaign does) and asserts each [`Verdict`] with an insta snapshot, so a fixed bug
 //! flips its snapshot. JUnit files are written here too, atomically.
 
+mod files;
 pub(crate) mod fixture;
 pub(crate) mod junit;
 mod replay;

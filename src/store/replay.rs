@@ -16,9 +16,10 @@ use crate::runner::pool::Pool;
 use crate::runner::settings::deadline_and_concurrency;
 use crate::runner::DEFAULT_DEADLINE;
 
+use super::files::safe_name;
 use super::junit;
 use super::snapshot::snapshot;
-use super::store::{sanitized, Keeping};
+use super::store::Keeping;
 use super::verdict::{ReplayReport, Verdict};
 
 /// Replays every kept fixture of a suite against your code, and asserts each verdict
@@ -196,7 +197,7 @@ impl Replay {
         };
         let results = on_harness_runtime(move || async move { runs.all(scenarios).await })?;
         let snapshots = store.suite_dir(&self.suite).join("snapshots");
-        let label = sanitized(label);
+        let label = safe_name(label);
         let verdicts = fixtures
             .into_iter()
             .zip(results)
@@ -206,18 +207,19 @@ impl Replay {
                 verdict
             })
             .collect();
-        let report = ReplayReport {
+        let mut report = ReplayReport {
             suite: self.suite,
             label,
             verdicts,
             broken,
+            warnings: Vec::new(),
         };
         if let Some(dir) = junit::junit_dir(self.junit_dir.as_deref()) {
-            junit::write(
-                &dir,
-                &format!("{}.replay.{}", report.suite, report.label),
-                &junit::replay_xml(&report),
-            )?;
+            let name = format!("{}.replay.{}", report.suite, report.label);
+            if let Err(error) = junit::write(&dir, &name, &junit::replay_xml(&report)) {
+                eprintln!("badgateway: {error}");
+                report.warnings.push(error.to_string());
+            }
         }
         Ok(report)
     }

@@ -1,12 +1,12 @@
 //! The fixture store: `fixtures/regressions/<suite>/<id>.json`, written atomically.
 
-use std::fs::{self, File};
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, ErrorKind};
 use crate::store::fixture::Fixture;
+
+use super::files::{anchored, io_error, safe_name, write_atomically, FolderLock};
 
 /// Where regression fixtures live, one folder per suite.
 ///
@@ -21,7 +21,7 @@ use crate::store::fixture::Fixture;
 /// let store = Store::new(&root);
 /// let big = Fixture::by_hand("charges/../create", Scenario::new().then(faults::status(500)).then(faults::status(502)), "hang");
 /// let Saved::New(path) = store.save(&big).unwrap() else { panic!() };
-/// assert!(path.starts_with(root.join("charges_.._create")), "{}", path.display());
+/// assert!(path.starts_with(store.suite_dir("charges/../create")) && path.starts_with(&root), "{}", path.display());
 /// let small = Fixture::by_hand("charges/../create", Scenario::new().then(faults::status(500)), "hang");
 /// assert!(matches!(store.save(&small).unwrap(), Saved::Replaced { .. }));
 /// assert!(matches!(store.save(&big).unwrap(), Saved::Known(_)));
@@ -59,9 +59,13 @@ impl Saved {
 }
 
 impl Store {
-    /// A store rooted at this folder (created on the first write).
+    /// A store rooted at this folder (created on the first write). A relative folder
+    /// is relative to the crate under test (`CARGO_MANIFEST_DIR`, set by cargo for
+    /// tests and examples), else to the current folder.
     pub fn new(root: impl Into<PathBuf>) -> Store {
-        Store { root: root.into() }
+        Store {
+            root: anchored(root.into()),
+        }
     }
 
     /// `$BADGATEWAY_FIXTURES` if set, else `fixtures/regressions` in the package under
@@ -81,18 +85,21 @@ impl Store {
         &self.root
     }
 
-    /// The folder of a suite: the name with every character other than letters,
-    /// digits, `.`, `_` and `-` replaced by `_`, and `_` put before a leading dot, so
-    /// that no name can leave the store or hide in it.
+    /// The folder of a suite. A name of letters, digits, `.`, `_` and `-` (not
+    /// starting with a dot, at most 80 characters) is the folder's name. Any other name
+    /// has every other character replaced by `_`, is cut to 80 characters, and gets a
+    /// hash of the whole name as a suffix, so that no name can leave the store or hide
+    /// in it, and two names never share a folder.
     ///
     /// ```
     /// let store = badgateway::Store::new("/r");
-    /// assert_eq!(store.suite_dir("../../etc/passwd"), std::path::Path::new("/r/_.._.._etc_passwd"));
     /// assert_eq!(store.suite_dir("paygate.create_charge"), std::path::Path::new("/r/paygate.create_charge"));
-    /// assert_eq!(store.suite_dir(""), std::path::Path::new("/r/_"));
+    /// let escaping = store.suite_dir("../../etc/passwd");
+    /// assert!(escaping.starts_with("/r") && escaping.file_name().unwrap().to_str().unwrap().starts_with("_.._.._etc_passwd-"));
+    /// assert_ne!(store.suite_dir("a/b"), store.suite_dir("a b"));
     /// ```
     pub fn suite_dir(&self, suite: &str) -> PathBuf {
-        self.root.join(sanitized(suite))
+        self.root.join(safe_name(suite))
     }
 
     /// Every fixture of a suite, in file-name order; a file that cannot be read or
@@ -130,6 +137,11 @@ impl Store {
     /// [`ErrorKind::Io`] when the folder or file cannot be written.
     pub fn save(&self, fixture: &Fixture) -> Result<Saved, Error> {
         let dir = self.suite_dir(&fixture.suite);
+        // Implementation notes: comparing with the fixtures on disk and writing must
+        // be one step, or two processes that find one bug both see no fixture for its
+        // signature and write two. The folder's lock makes it one; it also makes any
+        // temporary file left in the folder a killed writer's, so it is removed.
+        let _lock = FolderLock::acquire(&dir)?;
         let known = self
             .load(&fixture.suite)
             .into_iter()
@@ -139,14 +151,14 @@ impl Store {
         match known {
             Some((old, existing)) if !smaller(fixture, &existing) => Ok(Saved::Known(old)),
             Some((old, _)) => {
-                write_atomically(&dir, &path, fixture.to_json().as_bytes())?;
+                write_atomically("fixture", &path, fixture.to_json().as_bytes())?;
                 if old != path {
-                    fs::remove_file(&old).map_err(|e| io_error(&old, e))?;
+                    fs::remove_file(&old).map_err(|e| io_error("fixture", &old, e))?;
                 }
                 Ok(Saved::Replaced { path, old })
             }
             None => {
-                write_atomically(&dir, &path, fixture.to_json().as_bytes())?;
+                write_atomically("fixture", &path, fixture.to_json().as_bytes())?;
                 Ok(Saved::New(path))
             }
         }
@@ -161,57 +173,6 @@ fn smaller(new: &Fixture, old: &Fixture) -> bool {
 fn is_fixture_file(path: &Path) -> bool {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     name.ends_with(".json") && !name.starts_with('.')
-}
-
-pub(crate) fn sanitized(suite: &str) -> String {
-    let name: String = suite
-        .chars()
-        .take(128)
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if name.is_empty() || name.starts_with('.') {
-        format!("_{name}")
-    } else {
-        name
-    }
-}
-
-fn io_error(path: &Path, e: std::io::Error) -> Error {
-    Error::new(
-        ErrorKind::Io,
-        format!("cannot write fixture {}: {e}", path.display()),
-    )
-    .with_path(path)
-}
-
-/// Writes `bytes` to a temporary file beside `path`, flushes it to disk, renames it
-/// over `path`, and flushes the folder, so the file is either absent or whole.
-fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("fixture");
-    let tmp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
-    let written = (|| {
-        let mut file = File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)?;
-        File::open(dir)?.sync_all()
-    })();
-    written.map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        io_error(path, e)
-    })
 }
 
 /// Where a campaign or replay keeps its fixtures, as the code asked; the environment

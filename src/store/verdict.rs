@@ -44,6 +44,9 @@ pub struct ReplayReport {
     pub verdicts: Vec<Verdict>,
     /// Fixtures that could not be read, each error naming the file and the fix.
     pub broken: Vec<Error>,
+    /// What went wrong around the replay without touching its verdicts (a JUnit file
+    /// that could not be written).
+    pub warnings: Vec<String>,
 }
 
 impl Verdict {
@@ -152,6 +155,9 @@ impl fmt::Display for ReplayReport {
             for error in &self.broken {
                 writeln!(f, "  {error}")?;
             }
+        }
+        for warning in &self.warnings {
+            writeln!(f, "warning: {warning}")?;
         }
         Ok(())
     }

@@ -54,6 +54,7 @@ fn report_of(scenario: Scenario) -> String {
         findings: vec![finding],
         elapsed: Duration::ZERO,
         rerun: "cargo test reports".into(),
+        warnings: vec![],
     };
     report.to_string()
 }

@@ -192,3 +192,174 @@ fn a_failing_campaign_writes_valid_junit_xml() {
         );
     }
 }
+
+// See: issue "nothing secret is written, and no input breaks the harness", item 4.
+
+/// Set in the child processes of the concurrent-writers test: the store they share.
+const CHILD_SHARED_STORE: &str = "BADGATEWAY_IT_SHARED_STORE";
+
+/// One fixture of the bug `one bug`: the same signature, a scenario of its own.
+fn same_bug(variant: u16) -> Fixture {
+    let scenario = badgateway::Scenario::new().then(badgateway::faults::status(500 + variant));
+    Fixture::by_hand("shared", scenario, "panic at src/pay.rs:1:1")
+}
+
+#[test]
+fn child_process_of_the_concurrent_writers_test() {
+    let Some(root) = std::env::var_os(CHILD_SHARED_STORE) else {
+        return;
+    };
+    let variant: u16 = std::env::var("BADGATEWAY_IT_VARIANT")
+        .unwrap()
+        .parse()
+        .unwrap();
+    badgateway::Store::new(root)
+        .save(&same_bug(variant))
+        .unwrap();
+}
+
+#[test]
+fn processes_writing_one_suite_at_once_keep_one_fixture_per_signature() {
+    for round in 0..3 {
+        let root = fresh_dir(&format!("shared-{round}"));
+        let children: Vec<_> = (0..8)
+            .map(|variant| {
+                Command::new(std::env::current_exe().unwrap())
+                    .args([
+                        "store::child_process_of_the_concurrent_writers_test",
+                        "--exact",
+                    ])
+                    .env(CHILD_SHARED_STORE, &root)
+                    .env("BADGATEWAY_IT_VARIANT", variant.to_string())
+                    .stdout(Stdio::null())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for mut child in children {
+            assert!(child.wait().unwrap().success());
+        }
+        let kept = badgateway::Store::new(&root).load("shared");
+        assert_eq!(kept.len(), 1, "round {round}: {kept:#?}");
+    }
+}
+
+#[test]
+fn a_killed_writers_temporary_files_are_removed_by_the_next_write() {
+    let root = fresh_dir("stale-tmp");
+    let store = badgateway::Store::new(&root);
+    let dir = store.suite_dir("shared");
+    std::fs::create_dir_all(&dir).unwrap();
+    let stale = dir.join(".0123456789abcdef.json.4242.0.tmp");
+    std::fs::write(&stale, "{\"half\": ").unwrap();
+    store.save(&same_bug(0)).unwrap();
+    assert!(
+        !stale.exists(),
+        "a stale temporary file survived the next write"
+    );
+    assert_eq!(store.load("shared").len(), 1);
+}
+
+#[test]
+fn a_relative_fixture_folder_is_relative_to_the_crate_under_test() {
+    let relative = format!("target/badgateway-it-relative-{}", std::process::id());
+    let store = badgateway::Store::new(&relative);
+    let crate_root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    assert_eq!(store.root(), crate_root.join(&relative));
+    // A kept fixture with its accepted snapshot replays clean: the snapshot is looked
+    // for beside the fixture, not in badgateway's own source folder.
+    store.save(&same_bug(0)).unwrap();
+    let replay = || {
+        badgateway::Replay::new("shared", status_baseline())
+            .fixtures_dir(&relative)
+            .run("client", |url| async move {
+                reqwest::get(format!("{url}/charge")).await?.text().await
+            })
+            .unwrap()
+    };
+    let first = replay();
+    let dir = store.suite_dir("shared").join("snapshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    for verdict in &first.verdicts {
+        let snap = dir.join(format!("client__{}.snap", verdict.fixture.id));
+        std::fs::write(
+            snap,
+            format!("---\nsource: x\n---\n{}", verdict.snapshot_text()),
+        )
+        .unwrap();
+    }
+    let again = replay();
+    let _ = std::fs::remove_dir_all(crate_root.join(&relative));
+    assert!(again.passed(), "{again}");
+    let stray = std::fs::read_dir(crate_root.join("src/store"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .any(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.ends_with(".snap") || name.ends_with(".snap.new") || e.path().is_dir()
+        });
+    assert!(
+        !stray,
+        "snapshots were written into badgateway's own source"
+    );
+}
+
+#[test]
+fn a_long_suite_name_gets_a_bounded_junit_file_and_a_failed_write_keeps_the_report() {
+    let dir = fresh_dir("junit-long");
+    let long = "paygate.".repeat(40);
+    let report = Campaign::new(&long, status_baseline())
+        .cases(24)
+        .no_fixtures()
+        .junit_dir(&dir)
+        .run(many_bugs)
+        .unwrap();
+    assert!(report.warnings.is_empty(), "{report}");
+    let written: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .collect();
+    assert_eq!(written.len(), 1);
+    assert!(written[0].file_name().len() < 120);
+
+    // A JUnit folder that cannot exist (below a regular file): the report survives.
+    let blocker = dir.join("a-file");
+    std::fs::write(&blocker, "").unwrap();
+    let report = Campaign::new("blocked", status_baseline())
+        .cases(24)
+        .no_fixtures()
+        .junit_dir(blocker.join("junit"))
+        .run(many_bugs)
+        .unwrap();
+    assert!(!report.findings.is_empty(), "{report}");
+    assert_eq!(report.warnings.len(), 1, "{report}");
+    assert!(
+        report
+            .to_string()
+            .contains("warning: cannot write JUnit report"),
+        "{report}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_junit_file_is_never_written_through_a_planted_link() {
+    let dir = fresh_dir("junit-link");
+    let victim = dir.join("victim.txt");
+    std::fs::write(&victim, "precious").unwrap();
+    let junit = dir.join("junit");
+    std::fs::create_dir_all(&junit).unwrap();
+    std::os::unix::fs::symlink(&victim, junit.join("linked.xml")).unwrap();
+    Campaign::new("linked", status_baseline())
+        .cases(8)
+        .no_fixtures()
+        .junit_dir(&junit)
+        .run(many_bugs)
+        .unwrap();
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    let written = junit.join("linked.xml");
+    assert!(!written.symlink_metadata().unwrap().file_type().is_symlink());
+    assert!(std::fs::read_to_string(written)
+        .unwrap()
+        .starts_with("<?xml"));
+}
