@@ -119,6 +119,12 @@ pub use scenario::{faults, render, shrink, wire};
 pub use campaign::Campaign;
 pub use contract::{Contract, Dialect, Operation, ResponseSpec, Violation};
 pub use error::{Error, ErrorKind};
+
+/// Entry points for badgateway's own fuzz targets (`fuzz/`): not part of the API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::provider::fuzz_read_stream as read_stream;
+}
 pub use oracle::Judged;
 pub use provider::{Baseline, Endpoint, Journal, Provider, RecordedRequest, Secrets};
 pub use report::{Finding, Kept, Report};

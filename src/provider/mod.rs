@@ -21,3 +21,9 @@ pub use baseline::{Baseline, Endpoint};
 pub use journal::{Journal, RecordedRequest};
 pub use provider::Provider;
 pub use secrets::Secrets;
+
+/// The request parser as the fuzz target drives it: see `request::read_stream`.
+#[doc(hidden)]
+pub fn fuzz_read_stream(data: &[u8], slice: usize) -> usize {
+    request::read_stream(data, slice)
+}

@@ -52,6 +52,8 @@ struct Shared {
     journal: Mutex<Vec<RecordedRequest>>,
     /// Every secret value seen so far in this case, and those the user named.
     secrets: Mutex<Secrets>,
+    /// Connection tasks that panicked: a bug in badgateway, never in the client.
+    internal_panics: AtomicUsize,
     started: std::time::Instant,
 }
 
@@ -103,6 +105,7 @@ impl Provider {
             next_connection: AtomicUsize::new(0),
             journal: Mutex::new(Vec::new()),
             secrets: Mutex::new(secrets),
+            internal_panics: AtomicUsize::new(0),
             started: std::time::Instant::now(),
         });
         let accept = tokio::spawn(accept_loop(listener, shared.clone()));
@@ -142,6 +145,20 @@ impl Provider {
         Journal { requests }
     }
 
+    /// How many of the provider's own connection tasks panicked: always 0 unless
+    /// badgateway has a bug (whatever the client sends). Tests of the provider assert
+    /// it.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let provider = badgateway::Provider::start(Default::default(), Default::default()).await.unwrap();
+    /// assert_eq!(provider.internal_panics(), 0);
+    /// # }
+    /// ```
+    pub fn internal_panics(&self) -> usize {
+        self.shared.internal_panics.load(Ordering::Relaxed)
+    }
+
     /// Every secret value seen so far in this case, and those the user named.
     pub fn secrets(&self) -> Secrets {
         self.shared.secrets.lock().expect("secrets lock").clone()
@@ -177,7 +194,11 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                 let id = shared.next_connection.fetch_add(1, Ordering::Relaxed);
                 connections.spawn(serve_connection(stream, id, shared.clone()));
             }
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            Some(done) = connections.join_next(), if !connections.is_empty() => {
+                if done.is_err_and(|e| e.is_panic()) {
+                    shared.internal_panics.fetch_add(1, Ordering::Relaxed);
+                }
+            }
         }
     }
 }
