@@ -321,6 +321,36 @@ fn blank_line_end(data: &[u8], from: usize) -> Option<usize> {
         .map(|p| from + p + 4)
 }
 
+/// Reads `data` as a stream of requests, sliced into reads of `slice` bytes, the way
+/// the provider reads a connection; how many whole requests it held. The entry point
+/// of badgateway's own request-parsing fuzz target and property test: no input may
+/// panic it, and every request it yields must be within the limits.
+pub(crate) fn read_stream(data: &[u8], slice: usize) -> usize {
+    let mut reader = Reader::default();
+    let mut secrets = super::secrets::Secrets::new();
+    let mut complete = 0;
+    for piece in data.chunks(slice.max(1)) {
+        reader.feed(piece);
+        loop {
+            match reader.next() {
+                Parsed::Complete(request) => {
+                    assert!(request.body.len() <= MAX_BODY_BYTES);
+                    assert!(request.headers.len() <= MAX_HEADERS);
+                    secrets.collect_request(&request.target, &request.headers, &request.body);
+                    let _ = secrets.scrub(&request.target);
+                    complete += 1;
+                }
+                Parsed::Partial { .. } => break,
+                Parsed::Invalid(status, _) => {
+                    assert!(matches!(status, 400 | 413 | 431), "status {status}");
+                    return complete;
+                }
+            }
+        }
+    }
+    complete
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -415,34 +445,4 @@ mod tests {
         reader.feed(&vec![b'a'; MAX_HEAD_BYTES]);
         assert!(matches!(reader.next(), Parsed::Invalid(431, _)));
     }
-}
-
-/// Reads `data` as a stream of requests, sliced into reads of `slice` bytes, the way
-/// the provider reads a connection; how many whole requests it held. The entry point
-/// of badgateway's own request-parsing fuzz target and property test: no input may
-/// panic it, and every request it yields must be within the limits.
-pub(crate) fn read_stream(data: &[u8], slice: usize) -> usize {
-    let mut reader = Reader::default();
-    let mut secrets = super::secrets::Secrets::new();
-    let mut complete = 0;
-    for piece in data.chunks(slice.max(1)) {
-        reader.feed(piece);
-        loop {
-            match reader.next() {
-                Parsed::Complete(request) => {
-                    assert!(request.body.len() <= MAX_BODY_BYTES);
-                    assert!(request.headers.len() <= MAX_HEADERS);
-                    secrets.collect_request(&request.target, &request.headers, &request.body);
-                    let _ = secrets.scrub(&request.target);
-                    complete += 1;
-                }
-                Parsed::Partial { .. } => break,
-                Parsed::Invalid(status, _) => {
-                    assert!(matches!(status, 400 | 413 | 431), "status {status}");
-                    return complete;
-                }
-            }
-        }
-    }
-    complete
 }
