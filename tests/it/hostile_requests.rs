@@ -298,7 +298,7 @@ fn request_bytes(rng: &mut Seeded) -> Vec<u8> {
         b"0\r\nx-trailer: 1\r\n\r\n",
     ];
     let mut out = Vec::new();
-    let mut piece = |rng: &mut Seeded, out: &mut Vec<u8>, from: &[&[u8]]| {
+    let piece = |rng: &mut Seeded, out: &mut Vec<u8>, from: &[&[u8]]| {
         if rng.below(12) == 0 {
             let n = rng.below(8);
             out.extend((0..n).map(|_| rng.next() as u8));
