@@ -17,7 +17,9 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, ErrorKind};
 
-use super::document::{check_refs, convert_30, fragment, invalid, parse_document, Dialect};
+use super::document::{
+    check_refs, convert_30, fragment, invalid, parse_document, rebased_refs, Dialect,
+};
 use super::operation::{operations, Operation, ResponseSpec};
 use super::violation::{generalized, Violation};
 
@@ -152,7 +154,7 @@ impl Contract {
         method: &str,
         path: &str,
     ) -> Result<Contract, Error> {
-        let document = serde_json::json!({"schema": schema});
+        let document = serde_json::json!({"schema": rebased_refs(schema, "/schema")});
         check_refs(&document, "<json schema>")?;
         let contract = Contract {
             source: "<json schema>".into(),

@@ -160,6 +160,30 @@ fn nullable(mut map: Map<String, Value>) -> Map<String, Value> {
     }
 }
 
+/// `schema` with its local references (`#`, `#/$defs/x`) made to point below `base`,
+/// where it is placed in a larger document. Iterative, so no depth of schema can
+/// overflow the stack.
+pub(crate) fn rebased_refs(mut schema: Value, base: &str) -> Value {
+    let mut stack = vec![&mut schema];
+    while let Some(value) = stack.pop() {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(r)) = map.get_mut("$ref") {
+                    if let Some(rest) = r.strip_prefix('#') {
+                        if rest.is_empty() || rest.starts_with('/') {
+                            *r = format!("#{base}{rest}");
+                        }
+                    }
+                }
+                stack.extend(map.values_mut());
+            }
+            Value::Array(items) => stack.extend(items.iter_mut()),
+            _ => {}
+        }
+    }
+    schema
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

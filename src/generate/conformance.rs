@@ -81,9 +81,11 @@ fn instances(contract: &Contract, schema: &Value, depth: usize) -> BoxedStrategy
             return select(values.clone()).boxed();
         }
     }
+    // Combinators count as a level of depth: a schema that cycles through `allOf`,
+    // `anyOf` or `oneOf` ends at the depth bound instead of overflowing the stack.
     if let Some(Value::Array(parts)) = schema.get("allOf") {
-        let merged = merge_all(contract, schema, parts);
-        return instances(contract, &merged, depth);
+        let merged = merge_all(contract, schema, parts, 0);
+        return instances(contract, &merged, depth + 1);
     }
     for combinator in ["oneOf", "anyOf"] {
         if let Some(Value::Array(branches)) = schema.get(combinator) {
@@ -92,7 +94,7 @@ fn instances(contract: &Contract, schema: &Value, depth: usize) -> BoxedStrategy
                 .iter()
                 .map(|branch| {
                     let branch = contract.resolve(branch).cloned().unwrap_or(Value::Null);
-                    instances(contract, &merge(&rest, &branch), depth)
+                    instances(contract, &merge(&rest, &branch), depth + 1)
                 })
                 .collect();
             if !options.is_empty() {
@@ -203,8 +205,10 @@ fn strings(schema: &Value) -> BoxedStrategy<Value> {
     }
     if let Some(pattern) = schema.get("pattern").and_then(Value::as_str) {
         let bare = pattern.trim_start_matches('^').trim_end_matches('$');
-        if let Ok(strategy) = proptest::string::string_regex(bare) {
-            return strategy.prop_map(Value::String).boxed();
+        if bounded_pattern(bare) {
+            if let Ok(strategy) = proptest::string::string_regex(bare) {
+                return strategy.prop_map(Value::String).boxed();
+            }
         }
     }
     let (min, max) = size_range(schema, "minLength", "maxLength", 16);
@@ -212,6 +216,26 @@ fn strings(schema: &Value) -> BoxedStrategy<Value> {
         .expect("a character class with a repeat is a valid regex")
         .prop_map(Value::String)
         .boxed()
+}
+
+/// The longest string a pattern may force generation to build.
+const MAX_PATTERN_LEN: usize = 4096;
+
+/// Whether strings for a pattern can be generated in bounded memory: it parses, and
+/// its matches need not be longer than [`MAX_PATTERN_LEN`] (`((a{1000}){1000}){1000}`
+/// would need a gigabyte). Where not, plain strings are generated; they break the
+/// pattern, so they are dropped before use rather than served as conforming.
+fn bounded_pattern(pattern: &str) -> bool {
+    let Ok(hir) = regex_syntax::parse(pattern) else {
+        return false;
+    };
+    let properties = hir.properties();
+    properties
+        .minimum_len()
+        .is_some_and(|n| n <= MAX_PATTERN_LEN)
+        && properties
+            .maximum_len()
+            .is_none_or(|n| n <= MAX_PATTERN_LEN)
 }
 
 /// A schema's size bounds (`minLength`/`maxLength`, `minItems`/`maxItems`): the
@@ -349,11 +373,17 @@ fn merge(a: &Value, b: &Value) -> Value {
     Value::Object(out)
 }
 
-fn merge_all(contract: &Contract, schema: &Value, parts: &[Value]) -> Value {
+/// `allOf` parts nested deeper than this are merged no further (a cycle of `allOf`s
+/// has no end).
+const MAX_MERGE_DEPTH: usize = 16;
+
+fn merge_all(contract: &Contract, schema: &Value, parts: &[Value], depth: usize) -> Value {
     parts.iter().fold(without(schema, "allOf"), |acc, part| {
         let part = contract.resolve(part).cloned().unwrap_or(Value::Null);
         let part = match part.get("allOf") {
-            Some(Value::Array(inner)) => merge_all(contract, &part, inner),
+            Some(Value::Array(inner)) if depth < MAX_MERGE_DEPTH => {
+                merge_all(contract, &part, inner, depth + 1)
+            }
             _ => part,
         };
         merge(&acc, &part)

@@ -233,13 +233,23 @@ pub fn contract_steps(
         step.expect = judged_plan.expectation_of(&judge, &step);
         step
     });
+    // A generated value is served as "must accept" only once the contract's own
+    // validator accepts it: a format or keyword the generator gets wrong must never
+    // call a correct client's rejection a false one. A value that fails is served as
+    // the plain baseline instead, judging nothing.
+    let (validator, pointer) = (contract.clone(), plan.pointer.clone());
     let conforming =
-        crate::generate::conformance::conforming(contract, &plan.pointer).prop_map(|value| Step {
-            mutations: vec![Mutation::ReplaceBody {
-                text: value.to_string(),
-            }],
-            expect: Some(Expectation::Accept),
-            ..Step::default()
+        crate::generate::conformance::conforming(contract, &plan.pointer).prop_map(move |value| {
+            match validator.validate(&pointer, &value) {
+                Ok(()) => Step {
+                    mutations: vec![Mutation::ReplaceBody {
+                        text: value.to_string(),
+                    }],
+                    expect: Some(Expectation::Accept),
+                    ..Step::default()
+                },
+                Err(_) => Step::default(),
+            }
         });
     let mut options: Vec<(u32, BoxedStrategy<Step>)> =
         vec![(3, hostile.boxed()), (2, conforming.boxed())];

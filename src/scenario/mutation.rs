@@ -158,10 +158,14 @@ impl Mutation {
             }
             Mutation::RemoveHeader { name } => remove_header(response, name),
             Mutation::DuplicateHeader { name } => {
+                // Each duplication doubles the header: bounded, or 40 of them would
+                // serve a trillion headers.
+                let room = MAX_SERVED_HEADERS.saturating_sub(response.headers.len());
                 let copies: Vec<_> = response
                     .headers
                     .iter()
                     .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+                    .take(room)
                     .cloned()
                     .collect();
                 response.headers.extend(copies);
@@ -233,6 +237,11 @@ fn apply_json(response: &mut Response, path: &str, change: &JsonChange) {
 
 /// Longest string a [`JsonChange::LongString`] makes, whatever a fixture asks for.
 pub(crate) const MAX_STRING_LEN: usize = 16 << 20;
+/// The most headers a mutated response has.
+pub(crate) const MAX_SERVED_HEADERS: usize = 1024;
+/// The most `duplicate_header` mutations one step may hold (2^10 copies reach
+/// [`MAX_SERVED_HEADERS`]).
+pub(crate) const MAX_DUPLICATIONS_PER_STEP: usize = 10;
 /// Deepest nesting a [`JsonChange::DeepNesting`] makes, whatever a fixture asks for.
 pub(crate) const MAX_DEPTH: usize = 100_000;
 

@@ -35,6 +35,34 @@ pub struct Scenario {
 }
 
 impl Scenario {
+    /// Why this scenario would expand past what the provider serves, if it would: the
+    /// step, what it holds, and the fix. Fixtures are checked with it when read.
+    ///
+    /// ```
+    /// use badgateway::{Mutation, Scenario, Step};
+    /// let dup = Mutation::DuplicateHeader { name: "x-a".into() };
+    /// let step = Step { mutations: vec![dup; 40], ..Step::default() };
+    /// let why = Scenario::new().then(step).expansion_error().unwrap();
+    /// assert!(why.starts_with("step 1 holds 40 duplicate_header mutations"), "{why}");
+    /// assert_eq!(Scenario::new().expansion_error(), None);
+    /// ```
+    pub fn expansion_error(&self) -> Option<String> {
+        use super::mutation::MAX_DUPLICATIONS_PER_STEP;
+        self.steps.iter().enumerate().find_map(|(i, step)| {
+            let duplications = step
+                .mutations
+                .iter()
+                .filter(|m| matches!(m, Mutation::DuplicateHeader { .. }))
+                .count();
+            (duplications > MAX_DUPLICATIONS_PER_STEP).then(|| {
+                format!(
+                    "step {} holds {duplications} duplicate_header mutations, each doubling the header: at most {MAX_DUPLICATIONS_PER_STEP} are served; remove the others",
+                    i + 1
+                )
+            })
+        })
+    }
+
     /// An empty scenario: every request gets the baseline response unchanged.
     ///
     /// ```

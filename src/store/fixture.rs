@@ -215,7 +215,15 @@ impl Fixture {
             }
             _ => {}
         }
-        serde_json::from_str(text).map_err(invalid)
+        let fixture: Fixture = serde_json::from_str(text).map_err(invalid)?;
+        if let Some(why) = fixture.scenario.expansion_error() {
+            return Err(Error::new(
+                ErrorKind::InvalidFile,
+                format!("invalid fixture {}: {why}", path.display()),
+            )
+            .with_path(path));
+        }
+        Ok(fixture)
     }
 }
 
