@@ -263,6 +263,59 @@ fn distribution() {
     println!("    clauses: {keywords:?}");
 }
 
+/// Resident memory of this process, from `/proc/self/status`, in MB (0 elsewhere).
+fn rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("VmRSS:"))?.to_owned();
+            line.split_whitespace().nth(1)?.parse::<f64>().ok()
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// Validators of real provider specs (`../shared/specs/`, where present): the cost
+/// of compiling one response schema's validator, in time and resident memory.
+fn real_spec_validators() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/specs");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        println!("  real specs: none found in {dir}");
+        return;
+    };
+    let mut specs: Vec<_> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "json") && !p.to_string_lossy().contains("fixtures")
+        })
+        .collect();
+    specs.sort();
+    for path in specs {
+        let Ok(contract) = badgateway::Contract::from_file(&path) else {
+            continue;
+        };
+        let pointers: std::collections::BTreeSet<String> = contract
+            .operations()
+            .iter()
+            .filter_map(|o| o.success().and_then(|(_, r)| r.schema.clone()))
+            .take(20)
+            .collect();
+        let before = rss_mb();
+        let started = Instant::now();
+        for pointer in &pointers {
+            let _ = contract.validate(pointer, &serde_json::json!({}));
+        }
+        let n = pointers.len().max(1) as f64;
+        println!(
+            "  validators of {}: {:.1} ms and {:+.1} MB resident per response schema ({} schemas)",
+            path.file_name().unwrap_or_default().to_string_lossy(),
+            started.elapsed().as_secs_f64() * 1e3 / n,
+            (rss_mb() - before) / n,
+            pointers.len()
+        );
+    }
+}
+
 fn paygate_list() -> Response {
     let file = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -294,6 +347,7 @@ fn main() {
         bare / campaign
     );
     contracts();
+    real_spec_validators();
     distribution();
     let (elapsed, hangs) = overlap();
     println!(
