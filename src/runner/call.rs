@@ -16,7 +16,8 @@ use std::cell::RefCell;
 use std::fmt::{Debug, Display};
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe, PanicHookInfo};
-use std::sync::{Arc, Mutex, Once};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::oneshot;
@@ -59,18 +60,45 @@ impl PanicSlot {
     }
 }
 
-fn install_panic_hook() {
-    static HOOK: Once = Once::new();
-    HOOK.call_once(|| {
-        let previous = panic::take_hook();
-        panic::set_hook(Box::new(move |info| {
-            let slot = CURRENT_CASE.try_with(|c| c.borrow().clone()).ok().flatten();
-            match slot {
-                Some(slot) => slot.record(info),
-                None => previous(info),
-            }
-        }));
+/// The hook type `std::panic::set_hook` takes.
+type Hook = Box<dyn Fn(&PanicHookInfo<'_>) + Sync + Send + 'static>;
+
+/// The address of our installed hook, to tell whether it is still the one installed.
+static OURS: AtomicUsize = AtomicUsize::new(0);
+
+fn hook_address(hook: &Hook) -> usize {
+    std::ptr::from_ref(&**hook).cast::<()>() as usize
+}
+
+/// Makes sure our panic hook is the installed one, called as every case starts.
+///
+/// Implementation notes: a user's code, or a logging crate it initialises, may
+/// replace the panic hook after a first campaign; panics in spawned tasks would then
+/// no longer reach any case, and a client that panics in `tokio::spawn` would get 0
+/// findings in silence. So every case checks that the installed hook is still ours
+/// (by the address of its box: ours captures a value, so its box is a unique
+/// allocation), and if it is not, puts ours back with the newcomer chained behind it:
+/// panics outside a case still reach the user's hook. Each of our hooks owns the hook
+/// it found, so a user's hook that wraps an earlier one of ours (as logging crates
+/// do) makes a chain, never a loop.
+fn ensure_panic_hook() {
+    static INSTALLING: Mutex<()> = Mutex::new(());
+    let _installing = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
+    let current = panic::take_hook();
+    if hook_address(&current) == OURS.load(Ordering::SeqCst) {
+        panic::set_hook(current);
+        return;
+    }
+    let previous = current;
+    let ours: Hook = Box::new(move |info| {
+        let slot = CURRENT_CASE.try_with(|c| c.borrow().clone()).ok().flatten();
+        match slot {
+            Some(slot) => slot.record(info),
+            None => previous(info),
+        }
     });
+    OURS.store(hook_address(&ours), Ordering::SeqCst);
+    panic::set_hook(ours);
 }
 
 fn enter_case(slot: &Arc<PanicSlot>) {
@@ -143,7 +171,7 @@ where
     T: Debug,
     E: Display,
 {
-    install_panic_hook();
+    ensure_panic_hook();
     let slot = Arc::new(PanicSlot::default());
     let (done_tx, mut done_rx) = oneshot::channel();
     let (cancel_tx, cancel_rx) = oneshot::channel::<()>();

@@ -172,3 +172,69 @@ fn a_case_works_from_inside_an_async_test_too() {
     });
     assert_eq!(outcome.class(), Class::Ok);
 }
+
+/// Set in the child process of the panic-hook test.
+const HOOK_CHILD: &str = "BADGATEWAY_IT_HOOK_CHILD";
+
+/// A client whose only panic is in a task it never awaits: only a panic hook sees it.
+async fn panics_in_a_detached_task(url: String) -> Result<(), String> {
+    reqwest::get(format!("{url}/hello"))
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::spawn(async { panic!("in a detached task") });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    Ok(())
+}
+
+#[test]
+fn child_process_of_the_panic_hook_test() {
+    if std::env::var_os(HOOK_CHILD).is_none() {
+        return;
+    }
+    let case = || {
+        Case::new(hello_baseline(), Scenario::new())
+            .deadline(DEADLINE)
+            .run(panics_in_a_detached_task)
+            .unwrap()
+            .outcome
+            .class()
+    };
+    let first = case();
+    // A silent hook, as a test harness or a crash reporter might install.
+    std::panic::set_hook(Box::new(|_| {}));
+    let after_silent = case();
+    // A wrapping hook, as logging crates install: it counts, then calls the one before.
+    static SEEN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let before = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        SEEN.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        before(info);
+    }));
+    let after_wrapping = case();
+    // A panic outside any case reaches the user's hook once: a chain, not a loop.
+    let _ = std::thread::spawn(|| panic!("outside any case")).join();
+    println!(
+        "classes={first:?},{after_silent:?},{after_wrapping:?} seen={}",
+        SEEN.load(std::sync::atomic::Ordering::SeqCst)
+    );
+}
+
+#[test]
+fn a_panic_hook_installed_after_a_campaign_does_not_switch_off_panic_capture() {
+    // See: issue "crashes are findings", item 4.
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "outcomes::child_process_of_the_panic_hook_test",
+            "--exact",
+            "--nocapture",
+        ])
+        .env(HOOK_CHILD, "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("classes=Panic,Panic,Panic seen=1"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
