@@ -91,6 +91,13 @@ impl Plan {
                 })?;
                 return reject(&format!("{huge}: number out of range"));
             }
+            // Nesting deeper than serde_json's limit is still JSON, and clients with
+            // other parsers read it: judge a deep-nesting change by the same change at a
+            // depth the validator can read (the schema's verdict at that path is the
+            // same), and anything else too deep not at all, never as "not JSON".
+            Err(e) if e.to_string().starts_with("recursion limit exceeded") => {
+                return self.expectation_of(contract, &shallower(step)?);
+            }
             Err(_) => return reject("body: not JSON"),
         };
         let violations = contract.validate(&self.pointer, &value).err()?;
@@ -109,6 +116,38 @@ impl Plan {
             if path.is_empty() { "(root)" } else { &path }
         ))
     }
+}
+
+/// Nesting the validator can read, standing in for deeper nesting.
+const READABLE_DEPTH: usize = 64;
+
+/// The step with every deep-nesting change made readable, or `None` when it has none
+/// deeper than that (the depth came from elsewhere, and nothing can be judged).
+fn shallower(step: &Step) -> Option<Step> {
+    let mut changed = false;
+    let mutations = step
+        .mutations
+        .iter()
+        .map(|m| match m {
+            Mutation::Json {
+                path,
+                change: JsonChange::DeepNesting { depth },
+            } if *depth > READABLE_DEPTH => {
+                changed = true;
+                Mutation::Json {
+                    path: path.clone(),
+                    change: JsonChange::DeepNesting {
+                        depth: READABLE_DEPTH,
+                    },
+                }
+            }
+            other => other.clone(),
+        })
+        .collect();
+    changed.then(|| Step {
+        mutations,
+        ..step.clone()
+    })
 }
 
 /// The path a violation is about: for a missing required property, the property.

@@ -683,3 +683,47 @@ fn hostile_steps_are_judged_when_their_response_can_be_told_without_the_wire() {
         None
     );
 }
+
+fn nested(depth: usize, path: &str) -> badgateway::Step {
+    faults::json(path, badgateway::JsonChange::DeepNesting { depth })
+}
+
+#[test]
+fn nesting_deeper_than_serde_jsons_limit_is_judged_as_json_never_as_not_json() {
+    // See: issue "verdicts a team can trust", item 5: a body nested 129+ deep was
+    // called "body: not JSON", also at an ignored path.
+    let schema = serde_json::json!({
+        "type": "object",
+        "required": ["id"],
+        "properties": {"id": {"type": "string"}, "metadata": {"type": "object"}, "extra": {}}
+    });
+    let body = serde_json::json!({"id": "ch_1", "metadata": {}, "extra": 1});
+    let contract = |ignored: Option<&str>| {
+        let c =
+            Contract::from_json_schema(schema.clone(), vec![body.clone()], "GET", "/x").unwrap();
+        match ignored {
+            Some(path) => c.ignoring(path),
+            None => c,
+        }
+    };
+    let judged = |c: &Contract, step: &badgateway::Step| {
+        Plan::new(c, "/schema", Response::json(200, &body))
+            .unwrap()
+            .expectation_of(c, step)
+    };
+    let plain = contract(None);
+    // Deep arrays where an object is required: the type clause, at its path.
+    assert_eq!(
+        judged(&plain, &nested(500, "metadata")),
+        Some(Expectation::Reject {
+            clause: "metadata: type".into()
+        })
+    );
+    // Where the schema allows anything, deep nesting conforms.
+    assert_eq!(judged(&plain, &nested(500, "extra")), None);
+    // At an ignored path, nothing is judged.
+    assert_eq!(
+        judged(&contract(Some("metadata")), &nested(500, "metadata")),
+        None
+    );
+}
