@@ -64,6 +64,7 @@ pub struct Contract {
     operations: Vec<Operation>,
     enums_may_grow: bool,
     ignored: Vec<String>,
+    ignored_schemas: Vec<String>,
     validators: Mutex<HashMap<String, Arc<jsonschema::Validator>>>,
     /// The document as a JSON Schema resource, held once for every validator.
     registry: jsonschema::Registry<'static>,
@@ -153,6 +154,7 @@ impl Contract {
             operations,
             enums_may_grow,
             ignored: Vec::new(),
+            ignored_schemas: Vec::new(),
             validators: Mutex::new(HashMap::new()),
             registry,
         })
@@ -198,6 +200,7 @@ impl Contract {
             }],
             enums_may_grow: false,
             ignored: Vec::new(),
+            ignored_schemas: Vec::new(),
             validators: Mutex::new(HashMap::new()),
             registry,
         };
@@ -260,6 +263,36 @@ impl Contract {
         self.ignored
             .iter()
             .any(|p| inside(path, p) || inside(&general, p))
+    }
+
+    /// Marks a named schema the client does not depend on, wherever it is used:
+    /// `ignoring_schema("Card")` ignores every clause of `#/components/schemas/Card`
+    /// (or `$defs/Card`, `definitions/Card`), at every path that reuses it. Its clauses
+    /// are neither generated nor judged, and hostile changes are not aimed at values it
+    /// describes.
+    ///
+    /// ```
+    /// use badgateway::Contract;
+    /// let schema = serde_json::json!({"$defs": {"Money": {"type": "integer", "minimum": 0}},
+    ///     "type": "object", "properties": {"amount": {"$ref": "#/$defs/Money"}, "fee": {"$ref": "#/$defs/Money"}}});
+    /// let contract = Contract::from_json_schema(schema, vec![], "GET", "/c").unwrap().ignoring_schema("Money");
+    /// let violations = contract.validate("/schema", &serde_json::json!({"amount": -1, "fee": "x"})).unwrap_err();
+    /// assert!(violations.iter().all(|v| contract.ignores(v)));
+    /// ```
+    pub fn ignoring_schema(mut self, name: &str) -> Self {
+        self.ignored_schemas.push(name.to_owned());
+        self
+    }
+
+    /// Whether a violation is one the client does not depend on: at an ignored path
+    /// ([`Contract::ignoring`]) or inside an ignored schema ([`Contract::ignoring_schema`]).
+    pub fn ignores(&self, violation: &Violation) -> bool {
+        let segments: Vec<&str> = violation.schema_location.split('/').collect();
+        let in_ignored_schema = segments.windows(2).any(|w| {
+            matches!(w[0], "schemas" | "$defs" | "definitions")
+                && self.ignored_schemas.iter().any(|n| n == w[1])
+        });
+        in_ignored_schema || self.is_ignored(&violation.dotted_path())
     }
 
     /// Where the contract came from.
@@ -332,6 +365,7 @@ impl Contract {
                 instance_path: String::new(),
                 keyword: "schema".into(),
                 message,
+                schema_location: pointer.to_owned(),
             }]
         })?;
         let violations: Vec<Violation> = validator
@@ -340,6 +374,7 @@ impl Contract {
                 instance_path: e.instance_path().as_str().to_owned(),
                 keyword: e.kind().keyword().to_owned(),
                 message: e.to_string(),
+                schema_location: e.schema_path().as_str().to_owned(),
             })
             .collect();
         if violations.is_empty() {

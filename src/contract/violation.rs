@@ -1,5 +1,7 @@
 //! A clause an instance breaks, and the generalized paths clauses are named by.
 
+use crate::scenario::json_path;
+
 /// Why an instance does not satisfy a schema: the clause it breaks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
@@ -9,6 +11,42 @@ pub struct Violation {
     pub keyword: String,
     /// The validator's message.
     pub message: String,
+    /// Where the clause is in the document, after references are followed
+    /// (`/components/schemas/Card/properties/last4/pattern`): which named schema it
+    /// belongs to.
+    pub schema_location: String,
+}
+
+impl Violation {
+    /// The path the violation is about, dotted (`data[0].amount`); for a missing
+    /// required property, the property's path.
+    ///
+    /// ```
+    /// let v = badgateway::Violation { instance_path: "/data/0".into(), keyword: "required".into(),
+    ///     message: "\"amount\" is a required property".into(), schema_location: String::new() };
+    /// assert_eq!(v.dotted_path(), "data[0].amount");
+    /// ```
+    pub fn dotted_path(&self) -> String {
+        let path = dotted(&self.instance_path);
+        match (self.keyword.as_str(), self.message.split('"').nth(1)) {
+            ("required", Some(property)) => json_path::join_key(&path, property),
+            _ => path,
+        }
+    }
+}
+
+/// `/data/0/amount` as `data[0].amount`.
+fn dotted(pointer: &str) -> String {
+    let mut out = String::new();
+    for part in pointer.split('/').skip(1) {
+        let part = part.replace("~1", "/").replace("~0", "~");
+        if part.chars().all(|c| c.is_ascii_digit()) && !part.is_empty() {
+            out.push_str(&format!("[{part}]"));
+        } else {
+            out = json_path::join_key(&out, &part);
+        }
+    }
+    out
 }
 
 /// `data[3].amount` as `data[].amount`.

@@ -441,6 +441,49 @@ pub fn breaking(contract: &Contract, pointer: &str, instance: &Value) -> Vec<Bre
     out
 }
 
+/// The paths of `instance` the client does not depend on: ignored by path, or whose
+/// value a change of type shows to be described by an ignored schema.
+///
+/// ```
+/// use badgateway::{conformance, Contract};
+/// let schema = serde_json::json!({"$defs": {"Card": {"type": "object", "properties": {"last4": {"type": "string"}}}},
+///     "type": "object", "properties": {"card": {"$ref": "#/$defs/Card"}, "amount": {"type": "integer"}}});
+/// let contract = Contract::from_json_schema(schema, vec![], "GET", "/c").unwrap().ignoring_schema("Card");
+/// let body = serde_json::json!({"card": {"last4": "4242"}, "amount": 5});
+/// assert_eq!(conformance::ignored_paths(&contract, "/schema", &body), ["card", "card.last4"]);
+/// ```
+pub fn ignored_paths(contract: &Contract, pointer: &str, instance: &Value) -> Vec<String> {
+    json_path::paths(instance, 256)
+        .into_iter()
+        .filter(|path| !path.is_empty())
+        .filter(|path| {
+            if contract.is_ignored(path) {
+                return true;
+            }
+            let mut response = Response::json(200, instance);
+            Mutation::Json {
+                path: path.clone(),
+                change: JsonChange::ChangeType,
+            }
+            .apply(&mut response);
+            let Ok(changed) = serde_json::from_slice::<Value>(&response.body) else {
+                return false;
+            };
+            let here = json_path::parse(path).map(|s| pointer_of(&s));
+            match contract.validate(pointer, &changed) {
+                Ok(()) => false,
+                Err(violations) => {
+                    let at_path: Vec<_> = violations
+                        .iter()
+                        .filter(|v| Some(&v.instance_path) == here.as_ref())
+                        .collect();
+                    !at_path.is_empty() && at_path.iter().all(|v| contract.ignores(v))
+                }
+            }
+        })
+        .collect()
+}
+
 fn yields_string(change: &JsonChange) -> bool {
     match change {
         JsonChange::UnknownEnumValue
@@ -513,6 +556,9 @@ fn breaks_at(
     let at = pointer_of(&segments);
     let parent = pointer_of(&segments[..segments.len() - 1]);
     let keyword = violations.iter().find_map(|v| {
+        if contract.ignores(v) {
+            return None;
+        }
         let here = v.instance_path == at;
         let missing =
             *change == JsonChange::Remove && v.instance_path == parent && v.keyword == "required";

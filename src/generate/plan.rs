@@ -6,7 +6,6 @@ use serde_json::Value;
 use crate::contract::Contract;
 use crate::error::{Error, ErrorKind};
 use crate::provider::journal::Journal;
-use crate::scenario::json_path;
 use crate::scenario::response::Response;
 use crate::scenario::{Expectation, Framing, JsonChange, Mutation, Step, Transport};
 
@@ -22,6 +21,9 @@ pub struct Plan {
     pub breaking: Vec<crate::generate::conformance::Breaking>,
     /// Changes the contract calls conforming (new enum values, when enums may grow).
     pub additive: Vec<Mutation>,
+    /// Paths of the baseline body the client does not depend on (ignored by path or
+    /// by schema name): hostile changes are not aimed at them.
+    pub ignored_paths: Vec<String>,
 }
 
 impl Plan {
@@ -36,10 +38,15 @@ impl Plan {
         contract
             .validate(pointer, &body)
             .map_err(|v| format!("{} at `{}`", v[0].message, v[0].instance_path))?;
+        let ignored_paths = crate::generate::conformance::ignored_paths(contract, pointer, &body);
+        let mut breaking = crate::generate::conformance::breaking(contract, pointer, &body);
+        // A value the client does not depend on is not judged missing or broken either.
+        breaking.retain(|b| !ignored_paths.contains(&b.path));
         Ok(Plan {
             pointer: pointer.to_owned(),
-            breaking: crate::generate::conformance::breaking(contract, pointer, &body),
+            breaking,
             additive: crate::generate::conformance::additive(contract, pointer, &body),
+            ignored_paths,
             baseline,
         })
     }
@@ -102,13 +109,13 @@ impl Plan {
         };
         let violations = contract.validate(&self.pointer, &value).err()?;
         let judged = violations.iter().find_map(|v| {
-            let path = violation_path(v);
+            let path = v.dotted_path();
             let grown_enum = v.keyword == "enum"
                 && contract.enums_may_grow()
                 && value
                     .pointer(&v.instance_path)
                     .is_some_and(Value::is_string);
-            (!contract.is_ignored(&path) && !grown_enum).then(|| (path, v.keyword.clone()))
+            (!contract.ignores(v) && !grown_enum).then(|| (path, v.keyword.clone()))
         })?;
         let (path, keyword) = judged;
         reject(&format!(
@@ -148,32 +155,6 @@ fn shallower(step: &Step) -> Option<Step> {
         mutations,
         ..step.clone()
     })
-}
-
-/// The path a violation is about: for a missing required property, the property.
-fn violation_path(violation: &crate::contract::Violation) -> String {
-    let path = dotted(&violation.instance_path);
-    match (
-        violation.keyword.as_str(),
-        violation.message.split('"').nth(1),
-    ) {
-        ("required", Some(property)) => json_path::join_key(&path, property),
-        _ => path,
-    }
-}
-
-/// `/data/0/amount` as `data[0].amount`.
-fn dotted(pointer: &str) -> String {
-    let mut out = String::new();
-    for part in pointer.split('/').skip(1) {
-        let part = part.replace("~1", "/").replace("~0", "~");
-        if part.chars().all(|c| c.is_ascii_digit()) && !part.is_empty() {
-            out.push_str(&format!("[{part}]"));
-        } else {
-            out = json_path::join_key(&out, &part);
-        }
-    }
-    out
 }
 
 /// What the contract says about each request of the probe. The baseline must

@@ -727,3 +727,58 @@ fn nesting_deeper_than_serde_jsons_limit_is_judged_as_json_never_as_not_json() {
         None
     );
 }
+
+#[test]
+fn a_schema_ignored_by_name_gets_no_generated_change_anywhere_it_is_used() {
+    // See: issue "verdicts a team can trust", item 4: a schema reused in two places
+    // had to be ignored twice, and ignored paths were still mutated and judged.
+    let contract = std::sync::Arc::new(paygate_contract().ignoring_schema("Card"));
+    let baseline = paygate_baseline()
+        .declared("GET", "/v1/charges")
+        .unwrap()
+        .clone();
+    let body: serde_json::Value = serde_json::from_slice(&baseline.body).unwrap();
+    // The control: without the ignore, the card's clauses are broken on purpose.
+    let plain = Plan::new(
+        &paygate_contract(),
+        "/components/schemas/ChargeList",
+        baseline.clone(),
+    )
+    .unwrap();
+    assert!(plain.breaking.iter().any(|b| b.path.contains(".card")));
+    let plan = Plan::new(&contract, "/components/schemas/ChargeList", baseline).unwrap();
+    assert!(
+        plan.ignored_paths
+            .iter()
+            .any(|p| p.ends_with("payment_method.card")),
+        "{:?}",
+        plan.ignored_paths
+    );
+    let catalog = Catalog {
+        requests: vec![badgateway::strategies::Shape::of_json(&body)],
+    };
+    let strategy = scenarios_under_contract(&catalog, &contract, &[Some(plan)], 3);
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let (mut steps, mut json_changes) = (0, 0);
+    for _ in 0..1000 {
+        let scenario = proptest::strategy::ValueTree::current(
+            &proptest::strategy::Strategy::new_tree(&strategy, &mut runner).unwrap(),
+        );
+        for step in scenario.steps {
+            steps += 1;
+            if let Some(Expectation::Reject { clause }) = &step.expect {
+                assert!(!clause.contains(".card"), "judged: {clause}");
+            }
+            for mutation in &step.mutations {
+                if let Mutation::Json { path, .. } = mutation {
+                    json_changes += 1;
+                    assert!(!path.contains(".card"), "generated at {path}");
+                }
+            }
+        }
+    }
+    assert!(
+        steps > 1000 && json_changes > 100,
+        "{steps} steps, {json_changes} JSON changes"
+    );
+}
