@@ -126,7 +126,7 @@ pub mod fuzzing {
     pub use crate::provider::fuzz_read_stream as read_stream;
 }
 pub use oracle::Judged;
-pub use provider::{Baseline, Endpoint, Journal, Provider, RecordedRequest, Secrets};
+pub use provider::{Baseline, Endpoint, Journal, Liveness, Provider, RecordedRequest, Secrets};
 pub use report::{Finding, Kept, Report};
 pub use runner::{Case, CaseResult, Class, Outcome, DEFAULT_DEADLINE};
 pub use scenario::{

@@ -20,7 +20,8 @@ use crate::store::ShrinkFigures;
 const MAX_SHRINK_ROUNDS: usize = 64;
 
 /// Shrinks a finding: each round runs every simplification at once and keeps the
-/// first that still shows the same signature.
+/// first, in candidate order, that still shows the same signature; the round stops
+/// waiting as soon as that one is known, cancelling the rest.
 pub(super) async fn shrunk<F, Fut, T, E>(
     runs: &JudgedPool<F>,
     signature: String,
@@ -42,11 +43,10 @@ where
             break;
         }
         tried += candidates.len();
-        let results = runs.all(candidates).await?;
-        match results
-            .into_iter()
-            .find(|r| r.outcome.signature() == signature)
-        {
+        let kept = runs
+            .first_kept(candidates, |r| r.outcome.signature() == signature)
+            .await?;
+        match kept {
             Some(smaller) => {
                 current = smaller;
                 rounds += 1;

@@ -193,11 +193,20 @@ pub fn transports(shape: &Shape) -> impl Strategy<Value = Transport> {
         (0..wire).prop_map(|after_bytes| Transport::ResetPeer { after_bytes }),
         (0..wire).prop_map(|bytes| Transport::LimitData { bytes }),
         (0..wire).prop_map(|after_bytes| Transport::Timeout { after_bytes }),
-        (1..=32_usize, 1..=400_u64)
-            .prop_map(|(bytes, delay_ms)| Transport::Slicer { bytes, delay_ms }),
-        (1..=3000_u64).prop_map(|ms| Transport::Latency { ms }),
+        (1..=32_usize, 1..=400_u64).prop_map(move |(bytes, delay_ms)| {
+            // The whole drip takes at most SLOW_BUDGET_MS: slow, but finite.
+            let slices = wire.div_ceil(bytes).max(1) as u64;
+            let delay_ms = delay_ms.min((SLOW_BUDGET_MS / slices).max(1));
+            Transport::Slicer { bytes, delay_ms }
+        }),
+        (1..=SLOW_BUDGET_MS).prop_map(|ms| Transport::Latency { ms }),
     ]
 }
+
+/// How long a generated slow response (latency, a drip) takes at most: below the
+/// default deadline, so that slowness alone is never a hang. Stalls (`timeout`) are
+/// the faults whose point is to never finish.
+pub const SLOW_BUDGET_MS: u64 = 1_500;
 
 /// Scenarios under a contract: each step is a hostile one as in [`scenarios`], a
 /// conforming response generated from the schema (the client must accept it), a

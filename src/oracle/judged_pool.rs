@@ -3,6 +3,7 @@
 
 use std::fmt::{Debug, Display};
 use std::future::Future;
+use std::ops::ControlFlow;
 
 use crate::error::Error;
 use crate::runner::case::CaseResult;
@@ -54,8 +55,41 @@ where
                 let result = self.oracle.judge(result);
                 observe(i, &result);
                 results[i] = Some(result);
+                ControlFlow::Continue(())
             })
             .await?;
         Ok(results.into_iter().flatten().collect())
+    }
+
+    /// The first scenario, in the order given, whose judged result `keeps`, and its
+    /// result; `None` when none does. Deterministic, yet it stops waiting early: as
+    /// soon as a result keeps and every scenario before it has finished without
+    /// keeping, the cases still running (a hanging one included) are cancelled.
+    pub(crate) async fn first_kept(
+        &self,
+        scenarios: Vec<Scenario>,
+        keeps: impl Fn(&CaseResult) -> bool,
+    ) -> Result<Option<CaseResult>, Error> {
+        let mut results: Vec<Option<CaseResult>> = Vec::new();
+        results.resize_with(scenarios.len(), || None);
+        let mut first: Option<CaseResult> = None;
+        self.pool
+            .each(scenarios, |i, result| {
+                results[i] = Some(self.oracle.judge(result));
+                // The earliest index whose result keeps, with all before it known.
+                for slot in &mut results {
+                    match slot {
+                        None => return ControlFlow::Continue(()),
+                        Some(result) if keeps(result) => {
+                            first = slot.take();
+                            return ControlFlow::Break(());
+                        }
+                        Some(_) => {}
+                    }
+                }
+                ControlFlow::Continue(())
+            })
+            .await?;
+        Ok(first)
     }
 }

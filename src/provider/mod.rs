@@ -12,6 +12,7 @@
 
 pub(crate) mod baseline;
 pub mod journal;
+mod liveness;
 #[allow(clippy::module_inception)] // One concept per file, named by its noun.
 mod provider;
 mod request;
@@ -19,6 +20,7 @@ pub(crate) mod secrets;
 
 pub use baseline::{Baseline, Endpoint};
 pub use journal::{Journal, RecordedRequest};
+pub use liveness::Liveness;
 pub use provider::Provider;
 pub use secrets::Secrets;
 

@@ -16,6 +16,7 @@ use crate::scenario::response::Response;
 use crate::scenario::wire::{self, Wire};
 use crate::scenario::{Scenario, Step, Transport};
 
+use super::liveness::Liveness;
 use super::request::{Parsed, Reader, Request};
 use super::secrets::Secrets;
 
@@ -54,6 +55,8 @@ struct Shared {
     secrets: Mutex<Secrets>,
     /// Connection tasks that panicked: a bug in badgateway, never in the client.
     internal_panics: AtomicUsize,
+    /// Whether the client is making progress.
+    liveness: Arc<Liveness>,
     started: std::time::Instant,
 }
 
@@ -106,6 +109,7 @@ impl Provider {
             journal: Mutex::new(Vec::new()),
             secrets: Mutex::new(secrets),
             internal_panics: AtomicUsize::new(0),
+            liveness: Arc::new(Liveness::new()),
             started: std::time::Instant::now(),
         });
         let accept = tokio::spawn(accept_loop(listener, shared.clone()));
@@ -143,6 +147,12 @@ impl Provider {
         let mut requests = self.shared.journal.lock().expect("journal lock").clone();
         requests.sort_by_key(|r| r.index);
         Journal { requests }
+    }
+
+    /// The case's activity clock: what the client does with its connections, which
+    /// the runner reads to tell a hang from a slow but live case.
+    pub fn liveness(&self) -> Arc<Liveness> {
+        self.shared.liveness.clone()
     }
 
     /// How many of the provider's own connection tasks panicked: always 0 unless
@@ -191,6 +201,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                     continue;
                 };
                 backoff = Duration::ZERO;
+                shared.liveness.touch();
                 let id = shared.next_connection.fetch_add(1, Ordering::Relaxed);
                 connections.spawn(serve_connection(stream, id, shared.clone()));
             }
@@ -217,7 +228,7 @@ async fn serve_connection(mut stream: TcpStream, connection: usize, shared: Arc<
     let _ = stream.set_nodelay(true);
     let mut reader = Reader::default();
     loop {
-        let request = match read_request(&mut stream, &mut reader).await {
+        let request = match read_request(&mut stream, &mut reader, &shared.liveness).await {
             Ok(Read::Request(request)) => request,
             Ok(Read::Invalid(status, why)) => {
                 let response = Response::json(status, &serde_json::json!({"error": why}));
@@ -247,7 +258,12 @@ async fn serve_connection(mut stream: TcpStream, connection: usize, shared: Arc<
         record(
             &shared, index, connection, &request, &step, &response, &wire,
         );
-        match send(&mut stream, &wire, &step.transport).await {
+        if let Some(wait) = retry_after(&response) {
+            shared.liveness.asked_to_wait(wait);
+        }
+        let sent = send(&mut stream, &wire, &step.transport, &shared.liveness).await;
+        shared.liveness.touch();
+        match sent {
             After::Reset => return,
             After::KeepOpen if !wire.closes && !request.wants_close => {}
             After::KeepOpen | After::Close => {
@@ -292,6 +308,30 @@ async fn forward(client: &reqwest::Client, base: &str, request: &Request) -> Res
             &serde_json::json!({"error": format!("badgateway could not forward to the baseline at {base}: {e}")}),
         ),
     }
+}
+
+/// How long a 429 or 503 asks the client to wait: `Retry-After` in seconds (decimals
+/// too) or as an HTTP date; at most a day.
+fn retry_after(response: &Response) -> Option<Duration> {
+    if !matches!(response.status, 429 | 503) {
+        return None;
+    }
+    let value = response
+        .headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("retry-after"))
+        .map(|(_, v)| String::from_utf8_lossy(v).trim().to_owned())?;
+    let wait = match value.parse::<f64>() {
+        Ok(seconds) if seconds.is_finite() && seconds > 0.0 => {
+            Duration::from_secs_f64(seconds.min(86_400.0))
+        }
+        Ok(_) => return None,
+        Err(_) => httpdate::parse_http_date(&value)
+            .ok()?
+            .duration_since(std::time::SystemTime::now())
+            .ok()?,
+    };
+    Some(wait.min(Duration::from_secs(86_400)))
 }
 
 /// A journal entry with every secret value scrubbed from its target, headers, body
@@ -381,7 +421,12 @@ enum After {
 }
 
 /// Writes the response as the transport says.
-async fn send(stream: &mut TcpStream, wire: &Wire, transport: &Transport) -> After {
+async fn send(
+    stream: &mut TcpStream,
+    wire: &Wire,
+    transport: &Transport,
+    liveness: &Liveness,
+) -> After {
     let bytes = &wire.bytes;
     let prefix = |n: usize| &bytes[..n.min(bytes.len())];
     let written = |result: std::io::Result<()>| {
@@ -394,6 +439,7 @@ async fn send(stream: &mut TcpStream, wire: &Wire, transport: &Transport) -> Aft
     match transport {
         Transport::Normal => written(stream.write_all(bytes).await),
         Transport::Latency { ms } => {
+            let _slow = liveness.slow_response();
             tokio::time::sleep(Duration::from_millis(*ms)).await;
             written(stream.write_all(bytes).await)
         }
@@ -409,11 +455,20 @@ async fn send(stream: &mut TcpStream, wire: &Wire, transport: &Transport) -> Aft
         }
         Transport::Timeout { after_bytes } => {
             let _ = stream.write_all(prefix(*after_bytes)).await;
-            // Stall until the provider is dropped, which aborts this task.
-            std::future::pending::<()>().await;
-            After::Close
+            liveness.touch();
+            // Stall, but keep reading: a client that gives up and closes the
+            // connection is making progress, and the activity clock must see it. The
+            // stall lasts until then, or until the provider is dropped.
+            let mut sink = [0u8; 1024];
+            loop {
+                match stream.read(&mut sink).await {
+                    Ok(0) | Err(_) => return After::Reset,
+                    Ok(_) => {}
+                }
+            }
         }
         Transport::Slicer { bytes: n, delay_ms } => {
+            let _slow = liveness.slow_response();
             for (i, slice) in bytes.chunks((*n).max(1)).enumerate() {
                 if i > 0 {
                     tokio::time::sleep(Duration::from_millis(*delay_ms)).await;
@@ -427,7 +482,11 @@ async fn send(stream: &mut TcpStream, wire: &Wire, transport: &Transport) -> Aft
     }
 }
 
-async fn read_request(stream: &mut TcpStream, reader: &mut Reader) -> std::io::Result<Read> {
+async fn read_request(
+    stream: &mut TcpStream,
+    reader: &mut Reader,
+    liveness: &Liveness,
+) -> std::io::Result<Read> {
     let mut sent_continue = false;
     let mut chunk = [0u8; 8192];
     loop {
@@ -441,7 +500,10 @@ async fn read_request(stream: &mut TcpStream, reader: &mut Reader) -> std::io::R
                 }
             }
         }
-        let n = stream.read(&mut chunk).await?;
+        let read = stream.read(&mut chunk).await;
+        // Bytes, a close and a reset are all the client doing something.
+        liveness.touch();
+        let n = read?;
         if n == 0 {
             return Ok(Read::Closed);
         }

@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
+use crate::provider::Liveness;
 use crate::runner::outcome::Outcome;
 
 /// How long a cancelled case may take to unwind before it counts as blocked.
@@ -161,10 +162,21 @@ enum Finished {
     Cancelled,
 }
 
-/// Runs `code(url)` once under `deadline` and classifies what it did.
+/// How many deadlines a case may run in all, however live, before it is a runaway.
+pub(crate) const TOTAL_CAP_DEADLINES: u32 = 10;
+
+/// Runs `code(url)` once and classifies what it did. It is a hang when nothing moves
+/// on its connections for the deadline and half as much again (so a client whose own
+/// timeout equals the deadline never races it), or when it runs for
+/// [`TOTAL_CAP_DEADLINES`] deadlines in all.
 ///
 /// Must be called from within a tokio runtime (the harness's, not the case's).
-pub(crate) async fn run<F, Fut, T, E>(code: Arc<F>, url: String, deadline: Duration) -> Outcome
+pub(crate) async fn run<F, Fut, T, E>(
+    code: Arc<F>,
+    url: String,
+    deadline: Duration,
+    liveness: Arc<Liveness>,
+) -> Outcome
 where
     F: Fn(String) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<T, E>> + 'static,
@@ -186,10 +198,10 @@ where
             message: format!("badgateway could not start a thread for the case: {e}"),
         };
     }
-    let finished = match tokio::time::timeout(deadline, &mut done_rx).await {
-        Ok(Ok(finished)) => finished,
-        Ok(Err(_)) => Finished::Panicked,
-        Err(_) => {
+    let finished = match watch(&mut done_rx, deadline, &liveness).await {
+        Some(Ok(finished)) => finished,
+        Some(Err(_)) => Finished::Panicked,
+        None => {
             let _ = cancel_tx.send(());
             let unwound = tokio::time::timeout(CANCEL_GRACE, &mut done_rx)
                 .await
@@ -212,6 +224,37 @@ where
             after: deadline,
             blocked: false,
         },
+    }
+}
+
+/// Waits for the case to finish while it makes progress; `None` once it hangs.
+///
+/// Implementation notes: the watch wakes every few milliseconds. When a wake-up comes
+/// late, the harness itself was starved of CPU (other builds on the machine); that
+/// time is excused from the client's idleness, so load never turns into a finding.
+async fn watch(
+    done: &mut oneshot::Receiver<Finished>,
+    deadline: Duration,
+    liveness: &Liveness,
+) -> Option<Result<Finished, oneshot::error::RecvError>> {
+    let idle_limit = deadline + deadline / 2;
+    let cap = deadline * TOTAL_CAP_DEADLINES;
+    let tick = (deadline / 20).clamp(Duration::from_millis(5), Duration::from_millis(100));
+    let started = tokio::time::Instant::now();
+    loop {
+        let woke = tokio::time::Instant::now();
+        match tokio::time::timeout(tick, &mut *done).await {
+            Ok(finished) => return Some(finished),
+            Err(_) => {
+                let late = woke.elapsed().saturating_sub(tick);
+                if late > Duration::from_millis(20) {
+                    liveness.excuse(late);
+                }
+                if liveness.idle() >= idle_limit || started.elapsed() >= cap {
+                    return None;
+                }
+            }
+        }
     }
 }
 

@@ -127,7 +127,7 @@ impl Case {
             self.secrets.clone(),
         )
         .await?;
-        let outcome = call::run(code, provider.url(), self.deadline).await;
+        let outcome = call::run(code, provider.url(), self.deadline, provider.liveness()).await;
         let outcome = outcome.scrubbed(&provider.secrets());
         let journal = provider.journal();
         let unscrubbed = provider.unscrubbed_journal();

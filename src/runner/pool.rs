@@ -3,6 +3,7 @@
 
 use std::fmt::{Debug, Display};
 use std::future::Future;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -82,11 +83,13 @@ where
 {
     /// Runs every scenario, as many at once as there are free slots, and hands each
     /// result to `each` with the scenario's index as soon as it is known (in the order
-    /// cases finish, not the order of `scenarios`). Results are not judged here.
+    /// cases finish, not the order of `scenarios`). Results are not judged here. When
+    /// `each` says `Break`, the cases still running are cancelled (their providers
+    /// dropped, their code told to stop) and no more start.
     pub(crate) async fn each(
         &self,
         scenarios: Vec<Scenario>,
-        mut each: impl FnMut(usize, CaseResult),
+        mut each: impl FnMut(usize, CaseResult) -> ControlFlow<()>,
     ) -> Result<(), Error> {
         let mut running = JoinSet::new();
         for (i, scenario) in scenarios.into_iter().enumerate() {
@@ -103,7 +106,10 @@ where
         }
         while let Some(done) = running.join_next().await {
             let (i, result) = done.expect("a case task does not panic");
-            each(i, result?);
+            if each(i, result?).is_break() {
+                running.abort_all();
+                break;
+            }
         }
         Ok(())
     }

@@ -7,6 +7,7 @@ mod faults_with_reqwest;
 mod hostile_requests;
 mod journal;
 mod layout;
+mod liveness;
 mod outcomes;
 mod properties;
 mod provider_wire;

@@ -1,0 +1,126 @@
+//! Hangs judged by liveness, not by the wall clock: a client that gives up on a stall
+//! is making progress whatever its own timeout; one that waits on a stalled
+//! connection is hanging whatever its timeout.
+// See: issue "verdicts a team can trust", item 1.
+
+use std::time::Duration;
+
+use badgateway::{faults, Case, Class, Scenario, Transport};
+
+use crate::support::hello_baseline;
+
+const DEADLINE: Duration = Duration::from_millis(400);
+
+fn stall() -> badgateway::Step {
+    faults::stall_after(0)
+}
+
+/// A client with this timeout (or none) and this many attempts, with a short backoff.
+async fn client(url: String, timeout: Option<Duration>, attempts: u32) -> Result<String, String> {
+    let mut builder = reqwest::Client::builder();
+    if let Some(timeout) = timeout {
+        builder = builder.timeout(timeout);
+    }
+    let http = builder.build().map_err(|e| e.to_string())?;
+    let mut last = String::new();
+    for attempt in 0..attempts {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        match http.get(format!("{url}/hello")).send().await {
+            Ok(response) if response.status().is_success() => {
+                return response.text().await.map_err(|e| e.to_string())
+            }
+            Ok(response) => last = response.status().to_string(),
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Err(last)
+}
+
+fn class_of(scenario: Scenario, timeout: Option<Duration>, attempts: u32) -> Class {
+    Case::new(hello_baseline(), scenario)
+        .deadline(DEADLINE)
+        .run(move |url| client(url, timeout, attempts))
+        .unwrap()
+        .outcome
+        .class()
+}
+
+#[test]
+fn a_client_whose_timeout_equals_the_deadline_retrying_three_stalls_is_no_hang() {
+    // Three stalls of one deadline each: 1.2 s in all, three times the deadline, and
+    // every one of them given up on.
+    let scenario = Scenario::new().then(stall()).then(stall()).then(stall());
+    assert_eq!(class_of(scenario, Some(DEADLINE), 3), Class::HandledError);
+}
+
+#[test]
+fn a_client_with_no_timeout_on_a_stall_is_a_hang() {
+    assert_eq!(
+        class_of(Scenario::new().then(stall()), None, 1),
+        Class::Hang
+    );
+}
+
+#[test]
+fn a_client_whose_timeout_is_thirty_seconds_on_a_stall_is_a_hang() {
+    let scenario = Scenario::new().then(stall());
+    assert_eq!(
+        class_of(scenario, Some(Duration::from_secs(30)), 1),
+        Class::Hang
+    );
+}
+
+#[test]
+fn a_slow_but_finite_response_is_no_hang_for_a_patient_client() {
+    let latency = faults::transport(Transport::Latency { ms: 1_000 });
+    assert_eq!(class_of(Scenario::new().then(latency), None, 1), Class::Ok);
+    // A drip that takes longer than the deadline, one byte at a time.
+    let drip = faults::drip(8, 60);
+    assert_eq!(class_of(Scenario::new().then(drip), None, 1), Class::Ok);
+}
+
+#[test]
+fn waiting_out_the_retry_after_the_provider_asked_for_is_no_hang() {
+    async fn honours_retry_after(url: String) -> Result<String, String> {
+        for _ in 0..3 {
+            let response = reqwest::get(format!("{url}/hello"))
+                .await
+                .map_err(|e| e.to_string())?;
+            if response.status() == 429 {
+                let wait: f64 = response.headers()["retry-after"]
+                    .to_str()
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .ok_or("no retry-after")?;
+                tokio::time::sleep(Duration::from_secs_f64(wait)).await;
+                continue;
+            }
+            return response.text().await.map_err(|e| e.to_string());
+        }
+        Err("gave up".into())
+    }
+    // Asked to wait 1 s: over twice the deadline.
+    let result = Case::new(
+        hello_baseline(),
+        Scenario::new().then(faults::too_many_requests("1")),
+    )
+    .deadline(DEADLINE)
+    .run(honours_retry_after)
+    .unwrap();
+    assert_eq!(result.outcome.class(), Class::Ok, "{}", result.outcome);
+}
+
+#[test]
+fn an_endless_drip_read_without_an_overall_timeout_is_ended_by_the_total_cap() {
+    // One byte every 300 ms of a ~100-byte response: live, but a minute long. The
+    // case is ended at ten deadlines, as a hang.
+    let drip = faults::drip(1, 300);
+    let result = Case::new(hello_baseline(), Scenario::new().then(drip))
+        .deadline(Duration::from_millis(200))
+        .run(|url| client(url, None, 1))
+        .unwrap();
+    assert_eq!(result.outcome.class(), Class::Hang, "{}", result.outcome);
+    assert!(result.elapsed < Duration::from_secs(30));
+}
