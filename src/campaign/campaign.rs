@@ -246,8 +246,11 @@ impl Campaign {
         self
     }
 
-    /// How long one case may take before it is a hang (`BADGATEWAY_DEADLINE_MS`
-    /// overrides). Give your code's own timeouts room below it.
+    /// How long your code may wait on a stalled provider, with no request, no close
+    /// and no return, before the case is a hang (`BADGATEWAY_DEADLINE_MS` overrides).
+    /// A client whose own timeout is at most this is making progress, whatever its
+    /// retries add up to; slow but finite responses and `Retry-After` waits do not
+    /// count; a live case is stopped at ten deadlines in all.
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.deadline = deadline;
         self

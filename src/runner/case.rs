@@ -81,7 +81,9 @@ impl Case {
         self
     }
 
-    /// Sets how long the code may take before the case is a [`Outcome::Hang`].
+    /// Sets how long the code may wait on a stalled provider, with nothing moving on
+    /// its connections, before the case is an [`Outcome::Hang`] (see
+    /// [`Campaign::deadline`](crate::Campaign::deadline)).
     ///
     /// ```
     /// use std::time::Duration;

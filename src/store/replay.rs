@@ -88,7 +88,8 @@ impl Replay {
         self
     }
 
-    /// How long one case may take before it is a hang.
+    /// How long a case may wait on a stalled provider before it is a hang, as
+    /// [`Campaign::deadline`](crate::Campaign::deadline).
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.deadline = deadline;
         self
