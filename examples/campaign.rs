@@ -36,8 +36,11 @@ fn campaign(suite: &str) -> Result<Campaign, badgateway::Error> {
         env!("CARGO_MANIFEST_DIR"),
         "/fixtures/baselines/paygate.json"
     ))?;
+    // Strict: every clause the client does not check is shown, which is the point of
+    // this example; by default only broken values that change the result are.
     Ok(Campaign::new(suite, baseline)
         .contract(contract()?)
+        .strict()
         .cases(200)
         .deadline(DEADLINE))
 }

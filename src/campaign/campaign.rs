@@ -73,6 +73,7 @@ pub struct Campaign {
     pub(super) contract: Option<Arc<Contract>>,
     pub(super) judge: Option<JudgeFn>,
     pub(super) secrets: Secrets,
+    pub(super) strict: bool,
 }
 
 impl Campaign {
@@ -92,7 +93,28 @@ impl Campaign {
             contract: None,
             judge: None,
             secrets: Secrets::new(),
+            strict: false,
         }
+    }
+
+    /// Judges silent acceptance clause by clause: returning `Ok` after any response
+    /// that breaks a clause is a finding, even when the code never read that field or
+    /// passed the value through unchanged.
+    ///
+    /// By default (not strict), `Ok` after a clause-breaking response is a finding only
+    /// when the broken value changed the result into something else: the output
+    /// differs from the unmodified baseline's and does not carry the broken value
+    /// verbatim (an unknown status mapped to a valid one, a missing amount defaulted
+    /// to 0). `Ok` for an error status is a finding either way.
+    ///
+    /// ```
+    /// use badgateway::{Baseline, Campaign};
+    /// let campaign = Campaign::new("charges", Baseline::new()).strict();
+    /// # let _ = campaign;
+    /// ```
+    pub fn strict(mut self) -> Self {
+        self.strict = true;
+        self
     }
 
     /// A secret value to keep out of every fixture, report, JUnit file and snapshot,
@@ -204,6 +226,7 @@ impl Campaign {
             .concurrency(self.concurrency)
             .with_parts(self.contract, self.judge, self.keeping, self.junit_dir)
             .with_secrets(self.secrets)
+            .strict_if(self.strict)
     }
 
     /// The pool this campaign's cases run in, judged by its oracle.
@@ -215,7 +238,7 @@ impl Campaign {
                 settings.concurrency,
                 code,
             ),
-            oracle: Oracle::new(self.contract.clone(), self.judge.clone()),
+            oracle: Oracle::new(self.contract.clone(), self.judge.clone()).strict(self.strict),
         }
     }
 

@@ -32,7 +32,7 @@ impl Campaign {
     pub(super) async fn explore<F, Fut, T, E>(
         &self,
         settings: Settings,
-        runs: JudgedPool<F>,
+        mut runs: JudgedPool<F>,
     ) -> Result<Report, Error>
     where
         F: Fn(String) -> Fut + Send + Sync + 'static,
@@ -41,7 +41,7 @@ impl Campaign {
         E: Display,
     {
         let started = Instant::now();
-        let probe = self.probe(&runs).await?;
+        let probe = self.probe(&mut runs).await?;
         let generated = self.generated(settings, &probe)?;
         drop(probe);
         let keeper = Keeper {
@@ -78,7 +78,7 @@ impl Campaign {
     /// One unmodified run, which must succeed: otherwise every finding would be noise.
     /// Its journal as received (secrets and all) shapes generation, and is never
     /// written or printed.
-    async fn probe<F, Fut, T, E>(&self, runs: &JudgedPool<F>) -> Result<Journal, Error>
+    async fn probe<F, Fut, T, E>(&self, runs: &mut JudgedPool<F>) -> Result<Journal, Error>
     where
         F: Fn(String) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<T, E>> + 'static,
@@ -99,6 +99,15 @@ impl Campaign {
                 ),
             ));
         }
+        // Twice, to learn whether the baseline's output is stable enough to compare
+        // what broken responses do to it.
+        let again = runs
+            .pool
+            .case(Scenario::new())
+            .run_unjudged(runs.pool.code().clone())
+            .await?;
+        runs.oracle
+            .set_baseline_output(&probe.outcome, &again.outcome);
         Ok(unscrubbed)
     }
 

@@ -1,15 +1,101 @@
 //! Judging by what each served step expected: a response that breaks a clause must be
 //! rejected, one that conforms must be accepted.
 
+use serde_json::Value;
+
 use crate::provider::journal::{Journal, RecordedRequest};
 use crate::runner::outcome::Outcome;
+use crate::scenario::json_path;
 use crate::scenario::Expectation;
+
+/// The clause of a response whose HTTP status is an error (`Ok` for it is always a
+/// finding); a JSON field named `status` has clauses of its own.
+const NOT_A_SUCCESS: &str = "status: not a success";
+
+/// What the code returned for the unmodified baseline, as far as it is known.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) enum BaselineOutput {
+    /// Not probed (a single case, scenarios run by hand).
+    #[default]
+    Unknown,
+    /// The same `Ok` value on two runs.
+    Stable(String),
+    /// Two runs returned different values (timestamps, random ids): only whether a
+    /// broken value was passed through can be judged.
+    Unstable,
+}
+
+/// How an `Ok` after a clause-breaking response is judged.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct AcceptanceRule {
+    /// The baseline's output, to compare with.
+    pub(crate) baseline: BaselineOutput,
+    /// Every clause the code did not check is a finding, whatever it returned.
+    pub(crate) strict: bool,
+}
+
+impl AcceptanceRule {
+    /// The outcome of returning `value` after the response `request` got, which breaks
+    /// `clause`.
+    ///
+    /// Implementation notes: a correct client that never reads a field, or passes an
+    /// unvalidated string through to its caller, is not wrong to return `Ok`; calling
+    /// every unchecked clause a finding buried the one real bug under 8 to 25 of them.
+    /// So by default the finding is what the broken value *did*: the output differs
+    /// from the baseline's and does not carry the broken value verbatim (an unknown
+    /// status mapped to a valid one, a missing amount defaulted to 0, a number past
+    /// 2^53 rounded). `Ok` for an error status is always a finding; strict mode, and a
+    /// case with no probed baseline, judge clause by clause as before.
+    fn judge(&self, clause: String, value: String, request: &RecordedRequest) -> Outcome {
+        let finding = |baseline| Outcome::SilentAcceptance {
+            clause: clause.clone(),
+            value: value.clone(),
+            baseline,
+        };
+        if self.strict || clause == NOT_A_SUCCESS {
+            return finding(None);
+        }
+        match &self.baseline {
+            BaselineOutput::Unknown => finding(None),
+            BaselineOutput::Stable(baseline) if *baseline == value => Outcome::Ok { value },
+            _ if carried(&value, request, &clause) => Outcome::Ok { value },
+            BaselineOutput::Stable(baseline) => finding(Some(baseline.clone())),
+            BaselineOutput::Unstable => finding(None),
+        }
+    }
+}
+
+/// Whether `value` holds the broken value of `clause`, as served, verbatim: passed
+/// through, not interpreted.
+fn carried(value: &str, request: &RecordedRequest, clause: &str) -> bool {
+    let path = clause.rsplit_once(": ").map_or(clause, |(path, _)| path);
+    let Some(body) = request.served.get(request.served_head_len..) else {
+        return false;
+    };
+    let Ok(json) = serde_json::from_slice::<Value>(body) else {
+        return false;
+    };
+    let Some(broken) = json_path::parse(path).and_then(|s| json_path::get(&json, &s).cloned())
+    else {
+        return false;
+    };
+    match &broken {
+        Value::String(s) => {
+            let debug = format!("{s:?}");
+            value.contains(s.as_str()) || value.contains(debug.trim_matches('"'))
+        }
+        Value::Number(n) => value.contains(&n.to_string()),
+        Value::Bool(b) => value.contains(&b.to_string()),
+        Value::Null => value.contains("None") || value.contains("null"),
+        container => value.contains(&container.to_string()),
+    }
+}
 
 /// Judges an outcome by the expectations the served steps carried: `Ok` after a
 /// response that breaks a clause (and was not fetched again) is a silent acceptance;
 /// `Err` when every response conformed, one of them by the contract's word, is a
 /// false rejection.
-pub(crate) fn judged(outcome: Outcome, journal: &Journal) -> Outcome {
+pub(crate) fn judged(outcome: Outcome, journal: &Journal, rule: &AcceptanceRule) -> Outcome {
     let path = |target: &str| target.split('?').next().unwrap_or(target).to_owned();
     match outcome {
         Outcome::Ok { value } => {
@@ -20,12 +106,12 @@ pub(crate) fn judged(outcome: Outcome, journal: &Journal) -> Outcome {
                             && later.method == r.method
                             && path(&later.target) == path(&r.target)
                     });
-                    (!fetched_again).then(|| clause.clone())
+                    (!fetched_again).then(|| (clause.clone(), r))
                 }
                 _ => None,
             });
             match accepted {
-                Some(clause) => Outcome::SilentAcceptance { clause, value },
+                Some((clause, request)) => rule.judge(clause, value, request),
                 None => Outcome::Ok { value },
             }
         }

@@ -33,7 +33,8 @@ impl Case {
         let code = Arc::new(code);
         on_harness_runtime(move || async move {
             let mut result = self.run_unjudged(code).await?;
-            result.outcome = expectations::judged(result.outcome, &result.journal);
+            result.outcome =
+                expectations::judged(result.outcome, &result.journal, &Default::default());
             Ok(result)
         })
     }

@@ -5,6 +5,9 @@ use std::sync::Arc;
 use crate::contract::Contract;
 use crate::runner::case::CaseResult;
 
+use crate::runner::outcome::Outcome;
+
+use super::expectations::{AcceptanceRule, BaselineOutput};
 use super::judge::{self, JudgeFn};
 use super::{behaviour, expectations, requests};
 
@@ -15,17 +18,41 @@ use super::{behaviour, expectations, requests};
 pub(crate) struct Oracle {
     contract: Option<Arc<Contract>>,
     judge: Option<JudgeFn>,
+    acceptance: AcceptanceRule,
 }
 
 impl Oracle {
     /// An oracle with this contract and judge.
     pub(crate) fn new(contract: Option<Arc<Contract>>, judge: Option<JudgeFn>) -> Self {
-        Self { contract, judge }
+        Self {
+            contract,
+            judge,
+            acceptance: AcceptanceRule::default(),
+        }
+    }
+
+    /// Judges silent acceptance clause by clause (strict), or by what the broken value
+    /// did to the result (not strict, the default).
+    pub(crate) fn strict(mut self, strict: bool) -> Self {
+        self.acceptance.strict = strict;
+        self
+    }
+
+    /// What the code returned for the unmodified baseline, from two probe runs: the
+    /// same `Ok` twice is stable.
+    pub(crate) fn set_baseline_output(&mut self, first: &Outcome, second: &Outcome) {
+        self.acceptance.baseline = match (first, second) {
+            (Outcome::Ok { value: a }, Outcome::Ok { value: b }) if a == b => {
+                BaselineOutput::Stable(a.clone())
+            }
+            (Outcome::Ok { .. }, Outcome::Ok { .. }) => BaselineOutput::Unstable,
+            _ => BaselineOutput::Unknown,
+        };
     }
 
     /// The result with its outcome judged by every rule.
     pub(crate) fn judge(&self, mut result: CaseResult) -> CaseResult {
-        let mut outcome = expectations::judged(result.outcome, &result.journal);
+        let mut outcome = expectations::judged(result.outcome, &result.journal, &self.acceptance);
         outcome = behaviour::behaved(outcome, &result.journal);
         if let Some(contract) = &self.contract {
             outcome = requests::checked(contract, outcome, &result.journal);

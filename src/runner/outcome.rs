@@ -49,6 +49,9 @@ pub enum Outcome {
         clause: String,
         /// What the code returned.
         value: String,
+        /// What it returned for the unmodified baseline, when that is known and
+        /// differs: the broken value changed the result into something else.
+        baseline: Option<String>,
     },
     /// The code returned `Err` for responses that all conform to the contract.
     FalseRejection {
@@ -119,9 +122,14 @@ impl Outcome {
                 location,
             },
             hang @ Outcome::Hang { .. } => hang,
-            Outcome::SilentAcceptance { clause, value } => Outcome::SilentAcceptance {
+            Outcome::SilentAcceptance {
+                clause,
+                value,
+                baseline,
+            } => Outcome::SilentAcceptance {
                 clause,
                 value: s(value),
+                baseline: baseline.map(s),
             },
             Outcome::FalseRejection { message } => Outcome::FalseRejection {
                 message: s(message),
@@ -236,9 +244,21 @@ impl fmt::Display for Outcome {
                 f,
                 "did not finish within {after:?}: it was still awaiting when cancelled"
             ),
-            Outcome::SilentAcceptance { clause, value } => write!(
+            Outcome::SilentAcceptance {
+                clause,
+                value,
+                baseline: None,
+            } => write!(
                 f,
                 "returned Ok for a response that breaks `{clause}`:\n{value}"
+            ),
+            Outcome::SilentAcceptance {
+                clause,
+                value,
+                baseline: Some(baseline),
+            } => write!(
+                f,
+                "returned Ok for a response that breaks `{clause}`, and the broken value changed what it returned:\n{value}\nfor the unmodified response it returned:\n{baseline}"
             ),
             Outcome::FalseRejection { message } => write!(
                 f,

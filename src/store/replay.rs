@@ -15,6 +15,7 @@ use crate::runner::outcome::Outcome;
 use crate::runner::pool::Pool;
 use crate::runner::settings::deadline_and_concurrency;
 use crate::runner::DEFAULT_DEADLINE;
+use crate::scenario::Scenario;
 
 use super::files::safe_name;
 use super::junit;
@@ -57,6 +58,7 @@ pub struct Replay {
     keeping: Keeping,
     junit_dir: Option<PathBuf>,
     secrets: Secrets,
+    strict: bool,
 }
 
 impl Replay {
@@ -72,7 +74,21 @@ impl Replay {
             keeping: Keeping::Default,
             junit_dir: None,
             secrets: Secrets::new(),
+            strict: false,
         }
+    }
+
+    /// Judges silent acceptance clause by clause, as
+    /// [`Campaign::strict`](crate::Campaign::strict).
+    pub fn strict(mut self) -> Self {
+        self.strict = true;
+        self
+    }
+
+    /// Strict when the campaign handing over its settings was.
+    pub(crate) fn strict_if(mut self, strict: bool) -> Self {
+        self.strict |= strict;
+        self
     }
 
     /// A secret value to keep out of verdicts, snapshots and JUnit files, as
@@ -191,12 +207,21 @@ impl Replay {
             }
         }
         let scenarios = fixtures.iter().map(|(_, f)| f.scenario.clone()).collect();
-        let runs = JudgedPool {
+        let mut runs = JudgedPool {
             pool: Pool::new(self.baseline, deadline, concurrency, Arc::new(code))
                 .with_secrets(self.secrets),
-            oracle: Oracle::new(self.contract, self.judge),
+            oracle: Oracle::new(self.contract, self.judge).strict(self.strict),
         };
-        let results = on_harness_runtime(move || async move { runs.all(scenarios).await })?;
+        let results = on_harness_runtime(move || async move {
+            // The baseline's output, twice, as the campaign that found them judged by.
+            let probe = runs.pool.case(Scenario::new());
+            let code = runs.pool.code().clone();
+            let first = probe.run_unjudged(code.clone()).await?;
+            let second = probe.run_unjudged(code).await?;
+            runs.oracle
+                .set_baseline_output(&first.outcome, &second.outcome);
+            runs.all(scenarios).await
+        })?;
         let snapshots = store.suite_dir(&self.suite).join("snapshots");
         let label = safe_name(label);
         let verdicts = fixtures

@@ -1,5 +1,6 @@
 //! badgateway's own integration tests: one binary, one module per concept.
 
+mod acceptance;
 mod bounded_inputs;
 mod campaigns;
 mod contracts;

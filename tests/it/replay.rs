@@ -14,6 +14,7 @@ use crate::support::{fresh_dir, paygate_baseline, paygate_contract};
 fn paygate(suite: &str, deadline_secs: u64) -> Campaign {
     Campaign::new(suite, paygate_baseline())
         .contract(paygate_contract())
+        .strict()
         .deadline(Duration::from_secs(deadline_secs))
 }
 
@@ -42,6 +43,7 @@ fn a_replay_without_a_campaign_gives_the_same_verdicts_as_the_campaigns_replay()
     };
     let alone = Replay::new("paygate.create_charge", paygate_baseline())
         .contract(paygate_contract())
+        .strict()
         .deadline(Duration::from_secs(1))
         .run("naive", naive)
         .unwrap();
