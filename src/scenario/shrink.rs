@@ -7,7 +7,7 @@
 //! concurrently and keeps the first, in this order, that still shows the same
 //! finding. A round costs about one deadline however many candidates it has.
 
-use crate::scenario::{Framing, JsonChange, Mutation, Scenario, Step, Transport};
+use crate::scenario::{Expectation, Framing, JsonChange, Mutation, Scenario, Step, Transport};
 
 /// The scenario without trailing baseline steps, which change nothing (requests past
 /// the last step get the baseline anyway).
@@ -55,8 +55,27 @@ pub fn candidates(scenario: &Scenario) -> Vec<Scenario> {
             candidates.push(with_step(i, Step::baseline()));
         }
     }
-    // A step with an expectation is one claim about one response: it is removed or
-    // reset whole, never changed into a response the claim is not about.
+    // A step that claims a clause is broken keeps the change that breaks it; its other
+    // changes are leftovers to shrink away ("1 step / 2 changes to 1 step / 2 changes
+    // in 0 rounds" was that bug).
+    for (i, step) in steps.iter().enumerate() {
+        let Some(Expectation::Reject { clause }) = &step.expect else {
+            continue;
+        };
+        let claimed = clause
+            .rsplit_once(": ")
+            .map_or(clause.as_str(), |(path, _)| path);
+        for m in 0..step.mutations.len() {
+            let own = matches!(&step.mutations[m], Mutation::Json { path, .. } if path == claimed);
+            if !own && step.mutations.len() > 1 {
+                let mut simpler = step.clone();
+                simpler.mutations.remove(m);
+                candidates.push(with_step(i, simpler));
+            }
+        }
+    }
+    // A step with any other expectation is one claim about one response: it is
+    // removed or reset whole, never changed into a response the claim is not about.
     for (i, step) in steps.iter().enumerate().filter(|(_, s)| s.expect.is_none()) {
         for m in 0..step.mutations.len() {
             let mut simpler = step.clone();

@@ -16,4 +16,5 @@ mod replay;
 mod reports;
 mod secrets;
 mod store;
+mod trust;
 mod support;
