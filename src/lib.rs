@@ -133,8 +133,8 @@ pub use scenario::{
     ChunkFault, Expectation, Framing, JsonChange, Mutation, Response, Scenario, Step, Transport,
 };
 pub use store::{
-    Fixture, Found, Replay, ReplayReport, ReplayStatus, Saved, ShrinkFigures, Store, Verdict,
-    FORMAT_VERSION,
+    Fixture, Found, Replay, ReplayReport, ReplayStatus, Reproduced, Saved, ShrinkFigures, Store,
+    Verdict, FORMAT_VERSION,
 };
 
 /// The README's examples, compiled and run as doctests.

@@ -18,6 +18,7 @@ use crate::provider::Journal;
 use crate::report::{Finding, Report};
 use crate::runner::{CaseResult, Class};
 use crate::scenario::Scenario;
+use crate::store::Reproduced;
 
 use super::campaign::Campaign;
 use super::keeper::Keeper;
@@ -54,14 +55,33 @@ impl Campaign {
         let results = runs
             .all_observed(generated, |i, result| {
                 // Nothing lost: the first case of each bug is on disk before shrinking.
-                if result.outcome.is_finding() && kept_signatures.insert(result.outcome.signature())
+                // A hang waits for its confirmation: a starved machine must never
+                // leave a fixture behind.
+                let hang = result.outcome.class() == Class::Hang;
+                if result.outcome.is_finding()
+                    && !hang
+                    && kept_signatures.insert(result.outcome.signature())
                 {
-                    keeper.keep(&result.scenario, &result.outcome, i, None);
+                    keeper.keep(&result.scenario, &result.outcome, i, None, None);
                 }
             })
             .await?;
         let (tally, groups) = tallied(&results);
-        let findings = shrunk_all(&runs, &keeper, &results, groups).await?;
+        let shrunk = shrunk_all(&runs, &results, groups).await?;
+        let (findings, warnings) = confirmed(&runs, shrunk).await?;
+        let findings = findings
+            .into_iter()
+            .map(|mut finding| {
+                finding.fixture = keeper.keep(
+                    &finding.scenario,
+                    &finding.outcome,
+                    finding.first_case,
+                    Some(finding.shrink),
+                    finding.reproduced,
+                );
+                finding
+            })
+            .collect();
         Ok(Report {
             suite: self.suite.clone(),
             seed: settings.seed,
@@ -71,7 +91,7 @@ impl Campaign {
             findings,
             elapsed: started.elapsed(),
             rerun: String::new(),
-            warnings: Vec::new(),
+            warnings,
         })
     }
 
@@ -146,10 +166,9 @@ fn tallied(results: &[CaseResult]) -> (BTreeMap<Class, usize>, Groups) {
     (tally, groups)
 }
 
-/// Every group shrunk at once, each kept again once shrunk; in the order first seen.
+/// Every group shrunk at once; in the order first seen.
 async fn shrunk_all<F, Fut, T, E>(
     runs: &JudgedPool<F>,
-    keeper: &Keeper,
     results: &[CaseResult],
     groups: Groups,
 ) -> Result<Vec<Finding>, Error>
@@ -162,22 +181,8 @@ where
     let mut shrinking = JoinSet::new();
     for (order, (signature, cases)) in groups.into_iter().enumerate() {
         let runs = runs.clone();
-        let keeper = keeper.clone();
         let first = results[cases[0]].clone();
-        shrinking.spawn(async move {
-            let finding = shrunk(&runs, signature, first, cases)
-                .await
-                .map(|mut finding| {
-                    finding.fixture = keeper.keep(
-                        &finding.scenario,
-                        &finding.outcome,
-                        finding.first_case,
-                        Some(finding.shrink),
-                    );
-                    finding
-                });
-            (order, finding)
-        });
+        shrinking.spawn(async move { (order, shrunk(&runs, signature, first, cases).await) });
     }
     let mut findings: Vec<(usize, Finding)> = Vec::new();
     while let Some(done) = shrinking.join_next().await {
@@ -186,4 +191,55 @@ where
     }
     findings.sort_by_key(|(order, _)| *order);
     Ok(findings.into_iter().map(|(_, f)| f).collect())
+}
+
+/// How many times each shrunk finding is run again, alone, before it is reported.
+const CONFIRMATIONS: u32 = 2;
+
+/// The findings run again, alone (without the campaign's other cases beside them),
+/// [`CONFIRMATIONS`] times each, and labelled deterministic or flaky. A hang that does
+/// not come back at all is not reported: the machine may have been starved when it was
+/// seen. It is said in the warnings instead, and never kept.
+async fn confirmed<F, Fut, T, E>(
+    runs: &JudgedPool<F>,
+    findings: Vec<Finding>,
+) -> Result<(Vec<Finding>, Vec<String>), Error>
+where
+    F: Fn(String) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<T, E>> + 'static,
+    T: Debug,
+    E: Display,
+{
+    let again: Vec<Scenario> = findings
+        .iter()
+        .flat_map(|f| std::iter::repeat_n(f.scenario.clone(), CONFIRMATIONS as usize))
+        .collect();
+    let results = runs.all(again).await?;
+    let mut kept = Vec::new();
+    let mut warnings = Vec::new();
+    for (finding, reruns) in findings
+        .into_iter()
+        .zip(results.chunks(CONFIRMATIONS as usize))
+    {
+        let came_back = reruns
+            .iter()
+            .filter(|r| r.outcome.signature() == finding.signature)
+            .count() as u32;
+        if came_back == 0 && finding.outcome.class() == Class::Hang {
+            warnings.push(format!(
+                "{} (first seen in case {}) did not come back in {CONFIRMATIONS} runs alone: not reported, as the machine may have been too busy when it was seen",
+                finding.signature,
+                finding.first_case + 1
+            ));
+            continue;
+        }
+        kept.push(Finding {
+            reproduced: Some(Reproduced {
+                times: came_back + 1,
+                runs: CONFIRMATIONS + 1,
+            }),
+            ..finding
+        });
+    }
+    Ok((kept, warnings))
 }

@@ -4,7 +4,7 @@
 use crate::report::Kept;
 use crate::runner::outcome::Outcome;
 use crate::scenario::Scenario;
-use crate::store::{Fixture, Saved, ShrinkFigures, Store};
+use crate::store::{Fixture, Found, Reproduced, Saved, ShrinkFigures, Store};
 
 /// Writes findings to the store as fixtures.
 #[derive(Debug, Clone)]
@@ -23,19 +23,17 @@ impl Keeper {
         outcome: &Outcome,
         case: usize,
         shrink: Option<ShrinkFigures>,
+        reproduced: Option<Reproduced>,
     ) -> Kept {
         let Some(store) = &self.store else {
             return Kept::NotKept;
         };
-        let fixture = Fixture::of_finding(
-            &self.suite,
-            scenario,
-            outcome,
-            self.seed,
-            case,
-            self.cases,
+        let found = Found {
             shrink,
-        );
+            reproduced,
+            ..Found::by_campaign(outcome, self.seed, case, self.cases)
+        };
+        let fixture = Fixture::of_finding(&self.suite, scenario, outcome, found);
         match store.save(&fixture) {
             Ok(saved) => {
                 if !matches!(saved, Saved::Known(_)) {

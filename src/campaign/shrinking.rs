@@ -68,6 +68,7 @@ where
         first_case: cases[0],
         seen_in: cases.len(),
         fixture: Kept::NotKept,
+        reproduced: None,
         outcome: current.outcome,
         scenario: current.scenario,
         journal: current.journal,

@@ -3,7 +3,7 @@
 use crate::provider::journal::Journal;
 use crate::runner::outcome::Outcome;
 use crate::scenario::Scenario;
-use crate::store::{Saved, ShrinkFigures};
+use crate::store::{Reproduced, Saved, ShrinkFigures};
 
 /// One bug: a signature, and the smallest scenario found that shows it.
 #[derive(Debug, Clone)]
@@ -26,6 +26,8 @@ pub struct Finding {
     pub shrink: ShrinkFigures,
     /// Where it is kept as a regression fixture.
     pub fixture: Kept,
+    /// How its shrunk scenario behaved when run again, alone (`None` when it was not).
+    pub reproduced: Option<Reproduced>,
 }
 
 /// Where a finding is kept.

@@ -108,6 +108,9 @@ fn write_finding(
         report.cases,
         finding.first_case + 1
     )?;
+    if let Some(reproduced) = finding.reproduced {
+        writeln!(f, "{reproduced}")?;
+    }
     writeln!(f, "\nwhat the code did:")?;
     for line in finding.outcome.to_string().lines() {
         writeln!(f, "  {line}")?;

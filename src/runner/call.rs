@@ -71,18 +71,21 @@ fn hook_address(hook: &Hook) -> usize {
     std::ptr::from_ref(&**hook).cast::<()>() as usize
 }
 
-/// Makes sure our panic hook is the installed one, called as every case starts.
+/// Makes sure our panic hook is the installed one, called as every campaign, replay or
+/// case starts (the harness runtime's entry), never while cases run.
 ///
 /// Implementation notes: a user's code, or a logging crate it initialises, may
 /// replace the panic hook after a first campaign; panics in spawned tasks would then
 /// no longer reach any case, and a client that panics in `tokio::spawn` would get 0
-/// findings in silence. So every case checks that the installed hook is still ours
+/// findings in silence. So every campaign checks that the installed hook is still ours
 /// (by the address of its box: ours captures a value, so its box is a unique
 /// allocation), and if it is not, puts ours back with the newcomer chained behind it:
 /// panics outside a case still reach the user's hook. Each of our hooks owns the hook
 /// it found, so a user's hook that wraps an earlier one of ours (as logging crates
-/// do) makes a chain, never a loop.
-fn ensure_panic_hook() {
+/// do) makes a chain, never a loop. The check takes the hook and sets it back, and a
+/// panic in between would reach no hook: so it runs once per entry, not per case (it
+/// ran per case at first, and a panic that fell in that window lost its message).
+pub(crate) fn ensure_panic_hook() {
     static INSTALLING: Mutex<()> = Mutex::new(());
     let _installing = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
     let current = panic::take_hook();
@@ -183,7 +186,6 @@ where
     T: Debug,
     E: Display,
 {
-    ensure_panic_hook();
     let slot = Arc::new(PanicSlot::default());
     let (done_tx, mut done_rx) = oneshot::channel();
     let (cancel_tx, cancel_rx) = oneshot::channel::<()>();

@@ -3,13 +3,16 @@
 use std::future::Future;
 
 /// Runs `work` on a fresh multi-threaded runtime on a thread of its own, so that it
-/// works whether or not the caller is already inside a runtime.
+/// works whether or not the caller is already inside a runtime. Every public entry
+/// (campaign, replay, case) comes through here, so this is where the panic hook is
+/// checked, before any case runs.
 pub(crate) fn on_harness_runtime<W, Fut, R>(work: W) -> R
 where
     W: FnOnce() -> Fut + Send,
     Fut: Future<Output = R>,
     R: Send,
 {
+    super::call::ensure_panic_hook();
     std::thread::scope(|scope| {
         scope
             .spawn(|| {

@@ -86,6 +86,71 @@ pub struct Found {
     /// How far it was shrunk.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shrink: Option<ShrinkFigures>,
+    /// How it behaved when its scenario was run again, alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reproduced: Option<Reproduced>,
+}
+
+impl Found {
+    /// How a campaign found it: the outcome as the report says it, the seed, which
+    /// generated case (from 0), of how many; shrink figures and the reproduction label
+    /// are added once known.
+    pub(crate) fn by_campaign(outcome: &Outcome, seed: u64, case: usize, cases: u32) -> Found {
+        Found {
+            by: "campaign".into(),
+            at: now_rfc3339(),
+            outcome: outcome.to_string(),
+            seed: Some(format!("{seed:#x}")),
+            case: Some(case + 1),
+            cases: Some(cases),
+            shrink: None,
+            reproduced: None,
+        }
+    }
+}
+
+/// How a finding behaved when its shrunk scenario was run again, alone: every time
+/// (deterministic: a service that retries the request would crash-loop on it), or
+/// only sometimes (flaky, with its rate).
+///
+/// ```
+/// let every = badgateway::Reproduced { times: 3, runs: 3 };
+/// assert!(every.is_deterministic());
+/// assert_eq!(every.to_string(), "deterministic: reproduced in 3 of 3 runs; it would crash-loop a service that retries it");
+/// assert_eq!(badgateway::Reproduced { times: 2, runs: 3 }.to_string(), "flaky: reproduced in 2 of 3 runs");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reproduced {
+    /// How many runs showed the same signature.
+    pub times: u32,
+    /// How many runs there were.
+    pub runs: u32,
+}
+
+impl Reproduced {
+    /// Whether every run showed it.
+    pub fn is_deterministic(&self) -> bool {
+        self.times == self.runs
+    }
+}
+
+impl std::fmt::Display for Reproduced {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.is_deterministic() {
+            write!(
+                f,
+                "deterministic: reproduced in {} of {} runs; it would crash-loop a service that retries it",
+                self.times, self.runs
+            )
+        } else {
+            write!(
+                f,
+                "flaky: reproduced in {} of {} runs",
+                self.times, self.runs
+            )
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -125,20 +190,19 @@ impl Fixture {
                 case: None,
                 cases: None,
                 shrink: None,
+                reproduced: None,
             },
             note: String::new(),
         }
     }
 
-    /// The fixture of a campaign's finding, shrunk or not yet.
+    /// The fixture of a finding a campaign made: `found` says how (see
+    /// [`Found::by_campaign`]).
     pub(crate) fn of_finding(
         suite: &str,
         scenario: &Scenario,
         outcome: &Outcome,
-        seed: u64,
-        case: usize,
-        cases: u32,
-        shrink: Option<ShrinkFigures>,
+        found: Found,
     ) -> Fixture {
         Fixture {
             format: FORMAT_VERSION,
@@ -146,15 +210,7 @@ impl Fixture {
             suite: suite.to_owned(),
             signature: outcome.signature(),
             scenario: crate::scenario::shrink::normalized(scenario),
-            found: Found {
-                by: "campaign".into(),
-                at: now_rfc3339(),
-                outcome: outcome.to_string(),
-                seed: Some(format!("{seed:#x}")),
-                case: Some(case + 1),
-                cases: Some(cases),
-                shrink,
-            },
+            found,
             note: String::new(),
         }
     }

@@ -17,7 +17,7 @@ mod snapshot;
 pub(crate) mod store;
 pub(crate) mod verdict;
 
-pub use fixture::{Fixture, Found, ShrinkFigures, FORMAT_VERSION};
+pub use fixture::{Fixture, Found, Reproduced, ShrinkFigures, FORMAT_VERSION};
 pub use replay::Replay;
 pub(crate) use store::Keeping;
 pub use store::{Saved, Store};

@@ -124,3 +124,65 @@ fn an_endless_drip_read_without_an_overall_timeout_is_ended_by_the_total_cap() {
     assert_eq!(result.outcome.class(), Class::Hang, "{}", result.outcome);
     assert!(result.elapsed < Duration::from_secs(30));
 }
+
+#[test]
+fn a_hang_that_does_not_come_back_when_run_again_alone_is_not_reported_nor_kept() {
+    // See: issue "verdicts a team can trust", item 2: under load, hangs that did not
+    // reproduce were reported and kept as fixtures.
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    let report = badgateway::Campaign::new("liveness.flaky", hello_baseline())
+        .cases(6)
+        .concurrency(1)
+        .deadline(Duration::from_millis(300))
+        .no_fixtures()
+        .run(|url| async move {
+            // Calls 0 and 1 are the probe; the first generated case waits forever,
+            // as if the machine had stopped it; nothing else ever does.
+            if CALLS.fetch_add(1, Ordering::SeqCst) == 2 {
+                std::future::pending::<()>().await;
+            }
+            let http = reqwest::Client::builder()
+                .timeout(Duration::from_millis(100))
+                .build()
+                .map_err(|e| e.to_string())?;
+            let _ = http.get(format!("{url}/hello")).send().await;
+            Ok::<_, String>(())
+        })
+        .unwrap();
+    assert!(report.findings.is_empty(), "{report}");
+    assert_eq!(report.warnings.len(), 1, "{report}");
+    assert!(report.warnings[0].contains("did not come back"), "{report}");
+}
+
+#[test]
+fn a_finding_that_comes_back_every_time_is_labelled_deterministic() {
+    let report = badgateway::Campaign::new("liveness.deterministic", hello_baseline())
+        .cases(32)
+        .deadline(DEADLINE)
+        .no_fixtures()
+        .run(|url| client(url, None, 1))
+        .unwrap();
+    let hang = report
+        .findings
+        .iter()
+        .find(|f| f.outcome.class() == Class::Hang)
+        .unwrap_or_else(|| panic!("a client with no timeout hangs on a stall: {report}"));
+    assert_eq!(
+        hang.reproduced,
+        Some(badgateway::Reproduced { times: 3, runs: 3 })
+    );
+    assert!(report
+        .to_string()
+        .contains("deterministic: reproduced in 3 of 3 runs"));
+    // Shrunk to a stall (the provider stops: a stalled connection, or a body shorter
+    // than its length), never to a slow but finite response.
+    assert!(
+        !matches!(
+            hang.scenario.steps[0].transport,
+            Transport::Latency { .. } | Transport::Slicer { .. }
+        ),
+        "{:?}",
+        hang.scenario
+    );
+}
