@@ -68,7 +68,10 @@ impl Campaign {
             .await?;
         let (tally, groups) = tallied(&results);
         let shrunk = shrunk_all(&runs, &results, groups).await?;
-        let (findings, warnings) = confirmed(&runs, shrunk).await?;
+        let (mut findings, warnings) = confirmed(&runs, shrunk).await?;
+        // Most severe first (crash, panic, hang, ... request violation); the order
+        // first seen within a class.
+        findings.sort_by_key(|f| f.outcome.class());
         let findings = findings
             .into_iter()
             .map(|mut finding| {

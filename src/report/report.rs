@@ -76,6 +76,7 @@ impl fmt::Display for Report {
             .map(|(class, n)| format!("{n} {class}"))
             .collect();
         writeln!(f, "outcomes: {}", tally.join(", "))?;
+        write_summary(f, self)?;
         for (i, finding) in self.findings.iter().enumerate() {
             writeln!(f)?;
             write_finding(f, self, i, finding)?;
@@ -85,6 +86,35 @@ impl fmt::Display for Report {
         }
         Ok(())
     }
+}
+
+/// One line per finding, most severe first: what, how often, how reliably, where kept.
+fn write_summary(f: &mut fmt::Formatter<'_>, report: &Report) -> fmt::Result {
+    if report.findings.is_empty() {
+        return Ok(());
+    }
+    writeln!(f, "\nsummary, most severe first:")?;
+    for (i, finding) in report.findings.iter().enumerate() {
+        let label = match finding.reproduced {
+            Some(r) if r.is_deterministic() => " · deterministic".to_owned(),
+            Some(r) => format!(" · flaky ({} of {} runs)", r.times, r.runs),
+            None => String::new(),
+        };
+        let kept = match &finding.fixture {
+            Kept::In(saved) => shown_path(saved.path()),
+            Kept::NotKept => "not kept".to_owned(),
+            Kept::Failed(_) => "NOT kept (see below)".to_owned(),
+        };
+        writeln!(
+            f,
+            "  {}. {} · {} of {} cases{label} · {kept}",
+            i + 1,
+            finding.signature,
+            finding.seen_in,
+            report.cases
+        )?;
+    }
+    Ok(())
 }
 
 fn write_finding(

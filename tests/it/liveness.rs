@@ -186,3 +186,49 @@ fn a_finding_that_comes_back_every_time_is_labelled_deterministic() {
         hang.scenario
     );
 }
+
+/// A report with what may differ between runs filtered: the wall time, and loopback
+/// ports in error messages.
+fn without_timings(report: &badgateway::Report) -> String {
+    let text = report.to_string();
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let line = match line.rfind(", ") {
+            Some(at) if line.starts_with("badgateway: ") && line.ends_with(" s)") => {
+                format!("{})", &line[..at])
+            }
+            _ => line.to_owned(),
+        };
+        let mut rest = line.as_str();
+        while let Some(at) = rest.find("127.0.0.1:") {
+            out.push_str(&rest[..at + "127.0.0.1:".len()]);
+            rest = rest[at + "127.0.0.1:".len()..].trim_start_matches(|c: char| c.is_ascii_digit());
+            out.push_str("PORT");
+        }
+        out.push_str(rest);
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn five_runs_of_a_campaign_give_the_same_report_once_timings_are_filtered() {
+    // See: issue "verdicts a team can trust", item 7.
+    let run = || {
+        badgateway::Campaign::new("liveness.determinism", hello_baseline())
+            .cases(48)
+            .deadline(DEADLINE)
+            .no_fixtures()
+            .run(|url| async move {
+                let body = client(url, None, 1).await?;
+                assert!(!body.is_empty(), "an empty body");
+                Ok::<_, String>(body)
+            })
+            .unwrap()
+    };
+    let first = without_timings(&run());
+    assert!(first.contains("── finding"), "{first}");
+    for _ in 0..4 {
+        assert_eq!(without_timings(&run()), first);
+    }
+}
