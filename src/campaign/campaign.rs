@@ -74,6 +74,7 @@ pub struct Campaign {
     pub(super) judge: Option<JudgeFn>,
     pub(super) secrets: Secrets,
     pub(super) strict: bool,
+    pub(super) case_limit: Option<Duration>,
 }
 
 impl Campaign {
@@ -94,7 +95,23 @@ impl Campaign {
             judge: None,
             secrets: Secrets::new(),
             strict: false,
+            case_limit: None,
         }
+    }
+
+    /// How long one case may run in all, however live, before it is stopped as a live
+    /// hang: an endless drip read without an overall timeout, an unbounded wait,
+    /// requests without end (`BADGATEWAY_CASE_LIMIT_MS` overrides; default: ten
+    /// deadlines).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let campaign = badgateway::Campaign::new("charges", Default::default()).case_limit(Duration::from_secs(30));
+    /// # let _ = campaign;
+    /// ```
+    pub fn case_limit(mut self, limit: Duration) -> Self {
+        self.case_limit = Some(limit);
+        self
     }
 
     /// Judges silent acceptance clause by clause: returning `Ok` after any response
@@ -227,6 +244,7 @@ impl Campaign {
             .with_parts(self.contract, self.judge, self.keeping, self.junit_dir)
             .with_secrets(self.secrets)
             .strict_if(self.strict)
+            .limit_if(self.case_limit)
     }
 
     /// The pool this campaign's cases run in, judged by its oracle.

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::error::Error;
-use crate::runner::settings::{config_error, deadline_and_concurrency, env_number};
+use crate::runner::settings::{case_limit, config_error, deadline_and_concurrency, env_number};
 use crate::scenario::hash::fnv1a;
 
 use super::campaign::Campaign;
@@ -15,6 +15,7 @@ pub(super) struct Settings {
     pub(super) seed: u64,
     pub(super) deadline: Duration,
     pub(super) concurrency: usize,
+    pub(super) case_limit: Option<Duration>,
 }
 
 impl Campaign {
@@ -38,6 +39,7 @@ impl Campaign {
             seed,
             deadline,
             concurrency,
+            case_limit: case_limit(self.case_limit)?,
         })
     }
 }

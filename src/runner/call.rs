@@ -165,19 +165,20 @@ enum Finished {
     Cancelled,
 }
 
-/// How many deadlines a case may run in all, however live, before it is a runaway.
-pub(crate) const TOTAL_CAP_DEADLINES: u32 = 10;
+/// How many deadlines a case may run in all, however live, unless told otherwise.
+pub(crate) const DEFAULT_LIMIT_DEADLINES: u32 = 10;
 
 /// Runs `code(url)` once and classifies what it did. It is a hang when nothing moves
 /// on its connections for the deadline and half as much again (so a client whose own
-/// timeout equals the deadline never races it), or when it runs for
-/// [`TOTAL_CAP_DEADLINES`] deadlines in all.
+/// timeout equals the deadline never races it), and a live hang when it is still
+/// running at `limit`.
 ///
 /// Must be called from within a tokio runtime (the harness's, not the case's).
 pub(crate) async fn run<F, Fut, T, E>(
     code: Arc<F>,
     url: String,
     deadline: Duration,
+    limit: Duration,
     liveness: Arc<Liveness>,
 ) -> Outcome
 where
@@ -200,17 +201,19 @@ where
             message: format!("badgateway could not start a thread for the case: {e}"),
         };
     }
-    let finished = match watch(&mut done_rx, deadline, &liveness).await {
-        Some(Ok(finished)) => finished,
-        Some(Err(_)) => Finished::Panicked,
-        None => {
+    let finished = match watch(&mut done_rx, deadline, limit, &liveness).await {
+        Watched::Finished(Ok(finished)) => finished,
+        Watched::Finished(Err(_)) => Finished::Panicked,
+        stopped @ (Watched::Stalled | Watched::Runaway) => {
             let _ = cancel_tx.send(());
             let unwound = tokio::time::timeout(CANCEL_GRACE, &mut done_rx)
                 .await
                 .is_ok();
+            let live = matches!(stopped, Watched::Runaway);
             return Outcome::Hang {
-                after: deadline,
+                after: if live { limit } else { deadline },
                 blocked: !unwound,
+                live,
             };
         }
     };
@@ -225,11 +228,22 @@ where
         (None, Finished::Cancelled) => Outcome::Hang {
             after: deadline,
             blocked: false,
+            live: false,
         },
     }
 }
 
-/// Waits for the case to finish while it makes progress; `None` once it hangs.
+/// How the watch over a case ended.
+enum Watched {
+    /// The case finished (or its thread died).
+    Finished(Result<Finished, oneshot::error::RecvError>),
+    /// Nothing moved for the deadline and a half.
+    Stalled,
+    /// Still live at the limit.
+    Runaway,
+}
+
+/// Waits for the case to finish while it makes progress.
 ///
 /// Implementation notes: the watch wakes every few milliseconds. When a wake-up comes
 /// late, the harness itself was starved of CPU (other builds on the machine); that
@@ -237,23 +251,26 @@ where
 async fn watch(
     done: &mut oneshot::Receiver<Finished>,
     deadline: Duration,
+    limit: Duration,
     liveness: &Liveness,
-) -> Option<Result<Finished, oneshot::error::RecvError>> {
+) -> Watched {
     let idle_limit = deadline + deadline / 2;
-    let cap = deadline * TOTAL_CAP_DEADLINES;
     let tick = (deadline / 20).clamp(Duration::from_millis(5), Duration::from_millis(100));
     let started = tokio::time::Instant::now();
     loop {
         let woke = tokio::time::Instant::now();
         match tokio::time::timeout(tick, &mut *done).await {
-            Ok(finished) => return Some(finished),
+            Ok(finished) => return Watched::Finished(finished),
             Err(_) => {
                 let late = woke.elapsed().saturating_sub(tick);
                 if late > Duration::from_millis(20) {
                     liveness.excuse(late);
                 }
-                if liveness.idle() >= idle_limit || started.elapsed() >= cap {
-                    return None;
+                if liveness.idle() >= idle_limit {
+                    return Watched::Stalled;
+                }
+                if started.elapsed() >= limit {
+                    return Watched::Runaway;
                 }
             }
         }

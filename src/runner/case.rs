@@ -40,6 +40,7 @@ pub struct Case {
     baseline: Baseline,
     scenario: Scenario,
     deadline: Duration,
+    limit: Option<Duration>,
     secrets: Secrets,
 }
 
@@ -63,8 +64,23 @@ impl Case {
             baseline,
             scenario,
             deadline: DEFAULT_DEADLINE,
+            limit: None,
             secrets: Secrets::new(),
         }
+    }
+
+    /// How long the case may run in all, however live, before it is stopped as a live
+    /// hang (an endless drip, an unbounded wait, requests without end); ten deadlines
+    /// unless set.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let case = badgateway::Case::new(Default::default(), Default::default()).limit(Duration::from_secs(60));
+    /// # let _ = case;
+    /// ```
+    pub fn limit(mut self, limit: Duration) -> Self {
+        self.limit = Some(limit);
+        self
     }
 
     /// Scrubs these secret values too (an API key the code holds, say) from the
@@ -129,7 +145,17 @@ impl Case {
             self.secrets.clone(),
         )
         .await?;
-        let outcome = call::run(code, provider.url(), self.deadline, provider.liveness()).await;
+        let limit = self
+            .limit
+            .unwrap_or(self.deadline * call::DEFAULT_LIMIT_DEADLINES);
+        let outcome = call::run(
+            code,
+            provider.url(),
+            self.deadline,
+            limit,
+            provider.liveness(),
+        )
+        .await;
         let outcome = outcome.scrubbed(&provider.secrets());
         let journal = provider.journal();
         let unscrubbed = provider.unscrubbed_journal();

@@ -42,6 +42,10 @@ pub enum Outcome {
         /// Whether it blocked its thread (it never yielded, so it could not even be
         /// cancelled) rather than awaiting something that never came.
         blocked: bool,
+        /// Whether it was live to the end: it kept its connections busy (an endless
+        /// drip read without an overall timeout, an unbounded wait, requests without
+        /// end) until the case's limit stopped it, rather than waiting on a stall.
+        live: bool,
     },
     /// The code returned `Ok` for a response that breaks a clause of the contract.
     SilentAcceptance {
@@ -168,7 +172,7 @@ impl Outcome {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let hang = badgateway::Outcome::Hang { after: Duration::from_secs(1), blocked: false };
+    /// let hang = badgateway::Outcome::Hang { after: Duration::from_secs(1), blocked: false, live: false };
     /// assert!(hang.is_finding());
     /// ```
     pub fn is_finding(&self) -> bool {
@@ -181,14 +185,15 @@ impl Outcome {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let hang = badgateway::Outcome::Hang { after: Duration::from_secs(1), blocked: false };
+    /// let hang = badgateway::Outcome::Hang { after: Duration::from_secs(1), blocked: false, live: false };
     /// assert_eq!(hang.signature(), "hang");
-    /// let blocked = badgateway::Outcome::Hang { after: Duration::from_secs(1), blocked: true };
+    /// let blocked = badgateway::Outcome::Hang { after: Duration::from_secs(1), blocked: true, live: false };
     /// assert_eq!(blocked.signature(), "hang, thread blocked");
     /// ```
     pub fn signature(&self) -> String {
         match self {
             Outcome::Hang { blocked: true, .. } => "hang, thread blocked".to_owned(),
+            Outcome::Hang { live: true, .. } => "hang, live without end".to_owned(),
             Outcome::Panic {
                 location: Some(at), ..
             } => format!("panic at {at}"),
@@ -236,7 +241,17 @@ impl fmt::Display for Outcome {
                 let at = location.as_deref().unwrap_or("an unknown location");
                 write!(f, "panicked at {at}:\n{message}")
             }
-            Outcome::Hang { after, blocked: true } => write!(
+            Outcome::Hang {
+                after, live: true, ..
+            } => write!(
+                f,
+                "was still live after {after:?} (an endless drip, an unbounded wait, or requests without end) and was stopped: it has no overall limit of its own"
+            ),
+            Outcome::Hang {
+                after,
+                blocked: true,
+                ..
+            } => write!(
                 f,
                 "did not finish within {after:?} and blocked its thread (it never yielded, so it could not be cancelled)"
             ),

@@ -24,6 +24,7 @@ pub(crate) struct Pool<F> {
     code: Arc<F>,
     slots: Arc<Semaphore>,
     secrets: Secrets,
+    limit: Option<Duration>,
 }
 
 impl<F> Clone for Pool<F> {
@@ -34,6 +35,7 @@ impl<F> Clone for Pool<F> {
             code: self.code.clone(),
             slots: self.slots.clone(),
             secrets: self.secrets.clone(),
+            limit: self.limit,
         }
     }
 }
@@ -52,7 +54,14 @@ impl<F> Pool<F> {
             code,
             slots: Arc::new(Semaphore::new(concurrency.max(1))),
             secrets: Secrets::new(),
+            limit: None,
         }
+    }
+
+    /// Stops every case still live at this limit (default: ten deadlines).
+    pub(crate) fn with_limit(mut self, limit: Option<Duration>) -> Self {
+        self.limit = limit;
+        self
     }
 
     /// Scrubs these secret values from every case too.
@@ -63,9 +72,13 @@ impl<F> Pool<F> {
 
     /// One case over the pool's baseline with its deadline.
     pub(crate) fn case(&self, scenario: Scenario) -> Case {
-        Case::new(self.baseline.clone(), scenario)
+        let case = Case::new(self.baseline.clone(), scenario)
             .deadline(self.deadline)
-            .secrets(self.secrets.clone())
+            .secrets(self.secrets.clone());
+        match self.limit {
+            Some(limit) => case.limit(limit),
+            None => case,
+        }
     }
 
     /// The code under test.

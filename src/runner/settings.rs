@@ -23,6 +23,16 @@ pub(crate) fn deadline_and_concurrency(
     Ok((deadline, concurrency))
 }
 
+/// How long a case may run in all: `BADGATEWAY_CASE_LIMIT_MS` wins over the code's.
+///
+/// # Errors
+/// [`ErrorKind::Config`] when the variable is not a whole number.
+pub(crate) fn case_limit(limit: Option<Duration>) -> Result<Option<Duration>, Error> {
+    Ok(env_number("BADGATEWAY_CASE_LIMIT_MS")?
+        .map(Duration::from_millis)
+        .or(limit))
+}
+
 /// A whole number from the environment (decimal, or hex with `0x`), if set.
 ///
 /// # Errors

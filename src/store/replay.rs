@@ -13,7 +13,7 @@ use crate::provider::{Baseline, Secrets};
 use crate::runner::harness::on_harness_runtime;
 use crate::runner::outcome::Outcome;
 use crate::runner::pool::Pool;
-use crate::runner::settings::deadline_and_concurrency;
+use crate::runner::settings::{case_limit, deadline_and_concurrency};
 use crate::runner::DEFAULT_DEADLINE;
 use crate::scenario::Scenario;
 
@@ -59,6 +59,7 @@ pub struct Replay {
     junit_dir: Option<PathBuf>,
     secrets: Secrets,
     strict: bool,
+    case_limit: Option<Duration>,
 }
 
 impl Replay {
@@ -75,7 +76,21 @@ impl Replay {
             junit_dir: None,
             secrets: Secrets::new(),
             strict: false,
+            case_limit: None,
         }
+    }
+
+    /// How long one case may run in all, as
+    /// [`Campaign::case_limit`](crate::Campaign::case_limit).
+    pub fn case_limit(mut self, limit: Duration) -> Self {
+        self.case_limit = Some(limit);
+        self
+    }
+
+    /// The limit a campaign handed over, if it set one.
+    pub(crate) fn limit_if(mut self, limit: Option<Duration>) -> Self {
+        self.case_limit = limit.or(self.case_limit);
+        self
     }
 
     /// Judges silent acceptance clause by clause, as
@@ -209,7 +224,8 @@ impl Replay {
         let scenarios = fixtures.iter().map(|(_, f)| f.scenario.clone()).collect();
         let mut runs = JudgedPool {
             pool: Pool::new(self.baseline, deadline, concurrency, Arc::new(code))
-                .with_secrets(self.secrets),
+                .with_secrets(self.secrets)
+                .with_limit(case_limit(self.case_limit)?),
             oracle: Oracle::new(self.contract, self.judge).strict(self.strict),
         };
         let results = on_harness_runtime(move || async move {

@@ -187,7 +187,8 @@ fn hangs_that_block_the_thread_are_found_and_shrunk_like_any_other() {
         hang.outcome,
         Outcome::Hang {
             after: Duration::from_millis(300),
-            blocked: true
+            blocked: true,
+            live: false
         }
     );
     assert_eq!(hang.scenario.steps.len(), 1, "{report}");

@@ -122,7 +122,27 @@ fn an_endless_drip_read_without_an_overall_timeout_is_ended_by_the_total_cap() {
         .run(|url| client(url, None, 1))
         .unwrap();
     assert_eq!(result.outcome.class(), Class::Hang, "{}", result.outcome);
+    assert_eq!(result.outcome.signature(), "hang, live without end");
+    assert!(
+        result.outcome.to_string().contains("still live after 2s"),
+        "{}",
+        result.outcome
+    );
     assert!(result.elapsed < Duration::from_secs(30));
+    // The limit is a setting.
+    let limited = Case::new(hello_baseline(), Scenario::new().then(faults::drip(1, 300)))
+        .deadline(Duration::from_millis(200))
+        .limit(Duration::from_millis(900))
+        .run(|url| client(url, None, 1))
+        .unwrap();
+    assert!(
+        limited
+            .outcome
+            .to_string()
+            .contains("still live after 900ms"),
+        "{}",
+        limited.outcome
+    );
 }
 
 #[test]

@@ -112,7 +112,8 @@ fn awaiting_forever_is_a_hang_that_could_be_cancelled() {
         result.outcome,
         Outcome::Hang {
             after: DEADLINE,
-            blocked: false
+            blocked: false,
+            live: false
         }
     );
 }
@@ -133,7 +134,8 @@ fn blocking_the_thread_forever_is_a_hang_and_the_harness_goes_on() {
         result.outcome,
         Outcome::Hang {
             after: DEADLINE,
-            blocked: true
+            blocked: true,
+            live: false
         }
     );
     // The harness returned although the case's thread never will: the next case runs.
