@@ -42,7 +42,7 @@ impl Campaign {
         E: Display,
     {
         let started = Instant::now();
-        let probe = self.probe(&mut runs).await?;
+        let (probe, unstable) = self.probe(&mut runs).await?;
         let generated = self.generated(settings, &probe)?;
         drop(probe);
         let keeper = Keeper {
@@ -68,7 +68,8 @@ impl Campaign {
             .await?;
         let (tally, groups) = tallied(&results);
         let shrunk = shrunk_all(&runs, &results, groups).await?;
-        let (mut findings, warnings) = confirmed(&runs, shrunk).await?;
+        let (mut findings, mut warnings) = confirmed(&runs, shrunk).await?;
+        warnings.extend(unstable);
         // Most severe first (crash, panic, hang, ... request violation); the order
         // first seen within a class.
         findings.sort_by_key(|f| f.outcome.class());
@@ -101,7 +102,10 @@ impl Campaign {
     /// One unmodified run, which must succeed: otherwise every finding would be noise.
     /// Its journal as received (secrets and all) shapes generation, and is never
     /// written or printed.
-    async fn probe<F, Fut, T, E>(&self, runs: &mut JudgedPool<F>) -> Result<Journal, Error>
+    async fn probe<F, Fut, T, E>(
+        &self,
+        runs: &mut JudgedPool<F>,
+    ) -> Result<(Journal, Option<String>), Error>
     where
         F: Fn(String) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<T, E>> + 'static,
@@ -129,9 +133,10 @@ impl Campaign {
             .case(Scenario::new())
             .run_unjudged(runs.pool.code().clone())
             .await?;
-        runs.oracle
+        let unstable = runs
+            .oracle
             .set_baseline_output(&probe.outcome, &again.outcome);
-        Ok(unscrubbed)
+        Ok((unscrubbed, unstable))
     }
 
     /// The cases to run, from the seed and what the probe saw.

@@ -39,8 +39,12 @@ impl Oracle {
     }
 
     /// What the code returned for the unmodified baseline, from two probe runs: the
-    /// same `Ok` twice is stable.
-    pub(crate) fn set_baseline_output(&mut self, first: &Outcome, second: &Outcome) {
+    /// same `Ok` twice is stable. Says, when it is not, what that means for judging.
+    pub(crate) fn set_baseline_output(
+        &mut self,
+        first: &Outcome,
+        second: &Outcome,
+    ) -> Option<String> {
         self.acceptance.baseline = match (first, second) {
             (Outcome::Ok { value: a }, Outcome::Ok { value: b }) if a == b => {
                 BaselineOutput::Stable(a.clone())
@@ -48,6 +52,9 @@ impl Oracle {
             (Outcome::Ok { .. }, Outcome::Ok { .. }) => BaselineOutput::Unstable,
             _ => BaselineOutput::Unknown,
         };
+        (self.acceptance.baseline == BaselineOutput::Unstable && !self.acceptance.strict).then(|| {
+            "the code returned different values for the same unmodified baseline on two runs (a timestamp, a random id?), so a silent acceptance was judged only by whether the broken value was passed through, not by comparing results".to_owned()
+        })
     }
 
     /// The result with its outcome judged by every rule.

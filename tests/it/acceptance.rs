@@ -187,3 +187,24 @@ fn passing_values_through_or_never_reading_them_is_no_finding_unless_strict() {
         "{strict_only}"
     );
 }
+
+#[test]
+fn a_baseline_result_that_varies_between_runs_is_said_in_the_report() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    let report = campaign("acceptance.unstable")
+        .cases(16)
+        .run(|url| async move {
+            let amount = reads_only_the_amount(url).await?;
+            // A request counter in the result: like a timestamp, it differs every run.
+            Ok::<_, String>((amount, CALLS.fetch_add(1, Ordering::SeqCst)))
+        })
+        .unwrap();
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("different values for the same unmodified baseline")),
+        "{report}"
+    );
+}
