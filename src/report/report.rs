@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::{self, Write};
 use std::time::Duration;
 
-use crate::provider::journal::Journal;
+use crate::provider::journal::{Journal, RecordedRequest};
 use crate::runner::outcome::Class;
 use crate::scenario::render;
 use crate::scenario::{Framing, Mutation};
@@ -212,17 +212,96 @@ pub(crate) fn served_requests(journal: &Journal) -> String {
             "    step: {}",
             serde_json::to_string(&request.step).expect("a step always serialises")
         );
-        out.push_str(&render::served(
+        let served = render::served(
             &request.served,
             request.served_head_len,
             &request.step.transport,
             "    │ ",
-        ));
+        );
+        out.push_str(&elided_around_changes(&served, request));
         let body_len = request.served.len().saturating_sub(request.served_head_len);
         let notes = request.step.mutations.iter().filter_map(mutation_note);
         for note in notes.chain(framing_note(&request.step.framing, body_len)) {
             let _ = writeln!(out, "    ‼ {note}");
         }
+    }
+    out
+}
+
+/// Bodies longer than this many lines show only the lines around what changed.
+const LONG_BODY_LINES: usize = 40;
+/// Lines kept on each side of a changed line.
+const CONTEXT_LINES: usize = 3;
+
+/// The rendered response with the unchanged parts of a long body elided around the
+/// changed values (found by their served text, or by their key when removed); as it
+/// is when the body is short or nothing changed can be found in it.
+fn elided_around_changes(rendered: &str, request: &RecordedRequest) -> String {
+    let lines: Vec<&str> = rendered.lines().collect();
+    let Some(body_start) = lines.iter().position(|l| l.trim() == "│") else {
+        return rendered.to_owned();
+    };
+    if lines.len() - body_start <= LONG_BODY_LINES {
+        return rendered.to_owned();
+    }
+    let served: Option<serde_json::Value> = request
+        .served
+        .get(request.served_head_len..)
+        .and_then(|body| serde_json::from_slice(body).ok());
+    let mut needles: Vec<String> = Vec::new();
+    for mutation in &request.step.mutations {
+        let Mutation::Json { path, .. } = mutation else {
+            continue;
+        };
+        let value_at = |path: &str| {
+            let segments = crate::scenario::json_path::parse(path)?;
+            crate::scenario::json_path::get(served.as_ref()?, &segments).cloned()
+        };
+        let key_of = |path: &str| {
+            let key = path.rsplit(['.', '[']).next().unwrap_or(path);
+            format!("\"{}\"", key.trim_end_matches(']'))
+        };
+        match value_at(path) {
+            Some(v) if !v.is_object() && !v.is_array() => needles.push(v.to_string()),
+            Some(_) => needles.push(key_of(path)),
+            // Removed: its parent still stands where it was.
+            None => {
+                let parent = &path[..path.rfind(['.', '[']).unwrap_or(0)];
+                if !parent.is_empty() {
+                    needles.push(key_of(parent));
+                }
+            }
+        }
+    }
+    let changed: Vec<usize> = (body_start..lines.len())
+        .filter(|&i| needles.iter().any(|n| lines[i].contains(n.as_str())))
+        .collect();
+    if changed.is_empty() {
+        return rendered.to_owned();
+    }
+    let last = lines.len() - 1;
+    let keep = |i: usize| {
+        i <= body_start
+            || i == last
+            || changed
+                .iter()
+                .any(|&c| i + CONTEXT_LINES >= c && i <= c + CONTEXT_LINES)
+    };
+    let mut out = String::new();
+    let mut skipped = 0;
+    for (i, line) in lines.iter().enumerate() {
+        if keep(i) {
+            if skipped > 0 {
+                let _ = writeln!(out, "    │ … {skipped} unchanged lines");
+                skipped = 0;
+            }
+            let _ = writeln!(out, "{line}");
+        } else {
+            skipped += 1;
+        }
+    }
+    if skipped > 0 {
+        let _ = writeln!(out, "    │ … {skipped} unchanged lines");
     }
     out
 }

@@ -96,3 +96,59 @@ fn the_report_class_tally_is_in_order() {
     let text = report_of(Scenario::new().then(faults::truncate_body_at(3)));
     assert!(text.starts_with("badgateway: 1 finding in campaign `reports` (1 cases, seed 0x2a, deadline 300ms, 0.0 s)\noutcomes: 1 panic\n"), "{text}");
 }
+
+#[test]
+fn a_long_body_is_shown_around_its_change_with_the_rest_elided() {
+    // See: issue "verdicts a team can trust", item 8: a person facing 30 findings
+    // reads the change, not 200 unchanged lines around it.
+    let items: Vec<serde_json::Value> = (0..30)
+        .map(|i| serde_json::json!({"id": format!("ch_{i:03}"), "amount": 100 + i}))
+        .collect();
+    let long = Baseline::new().endpoint(
+        "GET",
+        "/charge",
+        Response::json(200, &serde_json::json!({"data": items})),
+    );
+    let scenario = Scenario::new().then(faults::json(
+        "data[20].amount",
+        badgateway::JsonChange::ReplaceWith {
+            json: "-77777".into(),
+        },
+    ));
+    let finding = Campaign::new("reports", long)
+        .deadline(Duration::from_millis(300))
+        .minimize(scenario, |url| async move {
+            let body = reqwest::get(format!("{url}/charge"))
+                .await
+                .map_err(|e| e.to_string())?
+                .text()
+                .await
+                .map_err(|e| e.to_string())?;
+            assert!(!body.contains("-77777"), "a negative amount");
+            Ok::<_, String>(())
+        })
+        .unwrap()
+        .expect("a panic");
+    let text = Report {
+        suite: "reports".into(),
+        seed: 0x2a,
+        cases: 1,
+        deadline: Duration::from_millis(300),
+        tally: BTreeMap::from([(finding.outcome.class(), 1)]),
+        findings: vec![finding],
+        elapsed: Duration::ZERO,
+        rerun: "cargo test reports".into(),
+        warnings: vec![],
+    }
+    .to_string();
+    assert!(text.contains("\"amount\": -77777"), "{text}");
+    assert!(
+        text.contains("\"id\": \"ch_020\""),
+        "the context around the change: {text}"
+    );
+    assert!(
+        !text.contains("\"id\": \"ch_003\""),
+        "far from the change: {text}"
+    );
+    assert!(text.contains("unchanged lines"), "{text}");
+}
