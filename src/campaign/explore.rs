@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::{Debug, Display};
 use std::future::Future;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 
@@ -16,6 +16,7 @@ use crate::generate::{plans, Catalog};
 use crate::oracle::JudgedPool;
 use crate::provider::Journal;
 use crate::report::{Finding, Report};
+use crate::runner::call::starved_total;
 use crate::runner::{CaseResult, Class};
 use crate::scenario::Scenario;
 use crate::store::Reproduced;
@@ -24,6 +25,9 @@ use super::campaign::Campaign;
 use super::keeper::Keeper;
 use super::settings::Settings;
 use super::shrinking::shrunk;
+
+/// Harness starvation below this is not worth a line in the report.
+const STARVATION_WORTH_SAYING: Duration = Duration::from_millis(500);
 
 /// Findings by signature, in the order first seen: each with the cases that showed it.
 type Groups = Vec<(String, Vec<usize>)>;
@@ -42,6 +46,7 @@ impl Campaign {
         E: Display,
     {
         let started = Instant::now();
+        let starved_before = starved_total();
         let (probe, unstable) = self.probe(&mut runs).await?;
         let generated = self.generated(settings, &probe)?;
         drop(probe);
@@ -70,6 +75,15 @@ impl Campaign {
         let shrunk = shrunk_all(&runs, &results, groups).await?;
         let (mut findings, mut warnings) = confirmed(&runs, shrunk).await?;
         warnings.extend(unstable);
+        // Only the watches' late wake-ups of this process are counted; campaigns
+        // running at once share the figure.
+        let starved = starved_total().saturating_sub(starved_before);
+        if starved > STARVATION_WORTH_SAYING {
+            warnings.push(format!(
+                "the machine was busy: the harness's own watches woke {:.1} s late in all; that time was not counted against your code, and no finding came of it",
+                starved.as_secs_f64()
+            ));
+        }
         // Most severe first (crash, panic, hang, ... request violation); the order
         // first seen within a class.
         findings.sort_by_key(|f| f.outcome.class());
