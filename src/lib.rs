@@ -112,7 +112,7 @@ mod store;
 mod report;
 mod campaign;
 
-pub use generate::{conformance, strategies};
+pub use generate::{conformance, coverage, strategies};
 pub use provider::journal;
 pub use scenario::{faults, render, shrink, wire};
 

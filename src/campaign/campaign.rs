@@ -75,6 +75,7 @@ pub struct Campaign {
     pub(super) secrets: Secrets,
     pub(super) strict: bool,
     pub(super) case_limit: Option<Duration>,
+    pub(super) coverage: bool,
 }
 
 impl Campaign {
@@ -96,7 +97,24 @@ impl Campaign {
             secrets: Secrets::new(),
             strict: false,
             case_limit: None,
+            coverage: true,
         }
+    }
+
+    /// Whether the campaign first tries every single fault on purpose (the coverage
+    /// phase: every transport, framing, status, body and header fault, each
+    /// `Retry-After` form with its status, every JSON change or contract clause, for
+    /// each request the probe saw), so that a bug one fault triggers is found whatever
+    /// the seed. On by default; `cases` counts the random cases that follow. The
+    /// phase holds at most 2,000 scenarios, sampled evenly past that.
+    ///
+    /// ```
+    /// let campaign = badgateway::Campaign::new("charges", Default::default()).coverage(false);
+    /// # let _ = campaign;
+    /// ```
+    pub fn coverage(mut self, on: bool) -> Self {
+        self.coverage = on;
+        self
     }
 
     /// How long one case may run in all, however live, before it is stopped as a live

@@ -10,13 +10,13 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
 use crate::error::{Error, ErrorKind};
+use crate::generate::coverage::single_faults;
 use crate::generate::seeded::generate;
 use crate::generate::strategies::{scenarios, scenarios_under_contract};
 use crate::generate::{plans, Catalog};
 use crate::oracle::JudgedPool;
 use crate::provider::Journal;
 use crate::report::{Finding, Report};
-use crate::runner::call::starved_total;
 use crate::runner::{CaseResult, Class};
 use crate::scenario::Scenario;
 use crate::store::Reproduced;
@@ -46,15 +46,15 @@ impl Campaign {
         E: Display,
     {
         let started = Instant::now();
-        let starved_before = starved_total();
         let (probe, unstable) = self.probe(&mut runs).await?;
-        let generated = self.generated(settings, &probe)?;
+        let (generated, coverage) = self.generated(settings, &probe)?;
         drop(probe);
         let keeper = Keeper {
             store: self.keeping.store(),
             suite: self.suite.clone(),
             seed: settings.seed,
-            cases: settings.cases,
+            // Cases are numbered across the coverage phase and the random one.
+            cases: settings.cases + u32::try_from(coverage).unwrap_or(u32::MAX),
         };
         let mut kept_signatures = HashSet::new();
         let results = runs
@@ -75,12 +75,12 @@ impl Campaign {
         let shrunk = shrunk_all(&runs, &results, groups).await?;
         let (mut findings, mut warnings) = confirmed(&runs, shrunk).await?;
         warnings.extend(unstable);
-        // Only the watches' late wake-ups of this process are counted; campaigns
-        // running at once share the figure.
-        let starved = starved_total().saturating_sub(starved_before);
+        // This campaign's own cases only: campaigns running beside it are not blamed.
+        // Cases run at once share a busy spell, so the worst case is the measure.
+        let starved = results.iter().map(|r| r.starved).max().unwrap_or_default();
         if starved > STARVATION_WORTH_SAYING {
             warnings.push(format!(
-                "the machine was busy: the harness's own watches woke {:.1} s late in all; that time was not counted against your code, and no finding came of it",
+                "the machine was busy: the harness's watch over a case was starved of CPU for up to {:.1} s; that time was not counted against your code, and no finding came of it",
                 starved.as_secs_f64()
             ));
         }
@@ -104,6 +104,7 @@ impl Campaign {
             suite: self.suite.clone(),
             seed: settings.seed,
             cases: settings.cases,
+            coverage,
             deadline: settings.deadline,
             tally,
             findings,
@@ -153,12 +154,27 @@ impl Campaign {
         Ok((unscrubbed, unstable))
     }
 
-    /// The cases to run, from the seed and what the probe saw.
-    fn generated(&self, settings: Settings, probe: &Journal) -> Result<Vec<Scenario>, Error> {
+    /// The cases to run: the coverage phase (independent of the seed), then the
+    /// random ones from the seed, both shaped by what the probe saw; and how many the
+    /// coverage phase holds.
+    fn generated(
+        &self,
+        settings: Settings,
+        probe: &Journal,
+    ) -> Result<(Vec<Scenario>, usize), Error> {
         let catalog = Catalog::from_journal(probe);
-        Ok(match &self.contract {
+        let plans = match &self.contract {
+            Some(contract) => plans(contract, probe)?,
+            None => Vec::new(),
+        };
+        let mut all = if self.coverage {
+            single_faults(&catalog, self.contract.as_ref(), &plans)
+        } else {
+            Vec::new()
+        };
+        let coverage = all.len();
+        all.extend(match &self.contract {
             Some(contract) => {
-                let plans = plans(contract, probe)?;
                 let strategy = scenarios_under_contract(&catalog, contract, &plans, self.max_steps);
                 generate(strategy, settings.seed, settings.cases)
             }
@@ -167,7 +183,8 @@ impl Campaign {
                 settings.seed,
                 settings.cases,
             ),
-        })
+        });
+        Ok((all, coverage))
     }
 }
 

@@ -11,6 +11,7 @@
 
 mod catalog;
 pub mod conformance;
+pub mod coverage;
 mod plan;
 pub(crate) mod seeded;
 pub mod strategies;

@@ -23,6 +23,8 @@ pub struct Liveness {
     slow_responses: AtomicUsize,
     /// Microseconds after `started` until which waiting was asked for (`Retry-After`).
     wait_until: AtomicU64,
+    /// Microseconds the harness itself was starved of CPU, in all.
+    excused: AtomicU64,
 }
 
 /// Counts a finite slow response while it is written; its end is progress.
@@ -50,6 +52,7 @@ impl Liveness {
             last_activity: AtomicU64::new(0),
             slow_responses: AtomicUsize::new(0),
             wait_until: AtomicU64::new(0),
+            excused: AtomicU64::new(0),
         }
     }
 
@@ -82,11 +85,17 @@ impl Liveness {
     pub fn excuse(&self, starved: Duration) {
         let now = self.now_us();
         let by = u64::try_from(starved.as_micros()).unwrap_or(u64::MAX);
+        self.excused.fetch_add(by, Ordering::SeqCst);
         let _ = self
             .last_activity
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| {
                 Some(last.saturating_add(by).min(now))
             });
+    }
+
+    /// How long the harness was starved of CPU while watching this case, in all.
+    pub fn excused(&self) -> Duration {
+        Duration::from_micros(self.excused.load(Ordering::SeqCst))
     }
 
     /// How long nothing has moved: zero while a finite slow response is being written,

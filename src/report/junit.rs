@@ -18,7 +18,7 @@ pub(crate) fn campaign_xml(report: &Report) -> String {
         .map(|(class, n)| TestCase {
             name: class.to_string(),
             failure: None,
-            output: format!("{n} of {} cases", report.cases),
+            output: format!("{n} of {} cases", report.total_cases()),
         })
         .collect();
     for (i, finding) in report.findings.iter().enumerate() {
@@ -39,7 +39,11 @@ pub(crate) fn campaign_xml(report: &Report) -> String {
                 ),
                 text,
             )),
-            output: format!("seen in {} of {} cases", finding.seen_in, report.cases),
+            output: format!(
+                "seen in {} of {} cases",
+                finding.seen_in,
+                report.total_cases()
+            ),
         });
     }
     document(&report.suite, report.elapsed.as_secs_f64(), &cases)

@@ -21,8 +21,10 @@ pub struct Report {
     pub suite: String,
     /// The seed the cases were generated from.
     pub seed: u64,
-    /// How many generated cases ran.
+    /// How many generated cases ran (after the coverage phase).
     pub cases: u32,
+    /// How many single-fault cases the coverage phase ran first.
+    pub coverage: usize,
     /// The deadline each case had.
     pub deadline: Duration,
     /// How many cases ended in each class.
@@ -41,12 +43,24 @@ pub struct Report {
 }
 
 impl Report {
+    /// How many cases ran in all: the coverage phase's and the generated ones.
+    ///
+    /// ```
+    /// # use badgateway::Report;
+    /// # let report = Report { suite: "s".into(), seed: 0x2a, cases: 10, deadline: Default::default(),
+    /// #   tally: Default::default(), findings: vec![], elapsed: Default::default(), rerun: String::new(), warnings: vec![], coverage: 5 };
+    /// assert_eq!(report.total_cases(), 15);
+    /// ```
+    pub fn total_cases(&self) -> usize {
+        self.coverage + self.cases as usize
+    }
+
     /// The command that runs this campaign again with the same cases.
     ///
     /// ```
     /// # use badgateway::Report;
     /// # let report = Report { suite: "s".into(), seed: 0x2a, cases: 1, deadline: Default::default(),
-    /// #   tally: Default::default(), findings: vec![], elapsed: Default::default(), rerun: "cargo test campaigns::naive".into(), warnings: vec![] };
+    /// #   tally: Default::default(), findings: vec![], elapsed: Default::default(), rerun: "cargo test campaigns::naive".into(), warnings: vec![], coverage: 0 };
     /// assert_eq!(report.reproduce_command(), "BADGATEWAY_SEED=0x2a cargo test campaigns::naive");
     /// ```
     pub fn reproduce_command(&self) -> String {
@@ -61,11 +75,18 @@ impl fmt::Display for Report {
             1 => "1 finding".to_owned(),
             n => format!("{n} findings"),
         };
+        let cases = if self.coverage > 0 {
+            format!(
+                "{} single faults + {} generated cases",
+                self.coverage, self.cases
+            )
+        } else {
+            format!("{} cases", self.cases)
+        };
         writeln!(
             f,
-            "badgateway: {found} in campaign `{}` ({} cases, seed {:#x}, deadline {:?}, {:.1} s)",
+            "badgateway: {found} in campaign `{}` ({cases}, seed {:#x}, deadline {:?}, {:.1} s)",
             self.suite,
-            self.cases,
             self.seed,
             self.deadline,
             self.elapsed.as_secs_f64()
@@ -111,7 +132,7 @@ fn write_summary(f: &mut fmt::Formatter<'_>, report: &Report) -> fmt::Result {
             i + 1,
             finding.signature,
             finding.seen_in,
-            report.cases
+            report.total_cases()
         )?;
     }
     Ok(())
@@ -135,7 +156,7 @@ fn write_finding(
         f,
         "seen in {} of {} cases (first: case {})",
         finding.seen_in,
-        report.cases,
+        report.total_cases(),
         finding.first_case + 1
     )?;
     if let Some(reproduced) = finding.reproduced {

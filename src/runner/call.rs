@@ -16,7 +16,7 @@ use std::cell::RefCell;
 use std::fmt::{Debug, Display};
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe, PanicHookInfo};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -233,15 +233,6 @@ where
     }
 }
 
-/// Time the harness's own watch was starved of CPU, in all, in microseconds: excused
-/// from every client's idleness, and said in the report.
-static STARVED_US: AtomicU64 = AtomicU64::new(0);
-
-/// How long the harness has been starved of CPU since the process started.
-pub(crate) fn starved_total() -> Duration {
-    Duration::from_micros(STARVED_US.load(Ordering::Relaxed))
-}
-
 /// How the watch over a case ended.
 enum Watched {
     /// The case finished (or its thread died).
@@ -274,8 +265,6 @@ async fn watch(
                 let late = woke.elapsed().saturating_sub(tick);
                 if late > Duration::from_millis(20) {
                     liveness.excuse(late);
-                    let late_us = u64::try_from(late.as_micros()).unwrap_or(u64::MAX);
-                    STARVED_US.fetch_add(late_us, Ordering::Relaxed);
                 }
                 if liveness.idle() >= idle_limit {
                     return Watched::Stalled;

@@ -55,6 +55,9 @@ pub struct CaseResult {
     pub journal: Journal,
     /// Wall time of the case.
     pub elapsed: Duration,
+    /// How long the harness itself was starved of CPU during the case: not counted
+    /// against the code's progress.
+    pub starved: Duration,
 }
 
 impl Case {
@@ -157,6 +160,7 @@ impl Case {
         )
         .await;
         let outcome = outcome.scrubbed(&provider.secrets());
+        let starved = provider.liveness().excused();
         let journal = provider.journal();
         let unscrubbed = provider.unscrubbed_journal();
         drop(provider);
@@ -165,6 +169,7 @@ impl Case {
             outcome,
             journal,
             elapsed: started.elapsed(),
+            starved,
         };
         Ok((result, unscrubbed))
     }

@@ -8,7 +8,7 @@
 //! was a silent acceptance is the oracle's (stage 6), which also gives `Case` its
 //! public, judged [`Case::run`].
 
-pub(crate) mod call;
+mod call;
 pub(crate) mod case;
 pub(crate) mod harness;
 pub(crate) mod outcome;

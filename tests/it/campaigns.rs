@@ -30,10 +30,11 @@ fn the_naive_client_panics_on_a_malformed_body_and_hangs_on_a_stall() {
     assert!(classes.contains(&Class::Panic), "{report}");
     assert!(classes.contains(&Class::Hang), "{report}");
     for finding in &report.findings {
-        // One malformed response is enough for each of these bugs.
+        // One malformed response is enough for each of these bugs: one change, or a
+        // status paired with its Retry-After (the coverage phase's paired fault).
         assert_eq!(finding.scenario.steps.len(), 1, "{report}");
-        assert_eq!(finding.scenario.complexity(), 1, "{report}");
-        assert!(finding.seen_in >= 1 && finding.seen_in <= 120);
+        assert!(finding.scenario.complexity() <= 2, "{report}");
+        assert!(finding.seen_in >= 1 && finding.seen_in <= report.total_cases());
         assert_eq!(finding.outcome.signature(), finding.signature);
     }
     let panic = report
@@ -53,9 +54,8 @@ fn the_naive_client_panics_on_a_malformed_body_and_hangs_on_a_stall() {
     );
     let text = report.to_string();
     assert!(
-        text.starts_with(
-            "badgateway: 2 findings in campaign `it.naive.create_charge` (120 cases, seed 0x"
-        ),
+        text.starts_with("badgateway: 3 findings in campaign `it.naive.create_charge` (")
+            && text.contains(" single faults + 120 generated cases, seed 0x"),
         "{text}"
     );
     assert!(text.contains("reproduce: BADGATEWAY_SEED=0x"), "{text}");
@@ -244,7 +244,8 @@ fn check_fails_the_test_with_the_report() {
         .downcast_ref::<String>()
         .expect("the report is the panic message");
     assert!(
-        report.starts_with("badgateway: 2 findings in campaign `it.check` (16 cases"),
+        report.starts_with("badgateway: 2 findings in campaign `it.check` (")
+            && report.contains("+ 16 generated cases"),
         "{report}"
     );
     assert!(
@@ -307,11 +308,11 @@ fn retrying_sooner_than_retry_after_asks_is_a_violation_and_waiting_is_not() {
         panic!("{:?}", eager[0].outcome)
     };
     assert_eq!(*request, 2);
-    assert!(
-        what.starts_with(
-            "ignored retry-after: request 1 was asked to wait 0.300 s and request 2 came after "
-        ),
-        "{what}"
+    // Only what was served is in the message: no measured time, so it reads the same
+    // on every run.
+    assert_eq!(
+        what,
+        "ignored retry-after: request 1 was asked to wait (retry-after: 0.3) and request 2 came before that"
     );
     let patient = campaign()
         .run_scenarios(asked, |url| retrying(url, Duration::from_millis(300)))

@@ -4,6 +4,7 @@ mod acceptance;
 mod bounded_inputs;
 mod campaigns;
 mod contracts;
+mod coverage;
 mod faults_with_reqwest;
 mod hostile_requests;
 mod journal;

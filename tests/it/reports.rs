@@ -55,6 +55,7 @@ fn report_of(scenario: Scenario) -> String {
         elapsed: Duration::ZERO,
         rerun: "cargo test reports".into(),
         warnings: vec![],
+        coverage: 0,
     };
     report.to_string()
 }
@@ -139,6 +140,7 @@ fn a_long_body_is_shown_around_its_change_with_the_rest_elided() {
         elapsed: Duration::ZERO,
         rerun: "cargo test reports".into(),
         warnings: vec![],
+        coverage: 0,
     }
     .to_string();
     assert!(text.contains("\"amount\": -77777"), "{text}");
