@@ -45,19 +45,24 @@ fn report_of(scenario: Scenario) -> String {
         .minimize(scenario, trusting_client)
         .unwrap()
         .expect("the scenario is a finding");
-    let report = Report {
+    shown(finding)
+}
+
+/// The report of one finding, as a campaign would print it.
+fn shown(finding: Finding) -> String {
+    Report {
         suite: "reports".into(),
         seed: 0x2a,
         cases: 1,
+        coverage: 0,
         deadline: Duration::from_millis(300),
         tally: BTreeMap::from([(finding.outcome.class(), 1)]),
         findings: vec![finding],
         elapsed: Duration::ZERO,
         rerun: "cargo test reports".into(),
         warnings: vec![],
-        coverage: 0,
-    };
-    report.to_string()
+    }
+    .to_string()
 }
 
 #[test]
@@ -130,19 +135,7 @@ fn a_long_body_is_shown_around_its_change_with_the_rest_elided() {
         })
         .unwrap()
         .expect("a panic");
-    let text = Report {
-        suite: "reports".into(),
-        seed: 0x2a,
-        cases: 1,
-        deadline: Duration::from_millis(300),
-        tally: BTreeMap::from([(finding.outcome.class(), 1)]),
-        findings: vec![finding],
-        elapsed: Duration::ZERO,
-        rerun: "cargo test reports".into(),
-        warnings: vec![],
-        coverage: 0,
-    }
-    .to_string();
+    let text = shown(finding);
     assert!(text.contains("\"amount\": -77777"), "{text}");
     assert!(
         text.contains("\"id\": \"ch_020\""),
