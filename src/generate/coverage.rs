@@ -38,6 +38,10 @@ const RETRY_AFTER_FORMS: [Option<&str>; 7] = [
     None,
 ];
 
+/// `Content-Length` values a client must not trust: past any memory, negative, not a
+/// number, past `u64`.
+pub const ABSURD_LENGTHS: [&str; 4] = ["1000000000000", "-1", "ten", "18446744073709551616"];
+
 /// Statuses providers answer with when something is wrong, or right but unexpected.
 const STATUSES: [u16; 17] = [
     500, 502, 503, 504, 429, 400, 401, 403, 404, 409, 422, 200, 201, 202, 204, 301, 418,
@@ -124,8 +128,12 @@ fn hostile_steps(shape: &Shape) -> Vec<Step> {
         Framing::MalformedChunk(ChunkFault::ShortChunk),
         Framing::MalformedChunk(ChunkFault::MissingLastChunk),
         Framing::BothLengths,
+        Framing::ContentLengthTwice { by: 10 },
     ];
-    steps.extend(framings.into_iter().map(|framing| Step {
+    let absurd = ABSURD_LENGTHS.map(|value| Framing::ContentLengthValue {
+        value: value.into(),
+    });
+    steps.extend(framings.into_iter().chain(absurd).map(|framing| Step {
         framing,
         ..Step::default()
     }));

@@ -182,6 +182,12 @@ pub fn framings(shape: &Shape) -> impl Strategy<Value = Framing> {
         ])
         .prop_map(Framing::MalformedChunk),
         Just(Framing::BothLengths),
+        (1..=64_usize).prop_map(|by| Framing::ContentLengthTwice { by }),
+        select(crate::generate::coverage::ABSURD_LENGTHS.to_vec()).prop_map(|value| {
+            Framing::ContentLengthValue {
+                value: value.into(),
+            }
+        }),
     ]
 }
 

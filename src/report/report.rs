@@ -342,6 +342,13 @@ fn framing_note(framing: &Framing, body_len: usize) -> Option<String> {
             body_len + by
         ),
         Framing::BothLengths => "both content-length and transfer-encoding: chunked".to_owned(),
+        Framing::ContentLengthValue { value } => format!(
+            "content-length announces {value:?}; the body has {body_len} bytes, then the connection closes"
+        ),
+        Framing::ContentLengthTwice { by } => format!(
+            "two content-length headers: {body_len} and {}",
+            body_len.saturating_add(*by)
+        ),
         _ => return None,
     })
 }

@@ -37,6 +37,19 @@ pub enum Framing {
     MalformedChunk(ChunkFault),
     /// Both `Content-Length` and `Transfer-Encoding: chunked` (RFC 9112 forbids it).
     BothLengths,
+    /// A `Content-Length` no body has: `1000000000000`, `-1`, `ten`, past `u64`. The
+    /// real body follows, and the connection closes after it. A client that allocates
+    /// from the length, or parses it unchecked, meets it here.
+    ContentLengthValue {
+        /// The value announced, as written.
+        value: String,
+    },
+    /// Two `Content-Length` headers that disagree (RFC 9112 makes it an error): the
+    /// right one, and one `by` bytes larger.
+    ContentLengthTwice {
+        /// How much larger the second one is.
+        by: usize,
+    },
 }
 
 /// How chunked encoding is broken.

@@ -76,6 +76,20 @@ pub fn render(response: &Response, framing: &Framing) -> Wire {
         }
         Framing::CloseDelimited => ("connection: close\r\n".into(), body.clone(), true),
         Framing::Chunked { size } => (chunked.into(), chunks(body, *size, true), false),
+        Framing::ContentLengthValue { value } => (
+            format!("content-length: {}\r\n", value.replace(['\r', '\n'], "")),
+            body.clone(),
+            true,
+        ),
+        Framing::ContentLengthTwice { by } => (
+            format!(
+                "{}{}",
+                content_length(len),
+                content_length(len.saturating_add(*by))
+            ),
+            body.clone(),
+            true,
+        ),
         Framing::BothLengths => (
             format!("{}{chunked}", content_length(len)),
             chunks(body, len.max(1), true),

@@ -109,3 +109,51 @@ fn the_coverage_phase_is_the_same_whatever_the_seed_and_can_be_switched_off() {
     assert_eq!(off.coverage, 0);
     assert_eq!(off.total_cases(), 8);
 }
+
+/// A hand-rolled client (as embedded and legacy code has) that trusts the length the
+/// provider announces: parses it unchecked, and reserves that much before reading.
+async fn trusts_content_length(url: String) -> Result<usize, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| e.to_string())?;
+    stream
+        .write_all(b"GET /hello HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut raw = Vec::new();
+    let read = tokio::time::timeout(Duration::from_millis(200), stream.read_to_end(&mut raw));
+    read.await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&raw);
+    let Some(line) = text
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("content-length:"))
+    else {
+        return Err("no content-length".into());
+    };
+    let length: usize = line["content-length:".len()..].trim().parse().unwrap();
+    let mut body: Vec<u8> = Vec::new();
+    body.try_reserve_exact(length)
+        .expect("room for the announced body");
+    Ok(length)
+}
+
+#[test]
+fn a_client_that_trusts_an_absurd_content_length_is_found_with_every_seed() {
+    // See: issue "reach", item 4: the length lie was at most 64 bytes, and no absurd,
+    // negative or non-numeric length was ever served.
+    for seed in [1, 2, 3] {
+        let report = few_random_cases(seed).run(trusts_content_length).unwrap();
+        let absurd = report.findings.iter().find(|f| {
+            f.outcome.class() == Class::Panic
+                && f.scenario
+                    .steps
+                    .iter()
+                    .any(|s| matches!(s.framing, badgateway::Framing::ContentLengthValue { .. }))
+        });
+        assert!(absurd.is_some(), "seed {seed}: {report}");
+    }
+}

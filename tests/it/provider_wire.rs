@@ -294,3 +294,22 @@ fn the_provider_listens_on_loopback_only() {
     let running = start(hello_baseline(), Scenario::new());
     assert!(running.provider.addr().ip().is_loopback());
 }
+
+#[test]
+fn absurd_and_doubled_content_lengths_reach_the_wire_with_the_real_body() {
+    // See: issue "reach", item 4.
+    let (bytes, ending) = served(faults::framing(Framing::ContentLengthValue {
+        value: "-1".into(),
+    }));
+    assert_eq!(
+        text(&bytes),
+        "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: -1\r\n\r\nhello"
+    );
+    assert_eq!(ending, Ending::Closed);
+    let (bytes, _) = served(faults::framing(Framing::ContentLengthTwice { by: 10 }));
+    assert!(
+        text(&bytes).contains("content-length: 5\r\ncontent-length: 15\r\n\r\nhello"),
+        "{}",
+        text(&bytes)
+    );
+}
