@@ -33,6 +33,48 @@ const STANDALONE_BELOW: usize = 8;
 /// Values at least this long get a short hash in their redacted form.
 const HASHED_FROM: usize = 20;
 
+/// Words of a name that mark it secret (`X-Api-Key` has `key`).
+const WORDS: [&str; 21] = [
+    "key",
+    "auth",
+    "token",
+    "secret",
+    "password",
+    "passwd",
+    "pwd",
+    "signature",
+    "session",
+    "sessionid",
+    "jwt",
+    "hmac",
+    "cvc",
+    "cvv",
+    "csc",
+    "iban",
+    "ssn",
+    "pin",
+    "otp",
+    "bearer",
+    "credentials",
+];
+
+/// Fragments of a name, its punctuation removed, that mark it secret (`apikey`).
+const FRAGMENTS: [&str; 13] = [
+    "authorization",
+    "cookie",
+    "token",
+    "secret",
+    "password",
+    "apikey",
+    "sessionid",
+    "signature",
+    "cardnumber",
+    "accountnumber",
+    "authcode",
+    "verificationcode",
+    "securitycode",
+];
+
 /// Whether a header, query parameter, JSON key or form field name carries a secret.
 /// The name is matched case-insensitively, after percent-decoding, by its words
 /// (`X-Api-Key`, `api_key`, `api%5Fkey`, `clientSecret`...).
@@ -71,44 +113,7 @@ pub fn is_secret(name: &str) -> bool {
     if !word.is_empty() {
         words.push(word);
     }
-    const WORDS: [&str; 21] = [
-        "key",
-        "auth",
-        "token",
-        "secret",
-        "password",
-        "passwd",
-        "pwd",
-        "signature",
-        "session",
-        "sessionid",
-        "jwt",
-        "hmac",
-        "cvc",
-        "cvv",
-        "csc",
-        "iban",
-        "ssn",
-        "pin",
-        "otp",
-        "bearer",
-        "credentials",
-    ];
-    const FRAGMENTS: [&str; 13] = [
-        "authorization",
-        "cookie",
-        "token",
-        "secret",
-        "password",
-        "apikey",
-        "sessionid",
-        "signature",
-        "cardnumber",
-        "accountnumber",
-        "authcode",
-        "verificationcode",
-        "securitycode",
-    ];
+
     joined == "code"
         || words.iter().any(|w| WORDS.contains(&w.as_str()))
         || FRAGMENTS.iter().any(|f| joined.contains(f))
@@ -515,40 +520,8 @@ mod tests {
     #[test]
     fn the_cheap_look_before_parsing_misses_no_name_is_secret_knows() {
         let secrets = Secrets::new();
-        for name in [
-            "key",
-            "auth",
-            "token",
-            "secret",
-            "password",
-            "passwd",
-            "pwd",
-            "signature",
-            "session",
-            "sessionid",
-            "jwt",
-            "hmac",
-            "cvc",
-            "cvv",
-            "csc",
-            "iban",
-            "ssn",
-            "pin",
-            "otp",
-            "bearer",
-            "credentials",
-            "authorization",
-            "cookie",
-            "apikey",
-            "cardnumber",
-            "accountnumber",
-            "authcode",
-            "verificationcode",
-            "securitycode",
-            "code",
-            "clientSecret",
-            "api%5Fkey",
-        ] {
+        let names = WORDS.iter().chain(FRAGMENTS.iter()).copied();
+        for name in names.chain(["code", "clientSecret", "api%5Fkey"]) {
             assert!(is_secret(name), "{name}");
             let body = format!("{{\"{name}\": \"v\"}}");
             assert!(secrets.may_name_a_secret(body.as_bytes()), "{name}");
