@@ -17,4 +17,4 @@ pub(crate) mod seeded;
 pub mod strategies;
 
 pub use catalog::Catalog;
-pub(crate) use plan::plans;
+pub(crate) use plan::{plans, NOT_A_SUCCESS};

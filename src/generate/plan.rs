@@ -77,7 +77,7 @@ impl Plan {
             })
         };
         if !(200..300).contains(&response.status) {
-            return reject("status: not a success");
+            return reject(NOT_A_SUCCESS);
         }
         // RFC 8259 lets a parser ignore a byte order mark: a BOM alone is no breach.
         let body = response
@@ -124,6 +124,10 @@ impl Plan {
         ))
     }
 }
+
+/// The clause of a response whose HTTP status is an error. The oracle recognises it by
+/// this name: `Ok` for such a response is always a finding.
+pub(crate) const NOT_A_SUCCESS: &str = "status: not a success";
 
 /// Nesting the validator can read, standing in for deeper nesting.
 const READABLE_DEPTH: usize = 64;

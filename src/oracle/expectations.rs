@@ -3,14 +3,11 @@
 
 use serde_json::Value;
 
+use crate::generate::NOT_A_SUCCESS;
 use crate::provider::journal::{Journal, RecordedRequest};
 use crate::runner::outcome::Outcome;
 use crate::scenario::json_path;
 use crate::scenario::{Expectation, Mutation};
-
-/// The clause of a response whose HTTP status is an error (`Ok` for it is always a
-/// finding); a JSON field named `status` has clauses of its own.
-const NOT_A_SUCCESS: &str = "status: not a success";
 
 /// What the code returned for the unmodified baseline, as far as it is known.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

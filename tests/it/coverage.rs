@@ -21,17 +21,21 @@ fn few_random_cases(seed: u64) -> Campaign {
         .no_fixtures()
 }
 
-/// Parses `Retry-After` as whole seconds, and panics on anything else.
-async fn panics_on_a_non_integer_retry_after(url: String) -> Result<String, String> {
-    let http = reqwest::Client::builder()
+/// `GET /hello` with a 200 ms timeout: the part the clients below share.
+async fn get_hello(url: &str) -> Result<reqwest::Response, String> {
+    reqwest::Client::builder()
         .timeout(Duration::from_millis(200))
         .build()
-        .map_err(|e| e.to_string())?;
-    let response = http
+        .map_err(|e| e.to_string())?
         .get(format!("{url}/hello"))
         .send()
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())
+}
+
+/// Parses `Retry-After` as whole seconds, and panics on anything else.
+async fn panics_on_a_non_integer_retry_after(url: String) -> Result<String, String> {
+    let response = get_hello(&url).await?;
     if let Some(value) = response.headers().get("retry-after") {
         let seconds: u64 = value.to_str().unwrap_or("").parse().unwrap();
         return Err(format!("asked to retry after {seconds} s"));
@@ -41,15 +45,7 @@ async fn panics_on_a_non_integer_retry_after(url: String) -> Result<String, Stri
 
 /// Sleeps on its thread when the provider is unavailable.
 async fn blocks_its_thread_on_a_503(url: String) -> Result<String, String> {
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_millis(200))
-        .build()
-        .map_err(|e| e.to_string())?;
-    let response = http
-        .get(format!("{url}/hello"))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
+    let response = get_hello(&url).await?;
     if response.status() == 503 {
         std::thread::sleep(Duration::from_secs(1));
         return Err("unavailable".into());
