@@ -128,9 +128,10 @@ pub mod fuzzing {
 pub use oracle::Judged;
 pub use provider::{Baseline, Endpoint, Journal, Liveness, Provider, RecordedRequest, Secrets};
 pub use report::{Finding, Kept, Report};
-pub use runner::{Case, CaseResult, Class, Outcome, DEFAULT_DEADLINE};
+pub use runner::{Case, CaseResult, Class, Outcome, Rule, Rules, DEFAULT_DEADLINE};
 pub use scenario::{
-    ChunkFault, Expectation, Framing, JsonChange, Mutation, Response, Scenario, Step, Transport,
+    ChunkFault, Expectation, Framing, JsonChange, Mutation, Repeat, Response, Scenario, Step,
+    Transport,
 };
 pub use store::{
     Fixture, Found, Replay, ReplayReport, ReplayStatus, Reproduced, Saved, ShrinkFigures, Store,

@@ -15,6 +15,7 @@ use crate::report::{Finding, Report};
 use crate::runner::harness::on_harness_runtime;
 use crate::runner::outcome::Outcome;
 use crate::runner::pool::Pool;
+use crate::runner::rules::Rules;
 use crate::runner::{CaseResult, DEFAULT_DEADLINE};
 use crate::scenario::Scenario;
 use crate::store::junit::{self, junit_dir};
@@ -76,6 +77,7 @@ pub struct Campaign {
     pub(super) strict: bool,
     pub(super) case_limit: Option<Duration>,
     pub(super) coverage: bool,
+    pub(super) rules: Rules,
 }
 
 impl Campaign {
@@ -98,7 +100,23 @@ impl Campaign {
             strict: false,
             case_limit: None,
             coverage: true,
+            rules: Rules::default(),
         }
+    }
+
+    /// The behaviour rules cases are judged by across their requests (double
+    /// charges, storms, backoff, `Retry-After`, final errors, pagination), with their
+    /// bounds; every rule, with its default bounds, unless set.
+    ///
+    /// ```
+    /// use badgateway::{Baseline, Campaign, Rule, Rules};
+    /// let campaign = Campaign::new("charges", Baseline::new())
+    ///     .rules(Rules::default().max_attempts(4).without(Rule::Backoff));
+    /// # let _ = campaign;
+    /// ```
+    pub fn rules(mut self, rules: Rules) -> Self {
+        self.rules = rules;
+        self
     }
 
     /// Whether the campaign first tries every single fault on purpose (the coverage
@@ -263,6 +281,7 @@ impl Campaign {
             .with_secrets(self.secrets)
             .strict_if(self.strict)
             .limit_if(self.case_limit)
+            .rules(self.rules)
     }
 
     /// The pool this campaign's cases run in, judged by its oracle.
@@ -273,8 +292,13 @@ impl Campaign {
                 settings.deadline,
                 settings.concurrency,
                 code,
-            ),
-            oracle: Oracle::new(self.contract.clone(), self.judge.clone()).strict(self.strict),
+            )
+            .with_secrets(self.secrets.clone())
+            .with_limit(settings.case_limit)
+            .with_rules(self.rules.clone()),
+            oracle: Oracle::new(self.contract.clone(), self.judge.clone())
+                .strict(self.strict)
+                .rules(self.rules.clone()),
         }
     }
 

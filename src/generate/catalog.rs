@@ -10,10 +10,12 @@ use crate::scenario::json_path;
 ///
 /// ```
 /// use badgateway::strategies::{Catalog, Shape};
-/// let shape = Shape::of_json(&serde_json::json!({"id": "ch_1", "card": {"last4": "4242"}}));
-/// assert_eq!(shape.json_paths, vec!["", "id", "card", "card.last4"]);
+/// let shape = Shape::of_json(&serde_json::json!({"id": "ch_1", "card": {"last4": "4242"}, "has_more": false, "n": 2}));
+/// assert_eq!(shape.json_paths, vec!["", "id", "card", "card.last4", "has_more", "n"]);
+/// assert_eq!(shape.false_flags, vec!["has_more"]);
+/// assert_eq!(shape.integers, vec!["n"]);
 /// let catalog = Catalog { requests: vec![shape] };
-/// assert_eq!(catalog.shape(5).json_paths.len(), 4);
+/// assert_eq!(catalog.shape(5).json_paths.len(), 6);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Catalog {
@@ -32,6 +34,16 @@ pub struct Shape {
     pub body_len: usize,
     /// Length on the wire, head included.
     pub wire_len: usize,
+    /// Whether the request performed an effect (see
+    /// [`Baseline::effect`](crate::Baseline::effect)): faults after the effect apply.
+    pub effect: bool,
+    /// Paths of `false` values (`has_more`): made `true` for good, they ask a client to
+    /// go on for ever.
+    pub false_flags: Vec<String>,
+    /// Paths of integer values (counts, sizes, amounts), for integer limits.
+    pub integers: Vec<String>,
+    /// Paths of arrays (pages of items), emptied while a flag says there is more.
+    pub arrays: Vec<String>,
 }
 
 impl Default for Shape {
@@ -41,6 +53,10 @@ impl Default for Shape {
             headers: vec!["content-type".into()],
             body_len: 64,
             wire_len: 160,
+            effect: false,
+            false_flags: Vec::new(),
+            integers: Vec::new(),
+            arrays: Vec::new(),
         }
     }
 }
@@ -53,11 +69,30 @@ impl Shape {
     pub fn of_json(body: &Value) -> Shape {
         let body_len = body.to_string().len();
         Shape {
-            json_paths: json_path::paths(body, MAX_PATHS),
             body_len,
             wire_len: body_len + 96,
             ..Shape::default()
         }
+        .with_json(body)
+    }
+
+    /// This shape with the paths of a JSON body: all of them, and by kind of value
+    /// (the first item of each array stands for the rest).
+    fn with_json(mut self, body: &Value) -> Shape {
+        self.json_paths = json_path::paths(body, MAX_PATHS);
+        let value_at = |path: &str| json_path::get(body, &json_path::parse(path)?);
+        let first_items = |path: &&String| !path.contains("[1]") && !path.contains("[2]");
+        for path in self.json_paths.iter().filter(first_items) {
+            match value_at(path) {
+                Some(Value::Bool(false)) => self.false_flags.push(path.clone()),
+                Some(Value::Number(n)) if n.is_i64() || n.is_u64() => {
+                    self.integers.push(path.clone());
+                }
+                Some(Value::Array(_)) => self.arrays.push(path.clone()),
+                _ => {}
+            }
+        }
+        self
     }
 }
 
@@ -79,14 +114,16 @@ impl Catalog {
                     })
                     .filter(|n| !crate::scenario::response::is_framing_header(n))
                     .collect();
-                let json_paths = serde_json::from_slice::<Value>(body)
-                    .map(|v| json_path::paths(&v, MAX_PATHS))
-                    .unwrap_or_default();
-                Shape {
-                    json_paths,
+                let shape = Shape {
                     headers,
                     body_len: body.len(),
                     wire_len: r.served.len(),
+                    effect: r.effect.is_some(),
+                    ..Shape::default()
+                };
+                match serde_json::from_slice::<Value>(body) {
+                    Ok(json) => shape.with_json(&json),
+                    Err(_) => shape,
                 }
             })
             .collect();

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use crate::contract::Contract;
 use crate::scenario::{
-    ChunkFault, Expectation, Framing, JsonChange, Mutation, Scenario, Step, Transport,
+    ChunkFault, Expectation, Framing, JsonChange, Mutation, Repeat, Scenario, Step, Transport,
 };
 
 use super::catalog::{Catalog, Shape};
@@ -41,6 +41,10 @@ const RETRY_AFTER_FORMS: [Option<&str>; 7] = [
 /// `Content-Length` values a client must not trust: past any memory, negative, not a
 /// number, past `u64`.
 pub const ABSURD_LENGTHS: [&str; 4] = ["1000000000000", "-1", "ten", "18446744073709551616"];
+
+/// Integers a count or size in a body must not be trusted with: past `u32`, past
+/// `i64`, `u64`'s largest.
+pub const INTEGER_LIMITS: [&str; 3] = ["4294967296", "9223372036854775808", "18446744073709551615"];
 
 /// Statuses providers answer with when something is wrong, or right but unexpected.
 const STATUSES: [u16; 17] = [
@@ -197,7 +201,80 @@ fn hostile_steps(shape: &Shape) -> Vec<Step> {
             });
         }
     }
+    steps.extend(integer_limits(shape));
+    steps.extend(persistent_steps(shape));
+    steps.extend(after_effect_steps(shape));
     steps
+}
+
+/// Every integer of the body at each of [`INTEGER_LIMITS`], where clients allocate or
+/// count from it.
+fn integer_limits(shape: &Shape) -> Vec<Step> {
+    shape
+        .integers
+        .iter()
+        .flat_map(|path| {
+            INTEGER_LIMITS.map(|limit| Step {
+                mutations: vec![Mutation::Json {
+                    path: path.clone(),
+                    change: JsonChange::ReplaceWith { json: limit.into() },
+                }],
+                ..Step::default()
+            })
+        })
+        .collect()
+}
+
+/// Faults that hold from the request on, for the rest of the case: the provider stays
+/// down (503, 500, 429, resets), and every page says there is more (each `false` flag
+/// made `true` for good, alone and with every array emptied).
+fn persistent_steps(shape: &Shape) -> Vec<Step> {
+    let always = |step: Step| step.repeat(Repeat::Always);
+    let mut steps: Vec<Step> = [503, 500, 429]
+        .map(|status| always(Step::baseline().with(Mutation::Status(status))))
+        .into();
+    steps.push(always(
+        Step::baseline().sent(Transport::ResetPeer { after_bytes: 0 }),
+    ));
+    for flag in &shape.false_flags {
+        let more = Mutation::Json {
+            path: flag.clone(),
+            change: JsonChange::ReplaceWith {
+                json: "true".into(),
+            },
+        };
+        steps.push(always(Step::baseline().with(more.clone())));
+        if !shape.arrays.is_empty() {
+            let emptied = shape.arrays.iter().map(|path| Mutation::Json {
+                path: path.clone(),
+                change: JsonChange::EmptyArray,
+            });
+            let mut step = Step::baseline().with(more);
+            step.mutations.extend(emptied);
+            steps.push(always(step));
+        }
+    }
+    steps
+}
+
+/// On a request that performed an effect: the effect, then a fault (a 500, a 503, a
+/// reset, a close with no reply, a stall): the charge is taken and the client cannot
+/// know it.
+fn after_effect_steps(shape: &Shape) -> Vec<Step> {
+    if !shape.effect {
+        return Vec::new();
+    }
+    let mut steps: Vec<Step> = [500, 503]
+        .map(|status| Step::baseline().with(Mutation::Status(status)))
+        .into();
+    for transport in [
+        Transport::ResetPeer { after_bytes: 0 },
+        Transport::EmptyResponse,
+        Transport::Timeout { after_bytes: 0 },
+    ] {
+        steps.push(Step::baseline().sent(transport));
+    }
+    steps.into_iter().map(Step::after_effect).collect()
 }
 
 /// Every JSON change at every path of the response (no contract to say which break it).

@@ -1,81 +1,406 @@
-//! The promises every client makes, contract or not, checked from the request
-//! journal: bounded retries (no retry storm), and honouring `Retry-After`.
+//! The behaviour rules every client is held to across the requests of a case, contract
+//! or not, judged from the request journal: no double effect, bounded attempts, spaced
+//! retries, `Retry-After` honoured up to a cap and never past it, final errors not
+//! retried, pages that end.
+//!
+//! Implementation notes: a *logical call* is told from the wire alone. A request is an
+//! attempt at the same call as the latest earlier request with the same method, target
+//! and body when that one did not succeed (no whole 2xx answer): a retry. The same
+//! request after a success is a new call (polling, or the same page again, which the
+//! pagination rules judge). Idempotency keys are not part of the call: a client that
+//! sends a new key per attempt is exactly the one these rules must see.
 
 use std::time::{Duration, SystemTime};
 
-use crate::provider::journal::{Journal, RecordedRequest};
+use crate::provider::journal::{Effect, Journal, RecordedRequest};
 use crate::runner::outcome::Outcome;
-use crate::scenario::Transport;
+use crate::runner::rules::{Rule, Rules};
+use crate::scenario::{Framing, Transport};
 
-/// More requests than this in one case is a retry storm.
-pub(crate) const MAX_REQUESTS: usize = 30;
-/// How much earlier than `Retry-After` asked a retry may come (clock granularity).
-const RETRY_AFTER_SLACK: Duration = Duration::from_millis(20);
-
-/// The outcome, or how the code broke the promises every client makes, contract or
-/// not: bounded retries (no retry storm), and honouring `Retry-After`.
-pub(crate) fn behaved(outcome: Outcome, journal: &Journal) -> Outcome {
-    if outcome.is_finding() {
-        return outcome;
-    }
-    if journal.len() > MAX_REQUESTS {
-        let last = &journal.requests[journal.len() - 1];
-        return Outcome::RequestViolation {
-            request: last.index + 1,
-            what: format!(
-                "retry storm: more than {MAX_REQUESTS} requests in one case ({} by the end, the last {} {})",
-                journal.len(),
-                last.method,
-                last.target
-            ),
+/// The outcome, or the first behaviour rule the code broke. A panic, a blocked thread
+/// and a finding already judged outrank the rules; a hang gives way to them, because a
+/// storm, pages without end or an unbounded wait is what such a hang was.
+pub(crate) fn behaved(outcome: Outcome, journal: &Journal, rules: &Rules) -> Outcome {
+    let hung = match outcome {
+        Outcome::Ok { .. } | Outcome::HandledError { .. } => false,
+        Outcome::Hang { blocked: false, .. } => true,
+        _ => return outcome,
+    };
+    let calls = Calls::of(journal);
+    for rule in Rule::ALL.into_iter().filter(|r| rules.judges(*r)) {
+        let broken = match rule {
+            Rule::DuplicateEffect => duplicate_effect(journal),
+            Rule::PaginationCycle => pagination_cycle(journal),
+            Rule::UnboundedPagination => unbounded_pagination(journal, rules),
+            Rule::Storm => storm(journal, &calls, rules),
+            Rule::RetriedFinalError => retried_final_error(journal, &calls, rules),
+            Rule::UnboundedWait if hung => unbounded_wait(journal, rules),
+            Rule::IgnoredRetryAfter => ignored_retry_after(journal, rules),
+            Rule::Backoff => no_backoff(journal, &calls, rules),
+            _ => None,
         };
-    }
-    for (i, request) in journal.requests.iter().enumerate() {
-        let Some((wait, asked)) = retry_after(request) else {
-            continue;
-        };
-        let path = |r: &RecordedRequest| r.target.split('?').next().map(str::to_owned);
-        let next = journal.requests[i + 1..]
-            .iter()
-            .find(|later| later.method == request.method && path(later) == path(request));
-        if let Some(next) = next {
-            let waited = next.at.saturating_sub(request.at);
-            if waited + RETRY_AFTER_SLACK < wait {
-                return Outcome::RequestViolation {
-                    request: next.index + 1,
-                    // Only what was served goes in the message, never a measured
-                    // time: the verdict is snapshotted and must read the same each run.
-                    what: format!(
-                        "ignored retry-after: request {} was asked to wait (retry-after: {asked}) and request {} came before that",
-                        request.index + 1,
-                        next.index + 1,
-                    ),
-                };
-            }
+        if let Some((request, what)) = broken {
+            return Outcome::Misbehaviour {
+                rule,
+                request: request + 1,
+                what,
+            };
         }
     }
     outcome
 }
 
-/// How long a 429 or 503 asked the client to wait: `Retry-After` as seconds (decimals
-/// too, as some providers send) or as an HTTP date (from now; a past date is no wait).
-fn retry_after(request: &RecordedRequest) -> Option<(Duration, String)> {
-    let head_delivered = match request.step.transport {
+/// For each request of the journal (by position), the request it retries, if it is a
+/// retry, and which attempt at its call it is (from 1).
+struct Calls {
+    retries: Vec<Option<usize>>,
+    attempt: Vec<usize>,
+}
+
+impl Calls {
+    fn of(journal: &Journal) -> Calls {
+        let requests = &journal.requests;
+        let mut retries = Vec::with_capacity(requests.len());
+        let mut attempt = Vec::with_capacity(requests.len());
+        for (i, request) in requests.iter().enumerate() {
+            let previous = (0..i).rev().find(|&j| same_call(&requests[j], request));
+            let retried = previous.filter(|&j| !succeeded(&requests[j]));
+            attempt.push(retried.map_or(1, |j| attempt[j] + 1));
+            retries.push(retried);
+        }
+        Calls { retries, attempt }
+    }
+}
+
+fn same_call(a: &RecordedRequest, b: &RecordedRequest) -> bool {
+    a.method == b.method && a.target == b.target && a.body == b.body
+}
+
+fn path(request: &RecordedRequest) -> &str {
+    request.target.split('?').next().unwrap_or(&request.target)
+}
+
+/// Whether the whole head reached the client.
+fn head_delivered(request: &RecordedRequest) -> bool {
+    match request.step.transport {
         Transport::Normal | Transport::Latency { .. } | Transport::Slicer { .. } => true,
         Transport::ResetPeer { after_bytes: n }
         | Transport::LimitData { bytes: n }
         | Transport::Timeout { after_bytes: n } => n >= request.served_head_len,
         Transport::EmptyResponse => false,
+    }
+}
+
+/// Whether the client got a whole, well-framed 2xx.
+fn succeeded(request: &RecordedRequest) -> bool {
+    let whole = matches!(
+        request.step.transport,
+        Transport::Normal | Transport::Latency { .. } | Transport::Slicer { .. }
+    ) && matches!(
+        request.step.framing,
+        Framing::ContentLength | Framing::Chunked { .. } | Framing::CloseDelimited
+    );
+    whole && (200..300).contains(&status_of(request))
+}
+
+/// How the provider answered, in a few words.
+fn answer(request: &RecordedRequest) -> String {
+    let status = status_of(request);
+    match request.step.transport {
+        Transport::EmptyResponse => "a close with no reply".to_owned(),
+        Transport::ResetPeer { after_bytes } => format!("a reset after {after_bytes} bytes"),
+        Transport::LimitData { bytes } => format!("a close after {bytes} bytes"),
+        Transport::Timeout { after_bytes } => format!("a stall after {after_bytes} bytes"),
+        _ => format!("{status}"),
+    }
+}
+
+fn header<'a>(request: &'a RecordedRequest, name: &str) -> Option<&'a str> {
+    request
+        .headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// Two requests with the same method, path and body that each performed the effect:
+/// one logical call charged twice.
+fn duplicate_effect(journal: &Journal) -> Option<(usize, String)> {
+    let performed: Vec<&RecordedRequest> = journal
+        .requests
+        .iter()
+        .filter(|r| r.effect == Some(Effect::Performed))
+        .collect();
+    for (n, second) in performed.iter().enumerate() {
+        let Some(first) = performed[..n].iter().find(|first| {
+            first.method == second.method
+                && path(first) == path(second)
+                && first.body == second.body
+        }) else {
+            continue;
+        };
+        let key = |r: &RecordedRequest| match header(r, "idempotency-key") {
+            Some(key) => format!("idempotency-key {key:?}"),
+            None => "no idempotency-key".to_owned(),
+        };
+        let after = if first.step.after_effect {
+            format!("{} after the effect", answer(first))
+        } else {
+            answer(first)
+        };
+        return Some((
+            second.index,
+            format!(
+                "requests {} and {} each performed the effect of {} {} with the same body: request {} was answered with {after}, and request {} came with {} (request {} had {}), so the provider performed it twice: a double charge",
+                first.index + 1,
+                second.index + 1,
+                second.method,
+                path(second),
+                first.index + 1,
+                second.index + 1,
+                key(second),
+                first.index + 1,
+                key(first),
+            ),
+        ));
+    }
+    None
+}
+
+/// Whether a GET request asks for a page: its query holds a value an earlier 2xx
+/// response to the same path gave (a cursor), or its whole target appears in one (a
+/// `next` link).
+fn is_page_request(journal: &Journal, i: usize) -> bool {
+    let request = &journal.requests[i];
+    let Some((_, query)) = request.target.split_once('?') else {
+        return false;
     };
-    if !head_delivered || !matches!(status_of(request), 429 | 503) {
+    let values: Vec<String> = query
+        .split('&')
+        .filter_map(|pair| pair.split_once('=').map(|(_, v)| v))
+        .filter(|v| v.len() > 2)
+        .map(|v| format!("\"{v}\""))
+        .collect();
+    journal.requests[..i]
+        .iter()
+        .filter(|earlier| {
+            earlier.method == "GET" && path(earlier) == path(request) && succeeded(earlier)
+        })
+        .any(|earlier| {
+            let body = String::from_utf8_lossy(
+                earlier
+                    .served
+                    .get(earlier.served_head_len..)
+                    .unwrap_or_default(),
+            );
+            body.contains(request.target.as_str())
+                || values.iter().any(|v| body.contains(v.as_str()))
+        })
+}
+
+/// A page requested again after it was served: the cursor repeats.
+fn pagination_cycle(journal: &Journal) -> Option<(usize, String)> {
+    let requests = &journal.requests;
+    for (i, request) in requests
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.method == "GET")
+    {
+        let Some(served) = requests[..i]
+            .iter()
+            .find(|earlier| earlier.target == request.target && succeeded(earlier))
+        else {
+            continue;
+        };
+        if is_page_request(journal, i) {
+            return Some((
+                request.index,
+                format!(
+                    "request {} asked for the page request {} had already been served (GET {}): the cursor repeats, so the listing never ends",
+                    request.index + 1,
+                    served.index + 1,
+                    request.target
+                ),
+            ));
+        }
+    }
+    None
+}
+
+/// More pages of one listing than the rules allow.
+fn unbounded_pagination(journal: &Journal, rules: &Rules) -> Option<(usize, String)> {
+    let requests = &journal.requests;
+    if requests.len() <= rules.max_pages {
+        return None;
+    }
+    let mut pages: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (i, request) in requests.iter().enumerate() {
+        if request.method != "GET" || !is_page_request(journal, i) {
+            continue;
+        }
+        let count = pages.entry(path(request)).or_insert(1);
+        *count += 1;
+        if *count > rules.max_pages {
+            return Some((
+                request.index,
+                format!(
+                    "request {} was page {count} of GET {}: more than {} pages (Rules::max_pages) of one listing",
+                    request.index + 1,
+                    path(request),
+                    rules.max_pages
+                ),
+            ));
+        }
+    }
+    None
+}
+
+/// Too many attempts at one call, or too many requests in one case.
+fn storm(journal: &Journal, calls: &Calls, rules: &Rules) -> Option<(usize, String)> {
+    let requests = &journal.requests;
+    if let Some(i) = calls.attempt.iter().position(|&a| a > rules.max_attempts) {
+        let r = &requests[i];
+        return Some((
+            r.index,
+            format!(
+                "request {} was attempt {} at {} {}: more than {} attempts (Rules::max_attempts) at one call, the last failed with {}",
+                r.index + 1,
+                calls.attempt[i],
+                r.method,
+                r.target,
+                rules.max_attempts,
+                answer(&requests[calls.retries[i]?])
+            ),
+        ));
+    }
+    let last = requests.get(rules.max_requests)?;
+    Some((
+        last.index,
+        format!(
+            "more than {} requests (Rules::max_requests) in one case, the last {} {}: requests without end",
+            rules.max_requests, last.method, last.target
+        ),
+    ))
+}
+
+/// A retry of a response the rules call final.
+fn retried_final_error(journal: &Journal, calls: &Calls, rules: &Rules) -> Option<(usize, String)> {
+    journal.requests.iter().enumerate().find_map(|(i, r)| {
+        let previous = &journal.requests[calls.retries[i]?];
+        let status = status_of(previous);
+        (head_delivered(previous) && rules.final_statuses.contains(&status)).then(|| {
+            (
+                r.index,
+                format!(
+                    "request {} retried {} {} after request {} was answered {status}, which is final (Rules::final_statuses): the same request fails the same way",
+                    r.index + 1,
+                    r.method,
+                    r.target,
+                    previous.index + 1
+                ),
+            )
+        })
+    })
+}
+
+/// After a `Retry-After` longer than the cap, nothing more: the code kept waiting.
+fn unbounded_wait(journal: &Journal, rules: &Rules) -> Option<(usize, String)> {
+    let last = journal.requests.last()?;
+    let (wait, asked) = retry_after(last)?;
+    (wait > rules.retry_after_cap).then(|| {
+        (
+            last.index,
+            format!(
+                "request {} was answered {} with retry-after: {asked}, and the code sent nothing more and did not return for longer than {:?} (Rules::retry_after_cap): it waits as long as the provider says",
+                last.index + 1,
+                status_of(last),
+                rules.retry_after_cap
+            ),
+        )
+    })
+}
+
+/// How much earlier than `Retry-After` asked a retry may come (clock granularity).
+const RETRY_AFTER_SLACK: Duration = Duration::from_millis(20);
+
+/// A retry sooner than `Retry-After` asked, up to the cap.
+fn ignored_retry_after(journal: &Journal, rules: &Rules) -> Option<(usize, String)> {
+    for (i, request) in journal.requests.iter().enumerate() {
+        let Some((wait, asked)) = retry_after(request) else {
+            continue;
+        };
+        let next = journal.requests[i + 1..]
+            .iter()
+            .find(|later| later.method == request.method && path(later) == path(request));
+        if let Some(next) = next {
+            let waited = next.at.saturating_sub(request.at);
+            if waited + RETRY_AFTER_SLACK < wait.min(rules.retry_after_cap) {
+                return Some((
+                    next.index,
+                    // Only what was served goes in the message, never a measured
+                    // time: the verdict is snapshotted and must read the same each run.
+                    format!(
+                        "request {} was asked to wait (retry-after: {asked}) and request {} came before that",
+                        request.index + 1,
+                        next.index + 1,
+                    ),
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// Two or more retries of one call, each sooner than the shortest backoff after the
+/// attempt before, where no `Retry-After` said to come back.
+fn no_backoff(journal: &Journal, calls: &Calls, rules: &Rules) -> Option<(usize, String)> {
+    let requests = &journal.requests;
+    let mut hasty: Vec<Vec<usize>> = vec![Vec::new(); requests.len()];
+    for (i, request) in requests.iter().enumerate() {
+        let Some(j) = calls.retries[i] else { continue };
+        let previous = &requests[j];
+        let told = retry_after_value(previous).is_some();
+        let mut chain = std::mem::take(&mut hasty[j]);
+        if !told && request.at.saturating_sub(previous.at) < rules.min_backoff {
+            chain.push(i);
+        }
+        if chain.len() >= 2 {
+            let shown: Vec<String> = std::iter::once(j)
+                .chain(chain.iter().copied())
+                .map(|k| (requests[k].index + 1).to_string())
+                .collect();
+            return Some((
+                request.index,
+                format!(
+                    "requests {} were attempts at {} {} that came less than {:?} (Rules::min_backoff) after the attempt before: retries back to back",
+                    shown.join(", "),
+                    request.method,
+                    request.target,
+                    rules.min_backoff
+                ),
+            ));
+        }
+        hasty[i] = chain;
+    }
+    None
+}
+
+/// The `Retry-After` value a delivered 429 or 503 carried.
+fn retry_after_value(request: &RecordedRequest) -> Option<String> {
+    if !head_delivered(request) || !matches!(status_of(request), 429 | 503) {
         return None;
     }
     let head = String::from_utf8_lossy(request.served.get(..request.served_head_len)?);
-    let value = head
-        .split("\r\n")
+    head.split("\r\n")
         .filter_map(|line| line.split_once(':'))
         .find(|(name, _)| name.trim().eq_ignore_ascii_case("retry-after"))
-        .map(|(_, value)| value.trim().to_owned())?;
+        .map(|(_, value)| value.trim().to_owned())
+}
+
+/// How long a 429 or 503 asked the client to wait: `Retry-After` as seconds (decimals
+/// too, as some providers send) or as an HTTP date (from now; a past date is no wait).
+fn retry_after(request: &RecordedRequest) -> Option<(Duration, String)> {
+    let value = retry_after_value(request)?;
     if let Ok(seconds) = value.parse::<f64>() {
         return (seconds.is_finite() && seconds > 0.0)
             .then(|| (Duration::from_secs_f64(seconds.min(86_400.0)), value));

@@ -13,12 +13,13 @@ use crate::error::Error;
 use crate::runner::case::{Case, CaseResult};
 use crate::runner::harness::on_harness_runtime;
 
-use super::expectations;
+use super::oracle::Oracle;
 
 impl Case {
-    /// Runs the case on a runtime of its own, and judges the outcome by the
-    /// expectations its steps carried (a silent acceptance of a clause-breaking
-    /// response, a false rejection of a conforming one).
+    /// Runs the case on a runtime of its own, and judges the outcome as a campaign
+    /// does: by the expectations its steps carried (a silent acceptance of a
+    /// clause-breaking response, a false rejection of a conforming one) and by every
+    /// behaviour [`Rule`](crate::Rule) it is held to ([`Case::rules`]).
     ///
     /// # Errors
     /// Only the harness's own failures (the provider could not bind); everything your
@@ -31,11 +32,10 @@ impl Case {
         E: Display,
     {
         let code = Arc::new(code);
+        let oracle = Oracle::new(None, None).rules(self.rules_judged().clone());
         on_harness_runtime(move || async move {
-            let mut result = self.run_unjudged(code).await?;
-            result.outcome =
-                expectations::judged(result.outcome, &result.journal, &Default::default());
-            Ok(result)
+            let result = self.run_unjudged(code).await?;
+            Ok(oracle.judge(result))
         })
     }
 }

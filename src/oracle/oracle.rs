@@ -6,6 +6,7 @@ use crate::contract::Contract;
 use crate::runner::case::CaseResult;
 
 use crate::runner::outcome::Outcome;
+use crate::runner::rules::Rules;
 
 use super::expectations::{AcceptanceRule, BaselineOutput};
 use super::judge::{self, JudgeFn};
@@ -19,6 +20,7 @@ pub(crate) struct Oracle {
     contract: Option<Arc<Contract>>,
     judge: Option<JudgeFn>,
     acceptance: AcceptanceRule,
+    rules: Rules,
 }
 
 impl Oracle {
@@ -28,7 +30,14 @@ impl Oracle {
             contract,
             judge,
             acceptance: AcceptanceRule::default(),
+            rules: Rules::default(),
         }
+    }
+
+    /// Judges behaviour across requests by these rules.
+    pub(crate) fn rules(mut self, rules: Rules) -> Self {
+        self.rules = rules;
+        self
     }
 
     /// Judges silent acceptance clause by clause (strict), or by what the broken value
@@ -60,7 +69,7 @@ impl Oracle {
     /// The result with its outcome judged by every rule.
     pub(crate) fn judge(&self, mut result: CaseResult) -> CaseResult {
         let mut outcome = expectations::judged(result.outcome, &result.journal, &self.acceptance);
-        outcome = behaviour::behaved(outcome, &result.journal);
+        outcome = behaviour::behaved(outcome, &result.journal, &self.rules);
         if let Some(contract) = &self.contract {
             outcome = requests::checked(contract, outcome, &result.journal);
         }

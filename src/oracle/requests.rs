@@ -62,7 +62,10 @@ fn violation(contract: &Contract, journal: &Journal, request: &RecordedRequest) 
             ));
         }
     }
-    if request.method == "POST" {
+    // Where the baseline declares the effect, the duplicate-effect rule judges what a
+    // retry did; elsewhere, a failed POST retried with no key or another one is the
+    // client's half broken (no key twice is no key at all).
+    if request.method == "POST" && request.effect.is_none() {
         let key = header("idempotency-key");
         let retried = journal
             .requests
@@ -72,12 +75,13 @@ fn violation(contract: &Contract, journal: &Journal, request: &RecordedRequest) 
                 earlier.method == request.method
                     && earlier.target.split('?').next() == Some(path)
                     && failed(earlier)
-                    && earlier
-                        .headers
-                        .iter()
-                        .find(|(n, _)| n.eq_ignore_ascii_case("idempotency-key"))
-                        .map(|(_, v)| v.clone())
-                        != key
+                    && (key.is_none()
+                        || earlier
+                            .headers
+                            .iter()
+                            .find(|(n, _)| n.eq_ignore_ascii_case("idempotency-key"))
+                            .map(|(_, v)| v.clone())
+                            != key)
             });
         if let Some(earlier) = retried {
             return Some(format!(

@@ -36,11 +36,22 @@ pub enum Baseline {
 pub struct Endpoint {
     /// Request method, matched case-insensitively.
     pub method: String,
-    /// Path, where a segment `{name}` matches any one segment; the query is ignored.
+    /// Path, where a segment `{name}` matches any one segment, and optionally a query
+    /// (`/v1/charges?starting_after=ch_2`): then every parameter it names must be in
+    /// the request's query with that value. Of the endpoints that match a request, the
+    /// one naming the most parameters answers it (pages by cursor).
     pub path: String,
-    /// The well-formed response.
+    /// The well-formed response. `{{base_url}}` anywhere in its headers or body is
+    /// served as the provider's own base URL (`http://127.0.0.1:PORT`), for `next`
+    /// links and `Location` headers.
     pub response: Response,
+    /// Whether a request here performs an effect the provider records (a charge
+    /// created): see [`Baseline::effect`].
+    pub effect: bool,
 }
+
+/// What `{{base_url}}` in a declared response is served as.
+pub const BASE_URL_PLACEHOLDER: &str = "{{base_url}}";
 
 impl Default for Baseline {
     fn default() -> Self {
@@ -67,6 +78,29 @@ impl Baseline {
     /// assert!(b.declared("get", "/v1/balance").is_some());
     /// ```
     pub fn endpoint(self, method: &str, path: &str, response: Response) -> Self {
+        self.declare(method, path, response, false)
+    }
+
+    /// Declares an endpoint whose requests perform an effect, as a `POST` that creates
+    /// a charge does. The provider records each effect, and keys them as real payment
+    /// APIs do: a request whose `Idempotency-Key` already performed the effect replays
+    /// it and performs nothing, while a request with no key, or a new one, performs
+    /// it again. A step can fail *after* the effect
+    /// ([`Step::after_effect`](crate::Step#structfield.after_effect)): the charge is
+    /// taken, and the client sees a reset, a stall or a 5xx. Two effects of one logical
+    /// call are a double charge, which the oracle reports.
+    ///
+    /// ```
+    /// use badgateway::{Baseline, Response};
+    /// let b = Baseline::new().effect("POST", "/v1/charges", Response::json(200, &serde_json::json!({"id": "ch_1"})));
+    /// let Baseline::Endpoints(endpoints) = b else { unreachable!() };
+    /// assert!(endpoints[0].effect);
+    /// ```
+    pub fn effect(self, method: &str, path: &str, response: Response) -> Self {
+        self.declare(method, path, response, true)
+    }
+
+    fn declare(self, method: &str, path: &str, response: Response, effect: bool) -> Self {
         let Baseline::Endpoints(mut endpoints) = self else {
             panic!("Baseline::endpoint: this baseline forwards requests; declare endpoints on Baseline::new()");
         };
@@ -74,6 +108,7 @@ impl Baseline {
             method: method.to_owned(),
             path: path.to_owned(),
             response,
+            effect,
         });
         Baseline::Endpoints(endpoints)
     }
@@ -100,6 +135,8 @@ impl Baseline {
     ///
     /// `body` is any JSON value, sent compactly with `Content-Type: application/json`
     /// unless the headers say otherwise; `body_text` sends a string as is instead.
+    /// `"effect": true` declares an effect ([`Baseline::effect`]); a `path` may hold a
+    /// query, and a body `{{base_url}}` (see [`Endpoint`]).
     ///
     /// ```
     /// let dir = std::env::temp_dir().join(format!("bg-doc-{}", std::process::id()));
@@ -132,8 +169,8 @@ impl Baseline {
             .with_path(path)
         })?;
         Ok(file.endpoints.into_iter().fold(Baseline::new(), |b, e| {
-            let (method, path, response) = e.into_parts();
-            b.endpoint(&method, &path, response)
+            let (method, path, response, effect) = e.into_parts();
+            b.declare(&method, &path, response, effect)
         }))
     }
 
@@ -145,16 +182,61 @@ impl Baseline {
     /// assert!(b.declared("GET", "/a/7/b").is_some());
     /// assert!(b.declared("GET", "/a/7/c").is_none());
     /// ```
+    ///
+    /// An endpoint that names query parameters answers only requests that carry them,
+    /// and is preferred over one that names fewer:
+    ///
+    /// ```
+    /// use badgateway::{Baseline, Response};
+    /// let b = Baseline::new()
+    ///     .endpoint("GET", "/v1/charges", Response::new(200).body("page 1"))
+    ///     .endpoint("GET", "/v1/charges?starting_after=ch_2", Response::new(200).body("page 2"));
+    /// assert_eq!(b.declared("GET", "/v1/charges?limit=2").unwrap().body, b"page 1");
+    /// assert_eq!(b.declared("GET", "/v1/charges?limit=2&starting_after=ch_2").unwrap().body, b"page 2");
+    /// ```
     pub fn declared(&self, method: &str, target: &str) -> Option<&Response> {
+        self.endpoint_for(method, target).map(|e| &e.response)
+    }
+
+    /// The declared endpoint that answers a request, if one matches.
+    pub(crate) fn endpoint_for(&self, method: &str, target: &str) -> Option<&Endpoint> {
         let Baseline::Endpoints(endpoints) = self else {
             return None;
         };
-        let path = target.split(['?', '#']).next().unwrap_or(target);
-        endpoints
-            .iter()
-            .find(|e| e.method.eq_ignore_ascii_case(method) && path_matches(&e.path, path))
-            .map(|e| &e.response)
+        let target = target.split('#').next().unwrap_or(target);
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        let mut best: Option<(&Endpoint, usize)> = None;
+        for e in endpoints {
+            let (want_path, want_query) = e.path.split_once('?').unwrap_or((&e.path, ""));
+            if !e.method.eq_ignore_ascii_case(method) || !path_matches(want_path, path) {
+                continue;
+            }
+            let wanted: Vec<&str> = want_query.split('&').filter(|p| !p.is_empty()).collect();
+            if !wanted.iter().all(|w| query.split('&').any(|q| q == *w)) {
+                continue;
+            }
+            if best.is_none_or(|(_, n)| wanted.len() > n) {
+                best = Some((e, wanted.len()));
+            }
+        }
+        best.map(|(e, _)| e)
     }
+}
+
+/// The response with every `{{base_url}}` in its headers and body served as `base`.
+pub(crate) fn with_base_url(mut response: Response, base: &str) -> Response {
+    let placeholder = BASE_URL_PLACEHOLDER.as_bytes();
+    let replace = |bytes: &mut Vec<u8>| {
+        if bytes.windows(placeholder.len()).any(|w| w == placeholder) {
+            let text = String::from_utf8_lossy(bytes).replace(BASE_URL_PLACEHOLDER, base);
+            *bytes = text.into_bytes();
+        }
+    };
+    for (_, value) in &mut response.headers {
+        replace(value);
+    }
+    replace(&mut response.body);
+    response
 }
 
 /// The response for a request that no declared endpoint matches.
@@ -218,6 +300,8 @@ struct EndpointFile {
     headers: serde_json::Map<String, serde_json::Value>,
     body: Option<serde_json::Value>,
     body_text: Option<String>,
+    #[serde(default)]
+    effect: bool,
 }
 
 fn ok() -> u16 {
@@ -225,7 +309,7 @@ fn ok() -> u16 {
 }
 
 impl EndpointFile {
-    fn into_parts(self) -> (String, String, Response) {
+    fn into_parts(self) -> (String, String, Response, bool) {
         let mut response = Response::new(self.status);
         let has_type = self
             .headers
@@ -245,6 +329,6 @@ impl EndpointFile {
         } else if let Some(text) = self.body_text {
             response.body = text.into_bytes();
         }
-        (self.method, self.path, response)
+        (self.method, self.path, response, self.effect)
     }
 }

@@ -44,6 +44,26 @@ pub struct RecordedRequest {
     pub served_head_len: usize,
     /// When the request had arrived whole, from the provider's start.
     pub at: std::time::Duration,
+    /// What the request did to the provider's state, on an endpoint that declares an
+    /// effect ([`Baseline::effect`](crate::Baseline::effect)); `None` elsewhere.
+    pub effect: Option<Effect>,
+}
+
+/// What a request to an endpoint with an effect did.
+///
+/// ```
+/// use badgateway::journal::Effect;
+/// assert_ne!(Effect::Performed, Effect::Replayed);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Effect {
+    /// It performed the effect (a charge was taken), whatever the client then saw.
+    Performed,
+    /// Its idempotency key had performed the effect already: the provider replayed
+    /// that result and performed nothing.
+    Replayed,
+    /// It failed before the effect: nothing was performed.
+    NotPerformed,
 }
 
 impl Journal {

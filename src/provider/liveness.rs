@@ -10,7 +10,7 @@
 //! for. What is left is time in which nothing moved: the runner calls a case a hang
 //! when that reaches its limit.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// The activity clock of one case's provider.
@@ -25,6 +25,8 @@ pub struct Liveness {
     wait_until: AtomicU64,
     /// Microseconds the harness itself was starved of CPU, in all.
     excused: AtomicU64,
+    /// The client sent more requests than any verdict needs: stop the case.
+    enough: AtomicBool,
 }
 
 /// Counts a finite slow response while it is written; its end is progress.
@@ -53,6 +55,7 @@ impl Liveness {
             slow_responses: AtomicUsize::new(0),
             wait_until: AtomicU64::new(0),
             excused: AtomicU64::new(0),
+            enough: AtomicBool::new(false),
         }
     }
 
@@ -78,6 +81,21 @@ impl Liveness {
             .now_us()
             .saturating_add(u64::try_from(wait.as_micros()).unwrap_or(u64::MAX));
         self.wait_until.fetch_max(until, Ordering::SeqCst);
+    }
+
+    /// The case has shown all it can (the client sent more requests than the storm
+    /// rule allows): the runner may stop it now instead of at its limit.
+    pub(crate) fn seen_enough(&self) {
+        self.enough.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the case has shown all it can (see the storm rule).
+    ///
+    /// ```
+    /// assert!(!badgateway::Liveness::new().is_enough());
+    /// ```
+    pub fn is_enough(&self) -> bool {
+        self.enough.load(Ordering::SeqCst)
     }
 
     /// Time the harness itself was not running (its own scheduling delay) is not the

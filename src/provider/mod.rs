@@ -21,6 +21,7 @@ pub(crate) mod secrets;
 pub use baseline::{Baseline, Endpoint};
 pub use journal::{Journal, RecordedRequest};
 pub use liveness::Liveness;
+pub(crate) use provider::Limits;
 pub use provider::Provider;
 pub use secrets::Secrets;
 

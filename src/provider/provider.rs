@@ -1,5 +1,6 @@
 //! The hostile provider: a loopback HTTP/1.1 server that writes every response itself.
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -11,7 +12,7 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use crate::error::{Error, ErrorKind};
 use crate::provider::baseline::{self, Baseline};
-use crate::provider::journal::{self, Journal, RecordedRequest, REDACTED};
+use crate::provider::journal::{self, Effect, Journal, RecordedRequest, REDACTED};
 use crate::scenario::response::Response;
 use crate::scenario::wire::{self, Wire};
 use crate::scenario::{Scenario, Step, Transport};
@@ -43,8 +44,32 @@ pub struct Provider {
     accept: JoinHandle<()>,
 }
 
+/// What the provider takes from the rules a case is judged by: when the case has
+/// shown all it can, and how long a `Retry-After` wait is the provider's time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Limits {
+    /// Past this many requests, the case has shown a storm: it may stop.
+    pub(crate) request_cap: Option<usize>,
+    /// A `Retry-After` wait counts as the provider's time up to this long; past it,
+    /// a client still waiting is idle (an unbounded wait).
+    pub(crate) wait_cap: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            request_cap: None,
+            wait_cap: Duration::from_secs(86_400),
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Shared {
+    base_url: String,
+    limits: Limits,
+    /// Idempotency keys whose request performed its endpoint's effect.
+    performed_keys: Mutex<HashSet<Vec<u8>>>,
     baseline: Baseline,
     scenario: Scenario,
     forwarder: Option<reqwest::Client>,
@@ -79,6 +104,16 @@ impl Provider {
         scenario: Scenario,
         secrets: Secrets,
     ) -> Result<Provider, Error> {
+        Self::start_with(baseline, scenario, secrets, Limits::default()).await
+    }
+
+    /// As [`Provider::start_with_secrets`], within the rules' limits.
+    pub(crate) async fn start_with(
+        baseline: Baseline,
+        scenario: Scenario,
+        secrets: Secrets,
+        limits: Limits,
+    ) -> Result<Provider, Error> {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await.map_err(|e| {
             Error::new(
                 ErrorKind::Io,
@@ -101,6 +136,9 @@ impl Provider {
                 .expect("a reqwest client without TLS or proxy always builds")
         });
         let shared = Arc::new(Shared {
+            base_url: format!("http://{addr}"),
+            limits,
+            performed_keys: Mutex::new(HashSet::new()),
             baseline,
             scenario,
             forwarder,
@@ -239,13 +277,16 @@ async fn serve_connection(mut stream: TcpStream, connection: usize, shared: Arc<
             Ok(Read::Closed) | Err(_) => return,
         };
         let index = shared.next_request.fetch_add(1, Ordering::SeqCst);
+        if shared.limits.request_cap.is_some_and(|cap| index >= cap) {
+            shared.liveness.seen_enough();
+        }
         let step = shared.scenario.step(index).cloned().unwrap_or_default();
         shared
             .secrets
             .lock()
             .expect("secrets lock")
             .collect_request(&request.target, &request.headers, &request.body);
-        let mut response = baseline_for(&shared, &request).await;
+        let (mut response, has_effect) = baseline_for(&shared, &request).await;
         shared
             .secrets
             .lock()
@@ -254,12 +295,15 @@ async fn serve_connection(mut stream: TcpStream, connection: usize, shared: Arc<
         for mutation in &step.mutations {
             mutation.apply(&mut response);
         }
+        let effect = has_effect.then(|| effect_of(&shared, &request, &step, &response));
         let wire = wire::render(&response, &step.framing);
         record(
-            &shared, index, connection, &request, &step, &response, &wire,
+            &shared, index, connection, &request, &step, &response, &wire, effect,
         );
         if let Some(wait) = retry_after(&response) {
-            shared.liveness.asked_to_wait(wait);
+            shared
+                .liveness
+                .asked_to_wait(wait.min(shared.limits.wait_cap));
         }
         let sent = send(&mut stream, &wire, &step.transport, &shared.liveness).await;
         shared.liveness.touch();
@@ -274,14 +318,49 @@ async fn serve_connection(mut stream: TcpStream, connection: usize, shared: Arc<
     }
 }
 
-async fn baseline_for(shared: &Shared, request: &Request) -> Response {
+/// The baseline response to a request, and whether its endpoint has an effect.
+async fn baseline_for(shared: &Shared, request: &Request) -> (Response, bool) {
     match (&shared.baseline, &shared.forwarder) {
-        (Baseline::Forward(base), Some(client)) => forward(client, base, request).await,
-        _ => shared
+        (Baseline::Forward(base), Some(client)) => (forward(client, base, request).await, false),
+        _ => match shared
             .baseline
-            .declared(&request.method, &request.target)
-            .cloned()
-            .unwrap_or_else(|| baseline::not_declared(&request.method, &request.target)),
+            .endpoint_for(&request.method, &request.target)
+        {
+            Some(endpoint) => (
+                baseline::with_base_url(endpoint.response.clone(), &shared.base_url),
+                endpoint.effect,
+            ),
+            None => (
+                baseline::not_declared(&request.method, &request.target),
+                false,
+            ),
+        },
+    }
+}
+
+/// What a request to an endpoint with an effect does, as a real payment API keys it:
+/// a key that already performed the effect replays it; otherwise the effect is
+/// performed when the response succeeds (a 2xx, whole on the wire) or the step fails
+/// only after the effect, and not when it fails before.
+fn effect_of(shared: &Shared, request: &Request, step: &Step, response: &Response) -> Effect {
+    let key = request
+        .headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("idempotency-key"))
+        .map(|(_, v)| v.clone());
+    let mut performed = shared.performed_keys.lock().expect("keys lock");
+    if key.as_ref().is_some_and(|k| performed.contains(k)) {
+        return Effect::Replayed;
+    }
+    let delivered = matches!(
+        step.transport,
+        Transport::Normal | Transport::Latency { .. } | Transport::Slicer { .. }
+    );
+    if step.after_effect || ((200..300).contains(&response.status) && delivered) {
+        performed.extend(key);
+        Effect::Performed
+    } else {
+        Effect::NotPerformed
     }
 }
 
@@ -370,6 +449,7 @@ fn forwarded_url(base: &str, target: &str) -> Option<reqwest::Url> {
     same_origin.then_some(url)
 }
 
+#[allow(clippy::too_many_arguments)] // One journal entry: every part of it.
 fn record(
     shared: &Shared,
     index: usize,
@@ -378,6 +458,7 @@ fn record(
     step: &Step,
     response: &Response,
     wire: &Wire,
+    effect: Option<Effect>,
 ) {
     let secret_header = response.headers.iter().any(|(n, _)| journal::is_secret(n));
     let served = if secret_header {
@@ -406,6 +487,7 @@ fn record(
         served: served.bytes,
         served_head_len: served.head_len,
         at: shared.started.elapsed(),
+        effect,
     };
     shared.journal.lock().expect("journal lock").push(entry);
 }

@@ -216,7 +216,29 @@ pub(crate) fn served_requests(journal: &Journal) -> String {
     if journal.is_empty() {
         out.push_str("  no request reached the provider\n");
     }
-    for request in &journal.requests {
+    let requests = &journal.requests;
+    let mut i = 0;
+    while i < requests.len() {
+        let request = &requests[i];
+        i += 1;
+        // A storm or a provider that stays down repeats one exchange many times: it is
+        // shown once, with the count of the repeats.
+        let repeats = requests[i..]
+            .iter()
+            .take_while(|r| same_exchange(r, request))
+            .count();
+        if repeats > 1 {
+            let _ = writeln!(
+                out,
+                "  requests {} to {}: {} {}, each as request {} below ({} in all)",
+                request.index + 1,
+                requests[i + repeats - 1].index + 1,
+                request.method,
+                request.target,
+                request.index + 1,
+                repeats + 1
+            );
+        }
         let _ = writeln!(
             out,
             "  request {}: {} {}",
@@ -224,6 +246,9 @@ pub(crate) fn served_requests(journal: &Journal) -> String {
             request.method,
             request.target
         );
+        if repeats > 1 {
+            i += repeats;
+        }
         if request.step.is_baseline() {
             out.push_str("    (baseline, unchanged)\n");
             continue;
@@ -247,6 +272,15 @@ pub(crate) fn served_requests(journal: &Journal) -> String {
         }
     }
     out
+}
+
+/// Whether two requests were the same exchange: the same request, answered the same.
+fn same_exchange(a: &RecordedRequest, b: &RecordedRequest) -> bool {
+    a.method == b.method
+        && a.target == b.target
+        && a.body == b.body
+        && a.step == b.step
+        && a.served == b.served
 }
 
 /// Bodies longer than this many lines show only the lines around what changed.

@@ -269,7 +269,9 @@ async fn watch(
                 if liveness.idle() >= idle_limit {
                     return Watched::Stalled;
                 }
-                if started.elapsed() >= limit {
+                // Requests without end past the storm rule's cap: the verdict is in,
+                // and waiting for the limit would only cost time.
+                if started.elapsed() >= limit || liveness.is_enough() {
                     return Watched::Runaway;
                 }
             }

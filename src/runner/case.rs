@@ -13,6 +13,8 @@ use crate::provider::journal::Journal;
 use crate::provider::{Provider, Secrets};
 use crate::scenario::Scenario;
 
+use super::rules::Rules;
+
 /// The deadline a case gets unless told otherwise.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(2);
 
@@ -42,6 +44,7 @@ pub struct Case {
     deadline: Duration,
     limit: Option<Duration>,
     secrets: Secrets,
+    rules: Rules,
 }
 
 /// What one case did.
@@ -69,7 +72,26 @@ impl Case {
             deadline: DEFAULT_DEADLINE,
             limit: None,
             secrets: Secrets::new(),
+            rules: Rules::default(),
         }
+    }
+
+    /// Judges the case by these behaviour rules ([`Case::run`] judges every rule,
+    /// with its default bounds, unless told otherwise).
+    ///
+    /// ```
+    /// use badgateway::{Case, Rule, Rules};
+    /// let case = Case::new(Default::default(), Default::default()).rules(Rules::default().without(Rule::Backoff));
+    /// assert!(!case.rules_judged().judges(Rule::Backoff));
+    /// ```
+    pub fn rules(mut self, rules: Rules) -> Self {
+        self.rules = rules;
+        self
+    }
+
+    /// The behaviour rules this case is judged by.
+    pub fn rules_judged(&self) -> &Rules {
+        &self.rules
     }
 
     /// How long the case may run in all, however live, before it is stopped as a live
@@ -142,10 +164,11 @@ impl Case {
         E: Display,
     {
         let started = Instant::now();
-        let provider = Provider::start_with_secrets(
+        let provider = Provider::start_with(
             self.baseline.clone(),
             self.scenario.clone(),
             self.secrets.clone(),
+            self.rules.limits(),
         )
         .await?;
         let limit = self

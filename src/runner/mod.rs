@@ -13,7 +13,9 @@ pub(crate) mod case;
 pub(crate) mod harness;
 pub(crate) mod outcome;
 pub(crate) mod pool;
+pub(crate) mod rules;
 pub(crate) mod settings;
 
 pub use case::{Case, CaseResult, DEFAULT_DEADLINE};
 pub use outcome::{Class, Outcome};
+pub use rules::{Rule, Rules};

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use crate::provider::Secrets;
 
+use super::rules::Rule;
+
 /// How one case ended for the code under test.
 ///
 /// `Ok` and `HandledError` are what robust code does; `Panic` and `Hang` are findings.
@@ -46,6 +48,18 @@ pub enum Outcome {
         /// drip read without an overall timeout, an unbounded wait, requests without
         /// end) until the case's limit stopped it, rather than waiting on a stall.
         live: bool,
+    },
+    /// Across the requests of the case, the code broke a behaviour [`Rule`]: a double
+    /// charge, a retry storm, retries back to back, an ignored or unbounded
+    /// `Retry-After`, a retried final error, pages without end. It counts whatever
+    /// the code finally returned, and when the case also reached its deadline.
+    Misbehaviour {
+        /// The rule broken.
+        rule: Rule,
+        /// The request that broke it (from 1).
+        request: usize,
+        /// What happened, from the journal.
+        what: String,
     },
     /// The code returned `Ok` for a response that breaks a clause of the contract.
     SilentAcceptance {
@@ -90,6 +104,8 @@ pub enum Class {
     Panic,
     /// See [`Outcome::Hang`].
     Hang,
+    /// See [`Outcome::Misbehaviour`].
+    Misbehaviour,
     /// See [`Outcome::SilentAcceptance`].
     SilentAcceptance,
     /// See [`Outcome::FalseRejection`].
@@ -126,6 +142,15 @@ impl Outcome {
                 location,
             },
             hang @ Outcome::Hang { .. } => hang,
+            Outcome::Misbehaviour {
+                rule,
+                request,
+                what,
+            } => Outcome::Misbehaviour {
+                rule,
+                request,
+                what: s(what),
+            },
             Outcome::SilentAcceptance {
                 clause,
                 value,
@@ -161,6 +186,7 @@ impl Outcome {
             Outcome::HandledError { .. } => Class::HandledError,
             Outcome::Panic { .. } => Class::Panic,
             Outcome::Hang { .. } => Class::Hang,
+            Outcome::Misbehaviour { .. } => Class::Misbehaviour,
             Outcome::SilentAcceptance { .. } => Class::SilentAcceptance,
             Outcome::FalseRejection { .. } => Class::FalseRejection,
             Outcome::WrongValue { .. } => Class::WrongValue,
@@ -211,6 +237,7 @@ impl Outcome {
                 )
             }
             Outcome::WrongValue { message, .. } => format!("wrong value: {message}"),
+            Outcome::Misbehaviour { rule, .. } => rule.to_string(),
             other => other.class().to_string(),
         }
     }
@@ -223,6 +250,7 @@ impl fmt::Display for Class {
             Class::HandledError => "handled error",
             Class::Panic => "panic",
             Class::Hang => "hang",
+            Class::Misbehaviour => "misbehaviour",
             Class::SilentAcceptance => "silent acceptance",
             Class::FalseRejection => "false rejection",
             Class::WrongValue => "wrong value",
@@ -282,6 +310,11 @@ impl fmt::Display for Outcome {
             Outcome::WrongValue { message, returned } => {
                 write!(f, "returned a wrong value: {message}\n{returned}")
             }
+            Outcome::Misbehaviour {
+                rule,
+                request,
+                what,
+            } => write!(f, "broke the {rule} rule at request {request}: {what}"),
             Outcome::RequestViolation { request, what } => {
                 write!(f, "request {request} breaks the client's half of the contract: {what}")
             }

@@ -15,6 +15,7 @@ use crate::provider::{Baseline, Secrets};
 use crate::scenario::Scenario;
 
 use super::case::{Case, CaseResult};
+use super::rules::Rules;
 
 /// The code under test, the baseline it runs against, the deadline of each case, and
 /// the slots that bound how many cases run at once. Cloning shares the slots.
@@ -25,6 +26,7 @@ pub(crate) struct Pool<F> {
     slots: Arc<Semaphore>,
     secrets: Secrets,
     limit: Option<Duration>,
+    rules: Rules,
 }
 
 impl<F> Clone for Pool<F> {
@@ -36,6 +38,7 @@ impl<F> Clone for Pool<F> {
             slots: self.slots.clone(),
             secrets: self.secrets.clone(),
             limit: self.limit,
+            rules: self.rules.clone(),
         }
     }
 }
@@ -55,7 +58,14 @@ impl<F> Pool<F> {
             slots: Arc::new(Semaphore::new(concurrency.max(1))),
             secrets: Secrets::new(),
             limit: None,
+            rules: Rules::default(),
         }
+    }
+
+    /// Serves every case within these rules' limits (the oracle judges by them).
+    pub(crate) fn with_rules(mut self, rules: Rules) -> Self {
+        self.rules = rules;
+        self
     }
 
     /// Stops every case still live at this limit (default: ten deadlines).
@@ -74,7 +84,8 @@ impl<F> Pool<F> {
     pub(crate) fn case(&self, scenario: Scenario) -> Case {
         let case = Case::new(self.baseline.clone(), scenario)
             .deadline(self.deadline)
-            .secrets(self.secrets.clone());
+            .secrets(self.secrets.clone())
+            .rules(self.rules.clone());
         match self.limit {
             Some(limit) => case.limit(limit),
             None => case,

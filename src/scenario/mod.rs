@@ -14,6 +14,7 @@ mod framing;
 pub(crate) mod hash;
 pub(crate) mod json_path;
 pub(crate) mod mutation;
+pub(crate) mod repeat;
 pub mod render;
 pub(crate) mod response;
 #[allow(clippy::module_inception)] // One concept per file, named by its noun.
@@ -24,6 +25,7 @@ pub mod wire;
 
 pub use framing::{ChunkFault, Framing};
 pub use mutation::{JsonChange, Mutation};
+pub use repeat::Repeat;
 pub use response::Response;
 pub use scenario::{Expectation, Scenario, Step};
 pub use transport::Transport;

@@ -4,14 +4,17 @@ use serde::{Deserialize, Serialize};
 
 use super::framing::Framing;
 use super::mutation::Mutation;
+use super::repeat::Repeat;
 use super::transport::Transport;
 
 /// What the hostile provider does to each request of one case, in order.
 ///
 /// Request 1 meets `steps[0]`, request 2 meets `steps[1]`, and so on, across every
 /// connection the client opens; a retry therefore meets a different answer than the
-/// request it retries. Requests past the last step get the baseline response unchanged,
-/// so a client that retries sensibly eventually succeeds.
+/// request it retries. A step that [repeats](Step::repeat) answers that many requests
+/// in a row (or every one from there on: a provider that stays down). Requests past
+/// the last step get the baseline response unchanged, so a client that retries
+/// sensibly eventually succeeds.
 ///
 /// A `Scenario` is plain data: it serialises to readable JSON, compares by value and
 /// can be generated ([`crate::generate::strategies::scenarios`]) and shrunk.
@@ -92,8 +95,27 @@ impl Scenario {
     /// assert!(s.step(0).is_some());
     /// assert!(s.step(1).is_none());
     /// ```
+    ///
+    /// A step that repeats answers the requests after its first too:
+    ///
+    /// ```
+    /// use badgateway::{faults, Repeat, Scenario};
+    /// let s = Scenario::new().then(faults::status(503).repeat(Repeat::Times(2))).then(faults::status(429));
+    /// assert_eq!(s.step(1), Some(&faults::status(503).repeat(Repeat::Times(2))));
+    /// assert_eq!(s.step(2), Some(&faults::status(429)));
+    /// let down = Scenario::new().then(faults::status(503).repeat(Repeat::Always));
+    /// assert!(down.step(1_000_000).is_some());
+    /// ```
     pub fn step(&self, request_index: usize) -> Option<&Step> {
-        self.steps.get(request_index)
+        let mut first = 0usize;
+        for step in &self.steps {
+            match step.repeat.span() {
+                None => return Some(step),
+                Some(span) if request_index < first.saturating_add(span) => return Some(step),
+                Some(span) => first = first.saturating_add(span),
+            }
+        }
+        None
     }
 
     /// How many changes to the baseline the scenario makes: one per mutation, framing
@@ -134,6 +156,15 @@ pub struct Step {
     /// How the bytes travel: at once, dripped, cut, reset or stalled.
     #[serde(default, skip_serializing_if = "Transport::is_default")]
     pub transport: Transport,
+    /// How many requests in a row this step answers (once unless set).
+    #[serde(default, skip_serializing_if = "Repeat::is_once")]
+    pub repeat: Repeat,
+    /// On an endpoint the baseline declares an effect for (a charge), the provider
+    /// performs the effect first and then answers with this step's fault: the reset,
+    /// stall or 5xx after the card was charged. Without it, a response that fails (an
+    /// error status, a broken transport) fails before the effect.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub after_effect: bool,
     /// What a correct client does with this response, when the contract says: accept
     /// it (it conforms) or reject it (it breaks a clause). Judged by the campaign.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -225,5 +256,32 @@ impl Step {
         self.mutations.len()
             + usize::from(!self.framing.is_default())
             + usize::from(!self.transport.is_default())
+            + usize::from(!self.repeat.is_once())
+            + usize::from(self.after_effect)
+    }
+
+    /// Makes this step answer that many requests in a row.
+    ///
+    /// ```
+    /// use badgateway::{faults, Repeat};
+    /// let down = faults::status(503).repeat(Repeat::Always);
+    /// assert_eq!(down.repeat, Repeat::Always);
+    /// ```
+    pub fn repeat(mut self, repeat: Repeat) -> Self {
+        self.repeat = repeat;
+        self
+    }
+
+    /// Performs the endpoint's effect before this step's fault (see
+    /// [`Step::after_effect`](Step#structfield.after_effect)).
+    ///
+    /// ```
+    /// use badgateway::faults;
+    /// let lost = faults::reset_peer_after(0).after_effect();
+    /// assert!(lost.after_effect);
+    /// ```
+    pub fn after_effect(mut self) -> Self {
+        self.after_effect = true;
+        self
     }
 }

@@ -7,7 +7,10 @@
 //! concurrently and keeps the first, in this order, that still shows the same
 //! finding. A round costs about one deadline however many candidates it has.
 
-use crate::scenario::{Expectation, Framing, JsonChange, Mutation, Scenario, Step, Transport};
+use crate::scenario::repeat::LONGEST_COUNT;
+use crate::scenario::{
+    Expectation, Framing, JsonChange, Mutation, Repeat, Scenario, Step, Transport,
+};
 
 /// The scenario without trailing baseline steps, which change nothing (requests past
 /// the last step get the baseline anyway).
@@ -101,6 +104,21 @@ pub fn candidates(scenario: &Scenario) -> Vec<Scenario> {
             ));
         }
     }
+    // Shorter persistence: the fewest repeated answers that still show the finding
+    // (a storm needs its attempts, a cycle its pages). Then the effect dropped.
+    for (i, step) in steps.iter().enumerate() {
+        if !step.repeat.is_once() {
+            candidates.push(with_step(i, step.clone().repeat(Repeat::Once)));
+        }
+        for repeat in shorter(step.repeat) {
+            candidates.push(with_step(i, step.clone().repeat(repeat)));
+        }
+        if step.after_effect {
+            let mut before = step.clone();
+            before.after_effect = false;
+            candidates.push(with_step(i, before));
+        }
+    }
     for (i, step) in steps.iter().enumerate().filter(|(_, s)| s.expect.is_none()) {
         for simpler in smaller_numbers(step) {
             candidates.push(with_step(i, simpler));
@@ -130,6 +148,20 @@ fn smaller(n: usize, floor: usize) -> Vec<usize> {
     values.sort_unstable();
     values.dedup();
     values
+}
+
+/// Shorter persistences, shortest first: always becomes a count past every default
+/// bound on attempts and pages, and a count shrinks like any other number (to 2 at
+/// least: once is the step without its repeat, a candidate of its own).
+fn shorter(repeat: Repeat) -> Vec<Repeat> {
+    match repeat {
+        Repeat::Once => Vec::new(),
+        Repeat::Always => vec![Repeat::Times(LONGEST_COUNT)],
+        Repeat::Times(n) => smaller(n as usize, 2)
+            .into_iter()
+            .map(|m| Repeat::Times(m as u32))
+            .collect(),
+    }
 }
 
 /// The step with one of its numbers made smaller, every way there is.
@@ -247,11 +279,25 @@ mod tests {
     }
 
     #[test]
+    fn always_shrinks_to_a_count_and_a_count_to_smaller_counts() {
+        let down = Scenario::new().then(faults::status(503).repeat(Repeat::Always));
+        let all = candidates(&down);
+        assert!(all.contains(&Scenario::new().then(faults::status(503))));
+        assert!(all.contains(&Scenario::new().then(faults::status(503).repeat(Repeat::Times(64)))));
+        assert_eq!(
+            shorter(Repeat::Times(40)),
+            [2, 3, 21, 31, 36, 38, 39].map(Repeat::Times).to_vec()
+        );
+        assert!(shorter(Repeat::Times(2)).is_empty());
+    }
+
+    #[test]
     fn every_candidate_is_strictly_smaller_so_shrinking_ends() {
         let s = Scenario::new()
             .then(faults::status(503).with(Mutation::TruncateBody { at: 30 }))
             .then(Step::baseline())
-            .then(faults::stall_after(70).framed(Framing::ContentLengthTooShort { by: 9 }));
+            .then(faults::stall_after(70).framed(Framing::ContentLengthTooShort { by: 9 }))
+            .then(faults::status(500).after_effect().repeat(Repeat::Times(40)));
         let all = candidates(&s);
         assert!(all.len() > 10, "{all:?}");
         for c in all {

@@ -13,6 +13,7 @@ use crate::provider::{Baseline, Secrets};
 use crate::runner::harness::on_harness_runtime;
 use crate::runner::outcome::Outcome;
 use crate::runner::pool::Pool;
+use crate::runner::rules::Rules;
 use crate::runner::settings::{case_limit, deadline_and_concurrency};
 use crate::runner::DEFAULT_DEADLINE;
 use crate::scenario::Scenario;
@@ -60,6 +61,7 @@ pub struct Replay {
     secrets: Secrets,
     strict: bool,
     case_limit: Option<Duration>,
+    rules: Rules,
 }
 
 impl Replay {
@@ -77,7 +79,15 @@ impl Replay {
             secrets: Secrets::new(),
             strict: false,
             case_limit: None,
+            rules: Rules::default(),
         }
+    }
+
+    /// The behaviour rules replayed cases are judged by, as
+    /// [`Campaign::rules`](crate::Campaign::rules).
+    pub fn rules(mut self, rules: Rules) -> Self {
+        self.rules = rules;
+        self
     }
 
     /// How long one case may run in all, as
@@ -225,8 +235,11 @@ impl Replay {
         let mut runs = JudgedPool {
             pool: Pool::new(self.baseline, deadline, concurrency, Arc::new(code))
                 .with_secrets(self.secrets)
-                .with_limit(case_limit(self.case_limit)?),
-            oracle: Oracle::new(self.contract, self.judge).strict(self.strict),
+                .with_limit(case_limit(self.case_limit)?)
+                .with_rules(self.rules.clone()),
+            oracle: Oracle::new(self.contract, self.judge)
+                .strict(self.strict)
+                .rules(self.rules),
         };
         let results = on_harness_runtime(move || async move {
             // The baseline's output, twice, as the campaign that found them judged by.

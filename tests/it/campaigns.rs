@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use badgateway::{
-    faults, Baseline, Campaign, Class, ErrorKind, Outcome, Report, Response, Scenario,
+    faults, Baseline, Campaign, Class, ErrorKind, Outcome, Report, Response, Rule, Scenario,
 };
 use payment_gateway::{hardened, naive, TEST_SECRET_KEY};
 
@@ -29,6 +29,14 @@ fn the_naive_client_panics_on_a_malformed_body_and_hangs_on_a_stall() {
     let classes: Vec<Class> = report.findings.iter().map(|f| f.outcome.class()).collect();
     assert!(classes.contains(&Class::Panic), "{report}");
     assert!(classes.contains(&Class::Hang), "{report}");
+    let signatures: Vec<&str> = report
+        .findings
+        .iter()
+        .map(|f| f.signature.as_str())
+        .collect();
+    for rule in ["retry storm", "duplicate effect", "ignored retry-after"] {
+        assert!(signatures.contains(&rule), "{report}");
+    }
     for finding in &report.findings {
         // One malformed response is enough for each of these bugs: one change, or a
         // status paired with its Retry-After (the coverage phase's paired fault).
@@ -54,7 +62,7 @@ fn the_naive_client_panics_on_a_malformed_body_and_hangs_on_a_stall() {
     );
     let text = report.to_string();
     assert!(
-        text.starts_with("badgateway: 3 findings in campaign `it.naive.create_charge` (")
+        text.starts_with("badgateway: 5 findings in campaign `it.naive.create_charge` (")
             && text.contains(" single faults + 120 generated cases, seed 0x"),
         "{text}"
     );
@@ -283,12 +291,18 @@ fn a_client_that_retries_without_end_is_a_retry_storm() {
             |url| retrying(url, Duration::ZERO),
         )
         .unwrap();
-    let Outcome::RequestViolation { what, .. } = &results[0].outcome else {
+    let Outcome::Misbehaviour {
+        rule,
+        request,
+        what,
+    } = &results[0].outcome
+    else {
         panic!("{:?}", results[0].outcome)
     };
+    assert_eq!((*rule, *request), (Rule::Storm, 11));
     assert_eq!(
         what,
-        "retry storm: more than 30 requests in one case (41 by the end, the last GET /hello)"
+        "request 11 was attempt 11 at GET /hello: more than 10 attempts (Rules::max_attempts) at one call, the last failed with 503"
     );
     assert_eq!(
         results[1].outcome.class(),
@@ -304,15 +318,20 @@ fn retrying_sooner_than_retry_after_asks_is_a_violation_and_waiting_is_not() {
     let eager = campaign()
         .run_scenarios(asked.clone(), |url| retrying(url, Duration::ZERO))
         .unwrap();
-    let Outcome::RequestViolation { request, what } = &eager[0].outcome else {
+    let Outcome::Misbehaviour {
+        rule,
+        request,
+        what,
+    } = &eager[0].outcome
+    else {
         panic!("{:?}", eager[0].outcome)
     };
-    assert_eq!(*request, 2);
+    assert_eq!((*rule, *request), (Rule::IgnoredRetryAfter, 2));
     // Only what was served is in the message: no measured time, so it reads the same
     // on every run.
     assert_eq!(
         what,
-        "ignored retry-after: request 1 was asked to wait (retry-after: 0.3) and request 2 came before that"
+        "request 1 was asked to wait (retry-after: 0.3) and request 2 came before that"
     );
     let patient = campaign()
         .run_scenarios(asked, |url| retrying(url, Duration::from_millis(300)))

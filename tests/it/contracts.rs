@@ -398,8 +398,10 @@ fn the_naive_client_is_caught_silently_accepting_contract_breaking_responses() {
         "{report}"
     );
     assert!(
-        report.findings.iter().any(|f| f.signature
-            == "request violation: retried POST /v1/charges without the same idempotency-key"),
+        report
+            .findings
+            .iter()
+            .any(|f| f.signature == "duplicate effect"),
         "the naive client retries a failed charge under a new key: {report}"
     );
 }

@@ -1,0 +1,189 @@
+//! The behaviour rules a client is held to across the requests of a case, and their
+//! bounds: what the oracle judges from the journal, and the two limits the provider
+//! needs to serve a case by them.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::time::Duration;
+
+use crate::provider::Limits;
+
+/// One behaviour rule, judged across the requests of a case from the provider's
+/// journal. Each can be switched off with [`Rules::without`].
+///
+/// ```
+/// use badgateway::Rule;
+/// assert_eq!(Rule::DuplicateEffect.to_string(), "duplicate effect");
+/// assert_eq!(Rule::ALL.len(), 8);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Rule {
+    /// One logical call performed an effect twice: a retry after a fault that came
+    /// after the charge, sent with no idempotency key or a new one (the double charge).
+    DuplicateEffect,
+    /// More attempts at one logical call than [`Rules::max_attempts`], or more
+    /// requests in one case than [`Rules::max_requests`]: a storm, even when the call
+    /// eventually returns.
+    Storm,
+    /// Retries back to back: two or more retries of one call, each less than
+    /// [`Rules::min_backoff`] after the attempt before, where no `Retry-After` said to
+    /// come back at once.
+    Backoff,
+    /// A retry sooner than `Retry-After` asked (in seconds, decimals or an HTTP date),
+    /// up to [`Rules::retry_after_cap`].
+    IgnoredRetryAfter,
+    /// Waiting past [`Rules::retry_after_cap`] because a `Retry-After` said so (a day):
+    /// the client went quiet after it and did not return.
+    UnboundedWait,
+    /// Retrying a response the provider marked final ([`Rules::final_statuses`]: a
+    /// declined card is declined again).
+    RetriedFinalError,
+    /// The same page requested again after it was served: the cursor the client
+    /// follows repeats.
+    PaginationCycle,
+    /// More pages of one listing than [`Rules::max_pages`].
+    UnboundedPagination,
+}
+
+impl Rule {
+    /// Every rule, in the order they are judged.
+    pub const ALL: [Rule; 8] = [
+        Rule::DuplicateEffect,
+        Rule::PaginationCycle,
+        Rule::UnboundedPagination,
+        Rule::Storm,
+        Rule::RetriedFinalError,
+        Rule::UnboundedWait,
+        Rule::IgnoredRetryAfter,
+        Rule::Backoff,
+    ];
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Rule::DuplicateEffect => "duplicate effect",
+            Rule::Storm => "retry storm",
+            Rule::Backoff => "no backoff",
+            Rule::IgnoredRetryAfter => "ignored retry-after",
+            Rule::UnboundedWait => "unbounded wait",
+            Rule::RetriedFinalError => "retried final error",
+            Rule::PaginationCycle => "pagination cycle",
+            Rule::UnboundedPagination => "unbounded pagination",
+        })
+    }
+}
+
+/// The behaviour rules a case is judged by, and their bounds. Every campaign, replay
+/// and [`Case::run`](crate::Case::run) judges every rule unless told otherwise.
+///
+/// | bound | default | rule |
+/// |---|---|---|
+/// | [`max_attempts`](Self::max_attempts) | 10 per logical call | [`Rule::Storm`] |
+/// | [`max_requests`](Self::max_requests) | 100 per case | [`Rule::Storm`] |
+/// | [`min_backoff`](Self::min_backoff) | 10 ms | [`Rule::Backoff`] |
+/// | [`retry_after_cap`](Self::retry_after_cap) | 5 s | [`Rule::IgnoredRetryAfter`], [`Rule::UnboundedWait`] |
+/// | [`max_pages`](Self::max_pages) | 100 per listing | [`Rule::UnboundedPagination`] |
+/// | [`final_statuses`](Self::final_statuses) | 400, 401, 402, 403, 404, 405, 410, 422 | [`Rule::RetriedFinalError`] |
+///
+/// ```
+/// use std::time::Duration;
+/// use badgateway::{Rule, Rules};
+/// let rules = Rules::default()
+///     .max_attempts(4)
+///     .retry_after_cap(Duration::from_secs(30))
+///     .without(Rule::Backoff);
+/// assert!(!rules.judges(Rule::Backoff));
+/// assert!(rules.judges(Rule::Storm));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rules {
+    pub(crate) max_attempts: usize,
+    pub(crate) max_requests: usize,
+    pub(crate) min_backoff: Duration,
+    pub(crate) retry_after_cap: Duration,
+    pub(crate) max_pages: usize,
+    pub(crate) final_statuses: Vec<u16>,
+    off: BTreeSet<Rule>,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Self {
+            max_attempts: 10,
+            max_requests: 100,
+            min_backoff: Duration::from_millis(10),
+            retry_after_cap: Duration::from_secs(5),
+            max_pages: 100,
+            final_statuses: vec![400, 401, 402, 403, 404, 405, 410, 422],
+            off: BTreeSet::new(),
+        }
+    }
+}
+
+impl Rules {
+    /// Attempts one logical call may take (the first and its retries) before it is a
+    /// storm.
+    pub fn max_attempts(mut self, attempts: usize) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// Requests one case may send before it is a storm; the provider also stops a
+    /// case there, rather than let requests without end run to the case's limit.
+    pub fn max_requests(mut self, requests: usize) -> Self {
+        self.max_requests = requests.max(1);
+        self
+    }
+
+    /// The shortest pause between two attempts that counts as a backoff.
+    pub fn min_backoff(mut self, pause: Duration) -> Self {
+        self.min_backoff = pause;
+        self
+    }
+
+    /// The longest `Retry-After` a client is held to honour; a client still waiting
+    /// past it is an unbounded wait. Choose what your service can afford to wait.
+    pub fn retry_after_cap(mut self, cap: Duration) -> Self {
+        self.retry_after_cap = cap;
+        self
+    }
+
+    /// Pages one listing may take before it is unbounded.
+    pub fn max_pages(mut self, pages: usize) -> Self {
+        self.max_pages = pages.max(1);
+        self
+    }
+
+    /// The statuses a client must not retry.
+    pub fn final_statuses(mut self, statuses: &[u16]) -> Self {
+        self.final_statuses = statuses.to_vec();
+        self
+    }
+
+    /// Does not judge this rule.
+    pub fn without(mut self, rule: Rule) -> Self {
+        self.off.insert(rule);
+        self
+    }
+
+    /// Whether this rule is judged.
+    pub fn judges(&self, rule: Rule) -> bool {
+        !self.off.contains(&rule)
+    }
+
+    /// What the provider needs of these rules.
+    pub(crate) fn limits(&self) -> Limits {
+        Limits {
+            request_cap: self
+                .judges(Rule::Storm)
+                .then_some(self.max_requests.saturating_add(1)),
+            wait_cap: if self.judges(Rule::UnboundedWait) {
+                self.retry_after_cap
+            } else {
+                Limits::default().wait_cap
+            },
+        }
+    }
+}
