@@ -10,6 +10,7 @@
 //! pagination rules judge). Idempotency keys are not part of the call: a client that
 //! sends a new key per attempt is exactly the one these rules must see.
 
+use std::collections::HashSet;
 use std::time::{Duration, SystemTime};
 
 use crate::provider::journal::{Effect, Journal, RecordedRequest};
@@ -111,7 +112,11 @@ fn answer(request: &RecordedRequest) -> String {
         Transport::ResetPeer { after_bytes } => format!("a reset after {after_bytes} bytes"),
         Transport::LimitData { bytes } => format!("a close after {bytes} bytes"),
         Transport::Timeout { after_bytes } => format!("a stall after {after_bytes} bytes"),
-        _ => format!("{status}"),
+        Transport::Slicer { bytes, delay_ms } => {
+            format!("{status}, dripped {bytes} bytes every {delay_ms} ms")
+        }
+        Transport::Latency { ms } => format!("{status} after {ms} ms"),
+        Transport::Normal => format!("{status}"),
     }
 }
 
@@ -227,25 +232,24 @@ fn pagination_cycle(journal: &Journal) -> Option<(usize, String)> {
     None
 }
 
-/// More pages of one listing than the rules allow.
+/// More pages of one listing than the rules allow: distinct targets asked of one
+/// path by GET (cursors, page numbers, `next` links), each a page.
 fn unbounded_pagination(journal: &Journal, rules: &Rules) -> Option<(usize, String)> {
     let requests = &journal.requests;
     if requests.len() <= rules.max_pages {
         return None;
     }
-    let mut pages: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    for (i, request) in requests.iter().enumerate() {
-        if request.method != "GET" || !is_page_request(journal, i) {
-            continue;
-        }
-        let count = pages.entry(path(request)).or_insert(1);
-        *count += 1;
-        if *count > rules.max_pages {
+    let mut pages: std::collections::HashMap<&str, HashSet<&str>> = Default::default();
+    for request in requests.iter().filter(|r| r.method == "GET") {
+        let targets = pages.entry(path(request)).or_default();
+        targets.insert(request.target.as_str());
+        if targets.len() > rules.max_pages {
             return Some((
                 request.index,
                 format!(
-                    "request {} was page {count} of GET {}: more than {} pages (Rules::max_pages) of one listing",
+                    "request {} was page {} of GET {}: more than {} pages (Rules::max_pages) of one listing",
                     request.index + 1,
+                    targets.len(),
                     path(request),
                     rules.max_pages
                 ),
@@ -365,14 +369,14 @@ fn no_backoff(journal: &Journal, calls: &Calls, rules: &Rules) -> Option<(usize,
             chain.push(i);
         }
         if chain.len() >= 2 {
-            let shown: Vec<String> = std::iter::once(j)
-                .chain(chain.iter().copied())
-                .map(|k| (requests[k].index + 1).to_string())
+            let shown: Vec<String> = chain
+                .iter()
+                .map(|&k| (requests[k].index + 1).to_string())
                 .collect();
             return Some((
                 request.index,
                 format!(
-                    "requests {} were attempts at {} {} that came less than {:?} (Rules::min_backoff) after the attempt before: retries back to back",
+                    "requests {} retried {} {} each less than {:?} (Rules::min_backoff) after the attempt before: retries back to back",
                     shown.join(", "),
                     request.method,
                     request.target,

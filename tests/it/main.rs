@@ -1,6 +1,7 @@
 //! badgateway's own integration tests: one binary, one module per concept.
 
 mod acceptance;
+mod behaviour;
 mod bounded_inputs;
 mod campaigns;
 mod contracts;
