@@ -16,7 +16,9 @@
 //!    100 ms timeout (hostile waits are cut by that timeout, so this is the rate a
 //!    robust client sees);
 //! 4. **overlap**: 64 cases of which 16 stall forever, client without timeout, 1 s
-//!    deadline: the sum of the deadlines would be 16 s.
+//!    deadline: the sum of the deadlines would be 16 s;
+//! 5. **behaviour**: the coverage phase's size and wall time on the bundled example, and
+//!    a `Retry-After`-heavy campaign against its hardened client.
 
 use std::time::{Duration, Instant};
 
@@ -325,6 +327,97 @@ fn paygate_list() -> Response {
     baseline.declared("GET", "/v1/charges").unwrap().clone()
 }
 
+/// The bundled example's campaigns, coverage phase only: its size and wall time, per
+/// client; and a campaign of nothing but 429s and 503s with every `Retry-After` form,
+/// once, three times and for good, against the hardened client.
+fn behaviour() {
+    use payment_gateway::{hardened, naive, TEST_SECRET_KEY};
+    let example = || {
+        let file = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/baselines/paygate.json"
+        );
+        let contract = payment_gateway::UNREAD_FIELDS.iter().fold(
+            badgateway::Contract::from_file(payment_gateway::CONTRACT_PATH).unwrap(),
+            |c, field| c.ignoring(field),
+        );
+        Campaign::new("bench.coverage", Baseline::from_file(file).unwrap())
+            .contract(contract)
+            .no_fixtures()
+            .cases(0)
+            .strict()
+    };
+    let quick = || hardened::Config::quick(Duration::from_millis(250));
+    let naive = example()
+        .run(|url| async move {
+            naive::Client::new(&url, TEST_SECRET_KEY)
+                .create_charge(2500, "eur", "o")
+                .await
+        })
+        .unwrap();
+    let sturdy = example()
+        .run(move |url| async move {
+            hardened::Client::new(&url, TEST_SECRET_KEY, quick())
+                .create_charge(2500, "eur", "o")
+                .await
+        })
+        .unwrap();
+    println!(
+        "  coverage phase, create_charge: {} single faults; naive {:.2} s with {} findings (shrinking and confirming included), hardened {:.2} s",
+        naive.coverage,
+        naive.elapsed.as_secs_f64(),
+        naive.findings.len(),
+        sturdy.elapsed.as_secs_f64()
+    );
+    let forms = [
+        "1",
+        "0.5",
+        "Wed, 21 Oct 2015 07:28:00 GMT",
+        "-1",
+        "86400",
+        "soon",
+        "",
+    ];
+    let mut scenarios = Vec::new();
+    for status in [429, 503] {
+        for form in forms {
+            for repeat in [
+                badgateway::Repeat::Once,
+                badgateway::Repeat::Times(3),
+                badgateway::Repeat::Always,
+            ] {
+                let mut step = faults::status(status).repeat(repeat);
+                if !form.is_empty() {
+                    step = step.with(badgateway::Mutation::SetHeader {
+                        name: "retry-after".into(),
+                        value: form.into(),
+                    });
+                }
+                scenarios.push(Scenario::new().then(step));
+            }
+        }
+    }
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/baselines/paygate.json"
+    );
+    let started = Instant::now();
+    let results = Campaign::new("bench.retry_after", Baseline::from_file(file).unwrap())
+        .no_fixtures()
+        .run_scenarios(scenarios.clone(), move |url| async move {
+            hardened::Client::new(&url, TEST_SECRET_KEY, quick())
+                .create_charge(2500, "eur", "o")
+                .await
+        })
+        .unwrap();
+    let findings = results.iter().filter(|r| r.outcome.is_finding()).count();
+    println!(
+        "  Retry-After-heavy campaign, hardened client: {} cases in {:.2} s, {findings} findings",
+        scenarios.len(),
+        started.elapsed().as_secs_f64()
+    );
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo test --benches` asks for a list; there are no libtest benches here.
@@ -349,6 +442,7 @@ fn main() {
     contracts();
     real_spec_validators();
     distribution();
+    behaviour();
     let (elapsed, hangs) = overlap();
     println!(
         "  overlap: 64 cases, {hangs} hang under a 1 s deadline: {:.2} s (sum of deadlines {hangs} s)",

@@ -57,7 +57,7 @@
 //! 5. **runner**: a [`Case`] calls your code through one choke point and says what it
 //!    did ([`Outcome`]).
 //! 6. **oracle**: decides whether what it did is a bug (silent acceptance, false
-//!    rejection, retry storms, request violations, your [`Judged`] word).
+//!    rejection, the behaviour [`Rules`], request violations, your [`Judged`] word).
 //! 7. **store**: keeps each bug as a [`Fixture`] in a [`Store`]; a [`Replay`] runs them
 //!    again with insta snapshots.
 //! 8. **report**: the [`Report`] a person reads, and JUnit XML.
@@ -82,6 +82,14 @@
 //!   [`Campaign::contract`], cases include conforming and clause-breaking responses
 //!   ([`conformance`]), and silent acceptances, false rejections and requests that
 //!   break the client's half are findings too; [`Campaign::judge`] has the last word.
+//! - **[`Rules`]**: behaviour across the requests of a case, judged from the journal
+//!   in every campaign, replay and [`Case::run`]: a double charge
+//!   ([`Rule::DuplicateEffect`], over effects a [`Baseline::effect`] declares), retry
+//!   storms, retries back to back, an ignored or unbounded `Retry-After`, retried
+//!   final errors, pagination cycles and pages without end. A [`Step`] can
+//!   [`repeat`](Step::repeat) (the provider stays down) or come
+//!   [`after_effect`](Step#structfield.after_effect) (the charge is taken, then the
+//!   connection resets).
 //! - **[`Fixture`]s in a [`Store`]**: every finding is kept as a readable JSON file,
 //!   atomically, one per signature; a [`Replay`] (or [`Campaign::replay`], with the
 //!   campaign's settings) replays them with one insta snapshot per fixture, so a fixed

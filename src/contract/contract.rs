@@ -196,6 +196,7 @@ impl Contract {
                     status: "200".into(),
                     schema: Some("/schema".into()),
                     examples,
+                    is_final: None,
                 }],
             }],
             enums_may_grow: false,

@@ -29,6 +29,10 @@ pub struct ResponseSpec {
     pub schema: Option<String>,
     /// The examples given for it.
     pub examples: Vec<Value>,
+    /// Whether a client must not retry this response (`x-badgateway-final: true`, a
+    /// declined card) or may (`false`); `None` leaves it to
+    /// [`Rules::final_statuses`](crate::Rules::final_statuses).
+    pub is_final: Option<bool>,
 }
 
 impl Operation {
@@ -45,6 +49,16 @@ impl Operation {
                     .find(|r| r.status.eq_ignore_ascii_case(key))
             })
             .and_then(|r| r.schema.as_deref())
+    }
+
+    /// Whether the contract marks the response with this exact status final (not to
+    /// be retried), retryable, or neither (`None`).
+    pub fn is_final(&self, status: u16) -> Option<bool> {
+        let exact = status.to_string();
+        self.responses
+            .iter()
+            .find(|r| r.status == exact)
+            .and_then(|r| r.is_final)
     }
 
     /// Whether a status is documented at all (exactly, by class, or by `default`).
@@ -143,10 +157,14 @@ pub(crate) fn operations(document: &Value) -> Vec<Operation> {
                                     format!("{response_pointer}/content/{}/schema", escape(name))
                                 });
                             let examples = media.map(|(_, m)| examples_of(m)).unwrap_or_default();
+                            let is_final = resolved
+                                .and_then(|r| r.get("x-badgateway-final"))
+                                .and_then(Value::as_bool);
                             ResponseSpec {
                                 status: status.clone(),
                                 schema,
                                 examples,
+                                is_final,
                             }
                         })
                         .collect()

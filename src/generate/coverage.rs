@@ -6,9 +6,12 @@
 //! date `Retry-After` about once in 22,000), so renaming a suite decided whether a bug
 //! was found. The coverage phase makes that independent of the seed: for each request
 //! the probe saw, one scenario per transport fault, framing fault, status, body fault,
-//! header fault, `Retry-After` form paired with its status, and JSON change (under a
-//! contract: one per clause the baseline can break, plus the conforming changes). It
-//! is pure and deterministic; a campaign runs it first, then its `cases` random ones.
+//! header fault, `Retry-After` form paired with its status, integer limit, and JSON
+//! change (under a contract: one per clause the baseline can break, plus the conforming
+//! changes); then the faults the behaviour rules need: a provider that stays down from
+//! that request on, every `false` flag made `true` for good (and the page emptied), and
+//! on a request with an effect, faults after the effect. It is pure and deterministic;
+//! a campaign runs it first, then its `cases` random ones.
 
 use std::sync::Arc;
 

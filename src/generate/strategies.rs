@@ -15,7 +15,7 @@ use crate::contract::{generalized, Contract};
 pub use super::catalog::{Catalog, Shape};
 pub use super::plan::Plan;
 use crate::scenario::{
-    ChunkFault, Expectation, Framing, JsonChange, Mutation, Scenario, Step, Transport,
+    ChunkFault, Expectation, Framing, JsonChange, Mutation, Repeat, Scenario, Step, Transport,
 };
 
 /// Scenarios of 1 to `max_steps` steps, each shaped by the catalog.
@@ -39,14 +39,41 @@ pub fn scenarios(catalog: &Catalog, max_steps: usize) -> impl Strategy<Value = S
 }
 
 /// One step for a response of this shape: mostly mutations, often framing and
-/// transport faults, sometimes the baseline unchanged.
+/// transport faults, sometimes the baseline unchanged. Now and then a fault holds for
+/// several requests or for good ([`repeats`]), and on a request with an effect it
+/// may come after the effect.
 pub fn steps(shape: &Shape) -> impl Strategy<Value = Step> {
-    prop_oneof![
+    let after_effect = if shape.effect {
+        prop_oneof![3 => Just(false), 1 => Just(true)].boxed()
+    } else {
+        Just(false).boxed()
+    };
+    let step = prop_oneof![
         1 => Just(Step::baseline()),
         6 => proptest::collection::vec(mutations(shape), 1..=2)
             .prop_map(|mutations| Step { mutations, ..Step::default() }),
         2 => framings(shape).prop_map(|framing| Step { framing, ..Step::default() }),
         3 => transports(shape).prop_map(|transport| Step { transport, ..Step::default() }),
+    ];
+    (step, repeats(), after_effect).prop_map(|(step, repeat, after_effect)| {
+        if step.is_baseline() {
+            return step;
+        }
+        Step {
+            repeat,
+            after_effect,
+            ..step
+        }
+    })
+}
+
+/// How many requests a generated fault holds for: mostly one, sometimes a few, now
+/// and then for good.
+pub fn repeats() -> impl Strategy<Value = Repeat> {
+    prop_oneof![
+        12 => Just(Repeat::Once),
+        2 => (2_u32..=12).prop_map(Repeat::Times),
+        1 => Just(Repeat::Always),
     ]
 }
 

@@ -13,15 +13,21 @@
 use std::collections::HashSet;
 use std::time::{Duration, SystemTime};
 
+use crate::contract::Contract;
 use crate::provider::journal::{Effect, Journal, RecordedRequest};
 use crate::runner::outcome::Outcome;
 use crate::runner::rules::{Rule, Rules};
-use crate::scenario::{Framing, Transport};
+use crate::scenario::{Framing, Mutation, Transport};
 
 /// The outcome, or the first behaviour rule the code broke. A panic, a blocked thread
 /// and a finding already judged outrank the rules; a hang gives way to them, because a
 /// storm, pages without end or an unbounded wait is what such a hang was.
-pub(crate) fn behaved(outcome: Outcome, journal: &Journal, rules: &Rules) -> Outcome {
+pub(crate) fn behaved(
+    outcome: Outcome,
+    journal: &Journal,
+    rules: &Rules,
+    contract: Option<&Contract>,
+) -> Outcome {
     let hung = match outcome {
         Outcome::Ok { .. } | Outcome::HandledError { .. } => false,
         Outcome::Hang { blocked: false, .. } => true,
@@ -34,7 +40,7 @@ pub(crate) fn behaved(outcome: Outcome, journal: &Journal, rules: &Rules) -> Out
             Rule::PaginationCycle => pagination_cycle(journal),
             Rule::UnboundedPagination => unbounded_pagination(journal, rules),
             Rule::Storm => storm(journal, &calls, rules),
-            Rule::RetriedFinalError => retried_final_error(journal, &calls, rules),
+            Rule::RetriedFinalError => retried_final_error(journal, &calls, rules, contract),
             Rule::UnboundedWait if hung => unbounded_wait(journal, rules),
             Rule::IgnoredRetryAfter => ignored_retry_after(journal, rules),
             Rule::Backoff => no_backoff(journal, &calls, rules),
@@ -81,18 +87,44 @@ fn path(request: &RecordedRequest) -> &str {
     request.target.split('?').next().unwrap_or(&request.target)
 }
 
-/// Whether the whole head reached the client.
-fn head_delivered(request: &RecordedRequest) -> bool {
-    match request.step.transport {
-        Transport::Normal | Transport::Latency { .. } | Transport::Slicer { .. } => true,
+/// Whether the client could read the head at once: well-formed (no control byte in a
+/// header, no contradictory lengths), and sent whole before any cut. A head dripped or
+/// delayed may have come after the client's own timeout, so it is not counted as read:
+/// rules that depend on what the client saw judge only what it surely saw.
+fn head_read(request: &RecordedRequest) -> bool {
+    let malformed = request
+        .step
+        .mutations
+        .iter()
+        .any(|m| matches!(m, Mutation::InvalidHeaderBytes { .. }))
+        || matches!(
+            request.step.framing,
+            Framing::ContentLengthValue { .. }
+                | Framing::ContentLengthTwice { .. }
+                | Framing::BothLengths
+        );
+    let sent = match request.step.transport {
+        Transport::Normal => true,
         Transport::ResetPeer { after_bytes: n }
         | Transport::LimitData { bytes: n }
         | Transport::Timeout { after_bytes: n } => n >= request.served_head_len,
-        Transport::EmptyResponse => false,
-    }
+        Transport::Latency { .. } | Transport::Slicer { .. } | Transport::EmptyResponse => false,
+    };
+    sent && !malformed
 }
 
-/// Whether the client got a whole, well-framed 2xx.
+/// Whether the client could read the whole response at once: its head, and a body
+/// framed as it says.
+fn read_whole(request: &RecordedRequest) -> bool {
+    head_read(request)
+        && request.step.transport == Transport::Normal
+        && matches!(
+            request.step.framing,
+            Framing::ContentLength | Framing::Chunked { .. } | Framing::CloseDelimited
+        )
+}
+
+/// Whether the client got a whole, well-framed 2xx, at once or slowly.
 fn succeeded(request: &RecordedRequest) -> bool {
     let whole = matches!(
         request.step.transport,
@@ -172,10 +204,10 @@ fn duplicate_effect(journal: &Journal) -> Option<(usize, String)> {
     None
 }
 
-/// Whether a GET request asks for a page: its query holds a value an earlier 2xx
-/// response to the same path gave (a cursor), or its whole target appears in one (a
-/// `next` link).
-fn is_page_request(journal: &Journal, i: usize) -> bool {
+/// Whether a GET request asks for the page after the one `since` served: its query
+/// holds a value a 2xx response to the same path gave from `since` on (a cursor), or
+/// its whole target appears in one (a `next` link).
+fn follows_a_page(journal: &Journal, i: usize, since: usize) -> bool {
     let request = &journal.requests[i];
     let Some((_, query)) = request.target.split_once('?') else {
         return false;
@@ -186,7 +218,7 @@ fn is_page_request(journal: &Journal, i: usize) -> bool {
         .filter(|v| v.len() > 2)
         .map(|v| format!("\"{v}\""))
         .collect();
-    journal.requests[..i]
+    journal.requests[since..i]
         .iter()
         .filter(|earlier| {
             earlier.method == "GET" && path(earlier) == path(request) && succeeded(earlier)
@@ -203,7 +235,9 @@ fn is_page_request(journal: &Journal, i: usize) -> bool {
         })
 }
 
-/// A page requested again after it was served: the cursor repeats.
+/// A page requested again after it was served, with a cursor the client took from that
+/// page or a later one: the cursor repeats. A page served slowly is not taken as
+/// received (the client may have timed out and retried it), so it judges nothing.
 fn pagination_cycle(journal: &Journal) -> Option<(usize, String)> {
     let requests = &journal.requests;
     for (i, request) in requests
@@ -211,19 +245,19 @@ fn pagination_cycle(journal: &Journal) -> Option<(usize, String)> {
         .enumerate()
         .filter(|(_, r)| r.method == "GET")
     {
-        let Some(served) = requests[..i]
-            .iter()
-            .find(|earlier| earlier.target == request.target && succeeded(earlier))
-        else {
+        let Some(j) = (0..i).find(|&j| {
+            let earlier = &requests[j];
+            earlier.target == request.target && read_whole(earlier) && succeeded(earlier)
+        }) else {
             continue;
         };
-        if is_page_request(journal, i) {
+        if follows_a_page(journal, i, j) {
             return Some((
                 request.index,
                 format!(
                     "request {} asked for the page request {} had already been served (GET {}): the cursor repeats, so the listing never ends",
                     request.index + 1,
-                    served.index + 1,
+                    requests[j].index + 1,
                     request.target
                 ),
             ));
@@ -287,20 +321,31 @@ fn storm(journal: &Journal, calls: &Calls, rules: &Rules) -> Option<(usize, Stri
     ))
 }
 
-/// A retry of a response the rules call final.
-fn retried_final_error(journal: &Journal, calls: &Calls, rules: &Rules) -> Option<(usize, String)> {
+/// A retry of a response the contract marks final (`x-badgateway-final`), or else the
+/// rules call final.
+fn retried_final_error(
+    journal: &Journal,
+    calls: &Calls,
+    rules: &Rules,
+    contract: Option<&Contract>,
+) -> Option<(usize, String)> {
     journal.requests.iter().enumerate().find_map(|(i, r)| {
         let previous = &journal.requests[calls.retries[i]?];
         let status = status_of(previous);
-        (head_delivered(previous) && rules.final_statuses.contains(&status)).then(|| {
+        let marked = contract
+            .and_then(|c| c.operation(&previous.method, &previous.target))
+            .and_then(|op| op.is_final(status));
+        let is_final = marked.unwrap_or_else(|| rules.final_statuses.contains(&status));
+        (read_whole(previous) && is_final).then(|| {
             (
                 r.index,
                 format!(
-                    "request {} retried {} {} after request {} was answered {status}, which is final (Rules::final_statuses): the same request fails the same way",
+                    "request {} retried {} {} after request {} was answered {status}, which is final ({}): the same request fails the same way",
                     r.index + 1,
                     r.method,
                     r.target,
-                    previous.index + 1
+                    previous.index + 1,
+                    if marked.is_some() { "the contract marks it x-badgateway-final" } else { "Rules::final_statuses" }
                 ),
             )
         })
@@ -391,7 +436,7 @@ fn no_backoff(journal: &Journal, calls: &Calls, rules: &Rules) -> Option<(usize,
 
 /// The `Retry-After` value a delivered 429 or 503 carried.
 fn retry_after_value(request: &RecordedRequest) -> Option<String> {
-    if !head_delivered(request) || !matches!(status_of(request), 429 | 503) {
+    if !head_read(request) || !matches!(status_of(request), 429 | 503) {
         return None;
     }
     let head = String::from_utf8_lossy(request.served.get(..request.served_head_len)?);

@@ -2,10 +2,12 @@
 //!
 //! The runner says what the code did; the oracle decides what it means, from the
 //! outcome and the request journal. A step that broke a clause must be rejected and a
-//! conforming one accepted (`expectations`); every client must retry within
-//! bounds and honour `Retry-After` (`behaviour`); under a contract, requests
-//! must be documented, carry required headers and valid bodies, and retries of a POST
-//! the same idempotency key (`requests`); and your own judge has the last word
+//! conforming one accepted (`expectations`); every client must keep the behaviour
+//! rules across its requests: no double effect, bounded and spaced retries,
+//! `Retry-After` honoured up to a cap, final errors not retried, pages that end
+//! (`behaviour`); under a contract, requests must be documented, carry required headers
+//! and valid bodies, and retries of a POST the same idempotency key where no effect is
+//! declared (`requests`); and your own judge has the last word
 //! ([`Judged`]). A judged pool runs cases and judges each as it finishes.
 
 mod behaviour;

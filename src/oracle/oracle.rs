@@ -69,7 +69,12 @@ impl Oracle {
     /// The result with its outcome judged by every rule.
     pub(crate) fn judge(&self, mut result: CaseResult) -> CaseResult {
         let mut outcome = expectations::judged(result.outcome, &result.journal, &self.acceptance);
-        outcome = behaviour::behaved(outcome, &result.journal, &self.rules);
+        outcome = behaviour::behaved(
+            outcome,
+            &result.journal,
+            &self.rules,
+            self.contract.as_deref(),
+        );
         if let Some(contract) = &self.contract {
             outcome = requests::checked(contract, outcome, &result.journal);
         }

@@ -65,8 +65,10 @@ async fn body(url: &str) -> Result<Value, String> {
     if !response.status().is_success() {
         return Err(format!("status {}", response.status()));
     }
-    let text = response.text().await.map_err(|e| e.to_string())?;
-    serde_json::from_str(&text).map_err(|e| e.to_string())
+    // Bytes, not `text()`: reqwest's `text()` replaces invalid UTF-8 with U+FFFD, so a
+    // broken id would come through changed, which the oracle rightly reports.
+    let bytes = response.bytes().await.map_err(|e| e.to_string())?;
+    serde_json::from_slice(&bytes).map_err(|e| e.to_string())
 }
 
 /// Maps any status it does not know to `Succeeded`: the garbage becomes a valid value.

@@ -668,3 +668,42 @@ fn a_stall_after_the_effect_is_kept_apart_from_a_stall_before_it() {
     assert_eq!(effects(&result)[0], Some(Effect::Performed));
     assert_eq!(effects(&result)[1], Some(Effect::Replayed));
 }
+
+#[test]
+fn the_contract_marks_which_errors_are_final() {
+    let contract = badgateway::Contract::from_str(
+        r#"
+openapi: 3.0.3
+info: {title: hello, version: "1"}
+paths:
+  /hello:
+    get:
+      responses:
+        "200": {description: ok}
+        "409": {description: a conflict that will not resolve itself, x-badgateway-final: true}
+        "402": {description: declined for now, x-badgateway-final: false}
+"#,
+        "final.yaml",
+    )
+    .unwrap();
+    let results = Campaign::new("behaviour.final", hello())
+        .contract(contract)
+        .no_fixtures()
+        .run_scenarios(
+            vec![
+                Scenario::new().then(faults::status(409)),
+                Scenario::new().then(faults::status(402)),
+            ],
+            |url| get_retrying(url, Some(3), Duration::from_millis(20), None),
+        )
+        .unwrap();
+    let (rule, what) = broken(&results[0]).expect("409 is final by the contract");
+    assert_eq!(rule, Rule::RetriedFinalError);
+    assert!(what.ends_with("which is final (the contract marks it x-badgateway-final): the same request fails the same way"), "{what}");
+    assert_eq!(
+        results[1].outcome.class(),
+        Class::Ok,
+        "{:?}",
+        results[1].outcome
+    );
+}

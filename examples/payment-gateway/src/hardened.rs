@@ -458,6 +458,14 @@ impl Client {
         }
         match status {
             200..=299 => {
+                // JSON is UTF-8 (RFC 8259), and serde skips the fields it ignores
+                // without checking theirs: the whole body is checked first.
+                std::str::from_utf8(&bytes).map_err(|e| {
+                    Failed::fatal(Error::Unexpected {
+                        status,
+                        detail: format!("invalid body: not UTF-8: {e}"),
+                    })
+                })?;
                 let value: T = serde_json::from_slice(&bytes).map_err(|e| {
                     Failed::fatal(Error::Unexpected {
                         status,
