@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 /// assert_eq!(err.kind(), badgateway::ErrorKind::Io);
 /// assert!(err.to_string().starts_with("cannot read baseline file no/such/file.json"));
 /// ```
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Error {
     kind: ErrorKind,
     message: String,
@@ -22,7 +22,7 @@ pub struct Error {
 }
 
 /// What kind of thing went wrong.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub enum ErrorKind {
     /// Reading a file or opening a socket failed.

@@ -13,6 +13,7 @@ use crate::provider::{Baseline, Secrets};
 use crate::report::junit::campaign_xml;
 use crate::report::{Finding, Report};
 use crate::runner::harness::on_harness_runtime;
+use crate::runner::isolation::{self, DEFAULT_MEMORY_CAP};
 use crate::runner::outcome::Outcome;
 use crate::runner::pool::Pool;
 use crate::runner::rules::Rules;
@@ -78,6 +79,8 @@ pub struct Campaign {
     pub(super) case_limit: Option<Duration>,
     pub(super) coverage: bool,
     pub(super) rules: Rules,
+    pub(super) isolated: bool,
+    pub(super) memory_cap: u64,
 }
 
 impl Campaign {
@@ -101,7 +104,42 @@ impl Campaign {
             case_limit: None,
             coverage: true,
             rules: Rules::default(),
+            isolated: false,
+            memory_cap: DEFAULT_MEMORY_CAP,
         }
+    }
+
+    /// Runs every case in a worker process (this program again, filtered to the current
+    /// test), so that an abort, a stack overflow, memory exhausted or `exit(..)` in your
+    /// code kills the worker and not the test: the campaign classifies each as an
+    /// [`Outcome::Crash`], shrinks it and keeps it like any other finding, and a thread
+    /// your code blocks dies with its worker instead of leaking. `BADGATEWAY_ISOLATION`
+    /// (`process` or `off`) overrides.
+    ///
+    /// The worker runs the test from its start and is handed the results of the
+    /// isolated campaigns before this one, so a test must reach its isolated campaigns
+    /// in the same order every run.
+    ///
+    /// ```
+    /// let campaign = badgateway::Campaign::new("charges", Default::default()).isolated();
+    /// # let _ = campaign;
+    /// ```
+    pub fn isolated(mut self) -> Self {
+        self.isolated = true;
+        self
+    }
+
+    /// The most memory a worker process may use, in bytes (4 GiB unless set;
+    /// `BADGATEWAY_MEMORY_CAP_MB` overrides): past it, allocations fail and the case
+    /// is a crash of kind `out of memory`. Applies with [`Campaign::isolated`].
+    ///
+    /// ```
+    /// let campaign = badgateway::Campaign::new("charges", Default::default()).isolated().memory_cap(1 << 30);
+    /// # let _ = campaign;
+    /// ```
+    pub fn memory_cap(mut self, bytes: u64) -> Self {
+        self.memory_cap = bytes;
+        self
     }
 
     /// The behaviour rules cases are judged by across their requests (double
@@ -281,6 +319,7 @@ impl Campaign {
             .with_secrets(self.secrets)
             .strict_if(self.strict)
             .limit_if(self.case_limit)
+            .isolated_if(self.isolated, self.memory_cap)
             .rules(self.rules)
     }
 
@@ -391,11 +430,23 @@ impl Campaign {
         };
         let runs = self.judged_pool(settings, Arc::new(code));
         let junit = junit_dir(self.junit_dir.as_deref());
-        let mut report = on_harness_runtime(move || async move {
-            let mut report = self.explore(settings, runs).await?;
-            report.rerun = rerun;
-            Ok::<_, Error>(report)
-        })?;
+        let explore = move |runs| {
+            on_harness_runtime(move || async move {
+                let mut report = self.explore(settings, runs).await?;
+                report.rerun = rerun;
+                Ok::<_, Error>(report)
+            })
+        };
+        let mut report = if settings.isolated {
+            let pool = runs.pool.clone();
+            isolation::isolated(settings.memory_cap, &pool, move |workers| {
+                let mut runs = runs;
+                runs.pool = runs.pool.in_workers(workers);
+                explore(runs)
+            })?
+        } else {
+            explore(runs)?
+        };
         if let Some(dir) = junit {
             // The findings are on disk already; a JUnit file that cannot be written is
             // said, never a reason to drop the report.

@@ -84,6 +84,9 @@ impl Campaign {
                 starved.as_secs_f64()
             ));
         }
+        if let Some(warning) = leaked(&runs, &results) {
+            warnings.push(warning);
+        }
         // Most severe first (crash, panic, hang, ... request violation); the order
         // first seen within a class.
         findings.sort_by_key(|f| f.outcome.class());
@@ -186,6 +189,32 @@ impl Campaign {
         });
         Ok((all, coverage))
     }
+}
+
+/// What became of the threads cases blocked (spinning, or waiting without yielding):
+/// ended with their worker in isolation, else left running in this process.
+fn leaked<F>(runs: &JudgedPool<F>, results: &[CaseResult]) -> Option<String> {
+    let blocked = results
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.outcome,
+                crate::runner::Outcome::Hang { blocked: true, .. }
+            )
+        })
+        .count();
+    if blocked == 0 {
+        return None;
+    }
+    Some(match runs.pool.workers() {
+        Some(workers) => format!(
+            "{blocked} case(s) blocked their thread; {} worker process(es) holding such threads were ended, so none is left running",
+            workers.retired()
+        ),
+        None => format!(
+            "{blocked} case thread(s) were left blocked or spinning in this process, where nothing can stop them: with Campaign::isolated() they end with a worker process"
+        ),
+    })
 }
 
 /// How many cases ended in each class, and the findings grouped by signature.

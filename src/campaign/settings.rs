@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use crate::error::Error;
-use crate::runner::settings::{case_limit, config_error, deadline_and_concurrency, env_number};
+use crate::runner::settings::{
+    case_limit, config_error, deadline_and_concurrency, env_number, isolation,
+};
 use crate::scenario::hash::fnv1a;
 
 use super::campaign::Campaign;
@@ -16,6 +18,8 @@ pub(super) struct Settings {
     pub(super) deadline: Duration,
     pub(super) concurrency: usize,
     pub(super) case_limit: Option<Duration>,
+    pub(super) isolated: bool,
+    pub(super) memory_cap: u64,
 }
 
 impl Campaign {
@@ -34,7 +38,10 @@ impl Campaign {
             .or(self.seed)
             .unwrap_or_else(|| fnv1a(self.suite.as_bytes()));
         let (deadline, concurrency) = deadline_and_concurrency(self.deadline, self.concurrency)?;
+        let (isolated, memory_cap) = isolation(self.isolated, self.memory_cap)?;
         Ok(Settings {
+            isolated,
+            memory_cap,
             cases,
             seed,
             deadline,

@@ -14,14 +14,14 @@ pub const REDACTED: &str = "[redacted]";
 /// API keys and any header or query parameter whose name mentions a token, secret,
 /// password, signature or key (but not `Idempotency-Key`) are replaced by
 /// [`REDACTED`] as the request is recorded.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Journal {
     /// The requests, in arrival order.
     pub requests: Vec<RecordedRequest>,
 }
 
 /// One request and the provider's answer to it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RecordedRequest {
     /// Zero-based index of the request in the case (which step it met).
     pub index: usize,
@@ -55,7 +55,7 @@ pub struct RecordedRequest {
 /// use badgateway::journal::Effect;
 /// assert_ne!(Effect::Performed, Effect::Replayed);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Effect {
     /// It performed the effect (a charge was taken), whatever the client then saw.
     Performed,

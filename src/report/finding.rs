@@ -6,7 +6,7 @@ use crate::scenario::Scenario;
 use crate::store::{Reproduced, Saved, ShrinkFigures};
 
 /// One bug: a signature, and the smallest scenario found that shows it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Finding {
     /// What makes it one bug: see [`Outcome::signature`].
     pub signature: String,
@@ -31,7 +31,7 @@ pub struct Finding {
 }
 
 /// Where a finding is kept.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Kept {
     /// The campaign keeps no fixtures.
     NotKept,

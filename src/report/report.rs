@@ -15,7 +15,7 @@ use super::finding::{Finding, Kept};
 /// The result of a campaign: every finding, shrunk, and a tally of outcomes.
 ///
 /// Its `Display` form is the report a failing campaign prints.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Report {
     /// The campaign's suite name.
     pub suite: String,

@@ -48,7 +48,7 @@ pub struct Case {
 }
 
 /// What one case did.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct CaseResult {
     /// The scenario the provider served.
     pub scenario: Scenario,

@@ -11,6 +11,7 @@
 mod call;
 pub(crate) mod case;
 pub(crate) mod harness;
+pub(crate) mod isolation;
 pub(crate) mod outcome;
 pub(crate) mod pool;
 pub(crate) mod rules;

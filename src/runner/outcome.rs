@@ -18,7 +18,7 @@ use super::rules::Rule;
 /// assert_eq!(o.signature(), "panic at src/lib.rs:3:5");
 /// assert!(!Outcome::HandledError { message: "timed out".into() }.is_finding());
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Outcome {
     /// The code returned `Ok`; `value` is its `Debug` form (cut at 500 characters).
     Ok {
@@ -29,6 +29,18 @@ pub enum Outcome {
     HandledError {
         /// The error message.
         message: String,
+    },
+    /// The process that ran the case died (in isolation, see
+    /// [`Campaign::isolated`](crate::Campaign::isolated)): an abort, a stack overflow,
+    /// memory exhausted, `exit(..)` called, or a signal.
+    Crash {
+        /// What killed it: `stack overflow`, `out of memory`, `exit code 0`,
+        /// `signal 6 (SIGABRT)`.
+        kind: String,
+        /// How the process ended, as the operating system said.
+        status: String,
+        /// The last lines it wrote to stderr.
+        stderr: String,
     },
     /// The code panicked, on its own thread, in a spawned task or on the blocking pool.
     Panic {
@@ -94,12 +106,16 @@ pub enum Outcome {
 }
 
 /// The class of an [`Outcome`], without its details.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Class {
     /// See [`Outcome::Ok`].
     Ok,
     /// See [`Outcome::HandledError`].
     HandledError,
+    /// See [`Outcome::Crash`].
+    Crash,
     /// See [`Outcome::Panic`].
     Panic,
     /// See [`Outcome::Hang`].
@@ -142,6 +158,15 @@ impl Outcome {
                 location,
             },
             hang @ Outcome::Hang { .. } => hang,
+            Outcome::Crash {
+                kind,
+                status,
+                stderr,
+            } => Outcome::Crash {
+                kind,
+                status,
+                stderr: s(stderr),
+            },
             Outcome::Misbehaviour {
                 rule,
                 request,
@@ -184,6 +209,7 @@ impl Outcome {
         match self {
             Outcome::Ok { .. } => Class::Ok,
             Outcome::HandledError { .. } => Class::HandledError,
+            Outcome::Crash { .. } => Class::Crash,
             Outcome::Panic { .. } => Class::Panic,
             Outcome::Hang { .. } => Class::Hang,
             Outcome::Misbehaviour { .. } => Class::Misbehaviour,
@@ -238,6 +264,7 @@ impl Outcome {
             }
             Outcome::WrongValue { message, .. } => format!("wrong value: {message}"),
             Outcome::Misbehaviour { rule, .. } => rule.to_string(),
+            Outcome::Crash { kind, .. } => format!("crash: {kind}"),
             other => other.class().to_string(),
         }
     }
@@ -248,6 +275,7 @@ impl fmt::Display for Class {
         f.write_str(match self {
             Class::Ok => "ok",
             Class::HandledError => "handled error",
+            Class::Crash => "crash",
             Class::Panic => "panic",
             Class::Hang => "hang",
             Class::Misbehaviour => "misbehaviour",
@@ -265,6 +293,17 @@ impl fmt::Display for Outcome {
         match self {
             Outcome::Ok { value } => write!(f, "returned Ok: {value}"),
             Outcome::HandledError { message } => write!(f, "returned Err: {message}"),
+            Outcome::Crash {
+                kind,
+                status,
+                stderr,
+            } => {
+                write!(f, "crashed the process that ran it: {kind} ({status})")?;
+                if !stderr.is_empty() {
+                    write!(f, "\nthe last lines it wrote to stderr:\n{stderr}")?;
+                }
+                Ok(())
+            }
             Outcome::Panic { message, location } => {
                 let at = location.as_deref().unwrap_or("an unknown location");
                 write!(f, "panicked at {at}:\n{message}")

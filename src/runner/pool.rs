@@ -15,6 +15,7 @@ use crate::provider::{Baseline, Secrets};
 use crate::scenario::Scenario;
 
 use super::case::{Case, CaseResult};
+use super::isolation::Workers;
 use super::rules::Rules;
 
 /// The code under test, the baseline it runs against, the deadline of each case, and
@@ -27,6 +28,7 @@ pub(crate) struct Pool<F> {
     secrets: Secrets,
     limit: Option<Duration>,
     rules: Rules,
+    workers: Option<Arc<Workers>>,
 }
 
 impl<F> Clone for Pool<F> {
@@ -39,6 +41,7 @@ impl<F> Clone for Pool<F> {
             secrets: self.secrets.clone(),
             limit: self.limit,
             rules: self.rules.clone(),
+            workers: self.workers.clone(),
         }
     }
 }
@@ -59,7 +62,19 @@ impl<F> Pool<F> {
             secrets: Secrets::new(),
             limit: None,
             rules: Rules::default(),
+            workers: None,
         }
+    }
+
+    /// Runs every case in these worker processes instead of in this one.
+    pub(crate) fn in_workers(mut self, workers: Arc<Workers>) -> Self {
+        self.workers = Some(workers);
+        self
+    }
+
+    /// The worker processes the cases run in, if isolated.
+    pub(crate) fn workers(&self) -> Option<&Arc<Workers>> {
+        self.workers.as_ref()
     }
 
     /// Serves every case within these rules' limits (the oracle judges by them).
@@ -105,6 +120,16 @@ where
     T: Debug,
     E: Display,
 {
+    /// Runs one scenario in this process (an isolated worker serves its parent so).
+    pub(crate) fn run_here(
+        &self,
+        scenario: Scenario,
+    ) -> impl Future<Output = Result<CaseResult, Error>> + Send + 'static {
+        let case = self.case(scenario);
+        let code = self.code.clone();
+        async move { case.run_unjudged(code).await }
+    }
+
     /// Runs every scenario, as many at once as there are free slots, and hands each
     /// result to `each` with the scenario's index as soon as it is known (in the order
     /// cases finish, not the order of `scenarios`). Results are not judged here. When
@@ -117,15 +142,18 @@ where
     ) -> Result<(), Error> {
         let mut running = JoinSet::new();
         for (i, scenario) in scenarios.into_iter().enumerate() {
-            let case = self.case(scenario);
-            let code = self.code.clone();
             let slots = self.slots.clone();
+            let pool = self.clone();
             running.spawn(async move {
                 let _slot = slots
                     .acquire_owned()
                     .await
                     .expect("the semaphore is never closed");
-                (i, case.run_unjudged(code).await)
+                let result = match &pool.workers {
+                    Some(workers) => workers.run(scenario).await,
+                    None => pool.run_here(scenario).await,
+                };
+                (i, result)
             });
         }
         while let Some(done) = running.join_next().await {

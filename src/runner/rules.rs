@@ -16,7 +16,9 @@ use crate::provider::Limits;
 /// assert_eq!(Rule::DuplicateEffect.to_string(), "duplicate effect");
 /// assert_eq!(Rule::ALL.len(), 8);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[non_exhaustive]
 pub enum Rule {
     /// One logical call performed an effect twice: a retry after a fault that came

@@ -33,6 +33,32 @@ pub(crate) fn case_limit(limit: Option<Duration>) -> Result<Option<Duration>, Er
         .or(limit))
 }
 
+/// Whether cases run in worker processes, and their memory cap in bytes:
+/// `BADGATEWAY_ISOLATION` (`process` or `off`) and `BADGATEWAY_MEMORY_CAP_MB` win over
+/// the code's.
+///
+/// # Errors
+/// [`ErrorKind::Config`] when a variable is not one of those values.
+pub(crate) fn isolation(isolated: bool, memory_cap: u64) -> Result<(bool, u64), Error> {
+    let isolated = match std::env::var("BADGATEWAY_ISOLATION") {
+        Err(_) => isolated,
+        Ok(value) => match value.trim() {
+            "process" | "on" | "1" => true,
+            "off" | "0" | "" => false,
+            other => {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    format!("invalid BADGATEWAY_ISOLATION={other:?}: expected `process` (cases run in a worker process) or `off`"),
+                ))
+            }
+        },
+    };
+    let memory_cap = env_number("BADGATEWAY_MEMORY_CAP_MB")?
+        .map(|mb| mb.saturating_mul(1 << 20))
+        .unwrap_or(memory_cap);
+    Ok((isolated, memory_cap))
+}
+
 /// A whole number from the environment (decimal, or hex with `0x`), if set.
 ///
 /// # Errors

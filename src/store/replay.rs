@@ -11,10 +11,13 @@ use crate::error::{Error, ErrorKind};
 use crate::oracle::{JudgeFn, Judged, JudgedPool, Oracle};
 use crate::provider::{Baseline, Secrets};
 use crate::runner::harness::on_harness_runtime;
+use crate::runner::isolation::{self, DEFAULT_MEMORY_CAP};
 use crate::runner::outcome::Outcome;
 use crate::runner::pool::Pool;
 use crate::runner::rules::Rules;
-use crate::runner::settings::{case_limit, deadline_and_concurrency};
+use crate::runner::settings::{
+    case_limit, deadline_and_concurrency, isolation as isolation_settings,
+};
 use crate::runner::DEFAULT_DEADLINE;
 use crate::scenario::Scenario;
 
@@ -62,6 +65,8 @@ pub struct Replay {
     strict: bool,
     case_limit: Option<Duration>,
     rules: Rules,
+    isolated: bool,
+    memory_cap: u64,
 }
 
 impl Replay {
@@ -80,7 +85,31 @@ impl Replay {
             strict: false,
             case_limit: None,
             rules: Rules::default(),
+            isolated: false,
+            memory_cap: DEFAULT_MEMORY_CAP,
         }
+    }
+
+    /// Replays every fixture in a worker process, as
+    /// [`Campaign::isolated`](crate::Campaign::isolated): a fixture that crashed the
+    /// code replays as a crash, and flips its snapshot once fixed.
+    pub fn isolated(mut self) -> Self {
+        self.isolated = true;
+        self
+    }
+
+    /// The most memory a worker process may use, as
+    /// [`Campaign::memory_cap`](crate::Campaign::memory_cap).
+    pub fn memory_cap(mut self, bytes: u64) -> Self {
+        self.memory_cap = bytes;
+        self
+    }
+
+    /// Isolation as the campaign handing over its settings had it.
+    pub(crate) fn isolated_if(mut self, isolated: bool, memory_cap: u64) -> Self {
+        self.isolated |= isolated;
+        self.memory_cap = memory_cap;
+        self
     }
 
     /// The behaviour rules replayed cases are judged by, as
@@ -231,8 +260,9 @@ impl Replay {
                 Err(error) => broken.push(error),
             }
         }
-        let scenarios = fixtures.iter().map(|(_, f)| f.scenario.clone()).collect();
-        let mut runs = JudgedPool {
+        let scenarios: Vec<Scenario> = fixtures.iter().map(|(_, f)| f.scenario.clone()).collect();
+        let (isolated, memory_cap) = isolation_settings(self.isolated, self.memory_cap)?;
+        let runs = JudgedPool {
             pool: Pool::new(self.baseline, deadline, concurrency, Arc::new(code))
                 .with_secrets(self.secrets)
                 .with_limit(case_limit(self.case_limit)?)
@@ -241,41 +271,68 @@ impl Replay {
                 .strict(self.strict)
                 .rules(self.rules),
         };
-        let results = on_harness_runtime(move || async move {
-            // The baseline's output, twice, as the campaign that found them judged by.
-            let probe = runs.pool.case(Scenario::new());
-            let code = runs.pool.code().clone();
-            let first = probe.run_unjudged(code.clone()).await?;
-            let second = probe.run_unjudged(code).await?;
-            runs.oracle
-                .set_baseline_output(&first.outcome, &second.outcome);
-            runs.all(scenarios).await
-        })?;
-        let snapshots = store.suite_dir(&self.suite).join("snapshots");
-        let label = safe_name(label);
-        let verdicts = fixtures
-            .into_iter()
-            .zip(results)
-            .map(|((path, fixture), result)| {
-                let mut verdict = Verdict::new(path, fixture, result.outcome);
-                verdict.snapshot_mismatch = snapshot(&snapshots, &label, &verdict);
-                verdict
-            })
-            .collect();
-        let mut report = ReplayReport {
-            suite: self.suite,
-            label,
-            verdicts,
-            broken,
-            warnings: Vec::new(),
+        let suite = self.suite;
+        let junit_dir = self.junit_dir;
+        let replay = move |mut runs: JudgedPool<F>| {
+            let results = on_harness_runtime(move || async move {
+                // The baseline's output, twice, as the campaign that found them judged by.
+                let probe = runs.pool.case(Scenario::new());
+                let code = runs.pool.code().clone();
+                let first = probe.run_unjudged(code.clone()).await?;
+                let second = probe.run_unjudged(code).await?;
+                runs.oracle
+                    .set_baseline_output(&first.outcome, &second.outcome);
+                runs.all(scenarios).await
+            })?;
+            verdicts(store, suite, label, junit_dir, fixtures, broken, results)
         };
-        if let Some(dir) = junit::junit_dir(self.junit_dir.as_deref()) {
-            let name = format!("{}.replay.{}", report.suite, report.label);
-            if let Err(error) = junit::write(&dir, &name, &junit::replay_xml(&report)) {
-                eprintln!("badgateway: {error}");
-                report.warnings.push(error.to_string());
-            }
+        if !isolated {
+            return replay(runs);
         }
-        Ok(report)
+        let pool = runs.pool.clone();
+        isolation::isolated(memory_cap, &pool, move |workers| {
+            let mut runs = runs;
+            runs.pool = runs.pool.in_workers(workers);
+            replay(runs)
+        })
     }
+}
+
+/// The verdicts on the fixtures, given what the code did with each, snapshotted, and
+/// written as JUnit where asked.
+fn verdicts(
+    store: crate::store::Store,
+    suite: String,
+    label: &str,
+    junit_dir: Option<PathBuf>,
+    fixtures: Vec<(PathBuf, crate::store::Fixture)>,
+    broken: Vec<Error>,
+    results: Vec<crate::runner::CaseResult>,
+) -> Result<ReplayReport, Error> {
+    let snapshots = store.suite_dir(&suite).join("snapshots");
+    let label = safe_name(label);
+    let verdicts = fixtures
+        .into_iter()
+        .zip(results)
+        .map(|((path, fixture), result)| {
+            let mut verdict = Verdict::new(path, fixture, result.outcome);
+            verdict.snapshot_mismatch = snapshot(&snapshots, &label, &verdict);
+            verdict
+        })
+        .collect();
+    let mut report = ReplayReport {
+        suite,
+        label,
+        verdicts,
+        broken,
+        warnings: Vec::new(),
+    };
+    if let Some(dir) = junit::junit_dir(junit_dir.as_deref()) {
+        let name = format!("{}.replay.{}", report.suite, report.label);
+        if let Err(error) = junit::write(&dir, &name, &junit::replay_xml(&report)) {
+            eprintln!("badgateway: {error}");
+            report.warnings.push(error.to_string());
+        }
+    }
+    Ok(report)
 }

@@ -34,7 +34,7 @@ pub struct Store {
 }
 
 /// What [`Store::save`] did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Saved {
     /// A new fixture, at this path.
     New(PathBuf),

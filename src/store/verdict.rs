@@ -8,7 +8,7 @@ use crate::runner::outcome::{Class, Outcome};
 use crate::store::fixture::Fixture;
 
 /// What became of one fixture's bug in the current code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ReplayStatus {
     /// The same bug, same signature.
     StillFailing,
@@ -19,7 +19,7 @@ pub enum ReplayStatus {
 }
 
 /// One fixture replayed.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Verdict {
     /// The fixture file.
     pub path: PathBuf,
@@ -34,7 +34,7 @@ pub struct Verdict {
 }
 
 /// The result of replaying a suite's fixtures.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct ReplayReport {
     /// The suite replayed.
     pub suite: String,

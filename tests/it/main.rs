@@ -8,6 +8,7 @@ mod contracts;
 mod coverage;
 mod faults_with_reqwest;
 mod hostile_requests;
+mod isolation;
 mod journal;
 mod layout;
 mod liveness;
