@@ -158,6 +158,67 @@ mod workers {
     }
 }
 
+/// The cases running in this process right now, by id: what the exit guard names when
+/// the process ends under one.
+mod in_flight {
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Mutex, Once};
+
+    static CASES: Mutex<Option<HashMap<u64, String>>> = Mutex::new(None);
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    static GUARD: Once = Once::new();
+
+    /// A case on record while it runs.
+    pub(super) struct OnRecord(u64);
+
+    impl Drop for OnRecord {
+        fn drop(&mut self) {
+            let mut cases = CASES.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(cases) = cases.as_mut() {
+                cases.remove(&self.0);
+            }
+        }
+    }
+
+    /// Puts a case on record until the guard drops, and arms the exit guard.
+    pub(super) fn record(what: String) -> OnRecord {
+        GUARD.call_once(|| {
+            shutdown_hooks::add_shutdown_hook(on_exit);
+        });
+        let id = NEXT.fetch_add(1, Ordering::Relaxed);
+        let mut cases = CASES.lock().unwrap_or_else(|e| e.into_inner());
+        cases.get_or_insert_with(HashMap::new).insert(id, what);
+        OnRecord(id)
+    }
+
+    /// Runs as the process exits: when it exits under a running case (the code under
+    /// test called `exit(..)`), the exit is not allowed to pass for success. It says
+    /// which case and aborts, so the test run fails instead of ending green and silent.
+    /// In a worker process, the parent watches the cases and this does nothing.
+    extern "C" fn on_exit() {
+        if std::env::var_os(super::super::isolation::WORKER_VAR).is_some() {
+            return;
+        }
+        // Never wait here: the exiting thread may be the one holding the lock.
+        let Ok(cases) = CASES.try_lock() else {
+            return;
+        };
+        let Some(running) = cases.as_ref().filter(|c| !c.is_empty()) else {
+            return;
+        };
+        eprintln!(
+            "badgateway: the process is exiting while {} case(s) run: the code under test called exit(..) (or something did), which would end this test run as a silent pass. The case(s) in flight:",
+            running.len()
+        );
+        for scenario in running.values() {
+            eprintln!("  {scenario}");
+        }
+        eprintln!("badgateway: run the campaign with Campaign::isolated() to get this as a crash finding, kept as a fixture; aborting so the run fails.");
+        std::process::abort();
+    }
+}
+
 /// How the case's thread finished, when it did.
 enum Finished {
     Returned(Outcome),
@@ -180,6 +241,7 @@ pub(crate) async fn run<F, Fut, T, E>(
     deadline: Duration,
     limit: Duration,
     liveness: Arc<Liveness>,
+    scenario: &crate::scenario::Scenario,
 ) -> Outcome
 where
     F: Fn(String) -> Fut + Send + Sync + 'static,
@@ -187,6 +249,8 @@ where
     T: Debug,
     E: Display,
 {
+    let _on_record =
+        in_flight::record(serde_json::to_string(scenario).expect("a scenario always serialises"));
     let slot = Arc::new(PanicSlot::default());
     let (done_tx, mut done_rx) = oneshot::channel();
     let (cancel_tx, cancel_rx) = oneshot::channel::<()>();

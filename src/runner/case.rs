@@ -180,6 +180,7 @@ impl Case {
             self.deadline,
             limit,
             provider.liveness(),
+            &self.scenario,
         )
         .await;
         let outcome = outcome.scrubbed(&provider.secrets());

@@ -44,7 +44,7 @@ use super::outcome::Outcome;
 use super::pool::Pool;
 
 /// The worker's address, set in a worker's environment.
-const WORKER_VAR: &str = "BADGATEWAY_WORKER";
+pub(crate) const WORKER_VAR: &str = "BADGATEWAY_WORKER";
 /// Which isolated entry of its test the worker serves.
 const ENTRY_VAR: &str = "BADGATEWAY_WORKER_ENTRY";
 /// The memory a worker may use unless told otherwise: 4 GiB.

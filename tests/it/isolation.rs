@@ -214,3 +214,51 @@ fn a_panic_after_a_silent_panic_hook_is_still_found_in_a_worker() {
         "{report}"
     );
 }
+
+/// Run by the test below in a child process: an in-process campaign whose client
+/// calls `exit(0)` on a 500.
+#[test]
+fn child_process_of_the_exit_guard_test() {
+    if std::env::var_os("BADGATEWAY_IT_EXIT_CHILD").is_none() {
+        return;
+    }
+    let _ = Campaign::new("isolation.exit_in_process", baseline())
+        .cases(4)
+        .no_fixtures()
+        .deadline(Duration::from_millis(500))
+        .run(|url| async move {
+            let (status, _) = get(&url).await?;
+            if status == 500 {
+                std::process::exit(0);
+            }
+            Ok::<_, String>(status)
+        });
+}
+
+#[test]
+fn exit_0_in_process_fails_the_run_naming_the_case_instead_of_passing() {
+    use std::os::unix::process::ExitStatusExt;
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "isolation::child_process_of_the_exit_guard_test",
+            "--exact",
+            "--test-threads=1",
+        ])
+        .env("BADGATEWAY_IT_EXIT_CHILD", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // Without the guard, the child exits 0 and its test run "passes" in silence.
+    assert_eq!(
+        output.status.signal(),
+        Some(6),
+        "{:?}\n{stderr}",
+        output.status
+    );
+    assert!(
+        stderr.contains("the code under test called exit(..)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("{\"steps\":["), "{stderr}");
+    assert!(stderr.contains("Campaign::isolated()"), "{stderr}");
+}
