@@ -18,7 +18,10 @@
 //! 4. **overlap**: 64 cases of which 16 stall forever, client without timeout, 1 s
 //!    deadline: the sum of the deadlines would be 16 s;
 //! 5. **behaviour**: the coverage phase's size and wall time on the bundled example, and
-//!    a `Retry-After`-heavy campaign against its hardened client.
+//!    a `Retry-After`-heavy campaign against its hardened client;
+//! 6. **isolation**: the same pass-through cases run in a worker process
+//!    (`Campaign::isolated`), against in-process. It runs first: the worker runs this
+//!    program again up to the campaign it serves.
 
 use std::time::{Duration, Instant};
 
@@ -101,6 +104,21 @@ fn bare_rate() -> f64 {
         }
         CASES as f64 / started.elapsed().as_secs_f64()
     })
+}
+
+/// Pass-through cases in a worker process: cases/s, and the worker's start-up included.
+fn isolated_rate() -> f64 {
+    let started = Instant::now();
+    let results = Campaign::new("bench.isolated", baseline())
+        .concurrency(CONCURRENCY)
+        .isolated()
+        .run_scenarios(vec![Scenario::new(); CASES * 5], |url| {
+            trivial_client(url, None)
+        })
+        .unwrap();
+    let elapsed = started.elapsed();
+    assert!(results.iter().all(|r| r.outcome.class() == Class::Ok));
+    (CASES * 5) as f64 / elapsed.as_secs_f64()
 }
 
 fn harness_rate() -> f64 {
@@ -422,6 +440,8 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo test --benches` asks for a list; there are no libtest benches here.
     }
+    // First, so that the worker, which runs this program again, reaches it at once.
+    let isolated = isolated_rate();
     println!("badgateway throughput: {CASES} cases, concurrency {CONCURRENCY}");
     // Warm up the allocator, the thread pools and the loopback path once, then take
     // the median of alternating rounds so a noisy neighbour hits both sides alike.
@@ -430,6 +450,7 @@ fn main() {
     rounds.sort_by(|a, b| (a.0 / a.1).total_cmp(&(b.0 / b.1)));
     let (bare, harness) = rounds[rounds.len() / 2];
     let (campaign, tally) = campaign_rate();
+    let in_process = (0..3).map(|_| harness_rate()).fold(0.0, f64::max);
     println!("  bare round trip     {bare:8.0} calls/s   (plain responder, the same client)");
     println!(
         "  harness, pass-through {harness:6.0} cases/s   ratio {:.2}x the bare round trip's time (median of 5 rounds)",
@@ -438,6 +459,11 @@ fn main() {
     println!(
         "  generated campaign  {campaign:8.0} cases/s   ratio {:.2}x   ({tally})",
         bare / campaign
+    );
+    println!(
+        "  isolated, pass-through {isolated:5.0} cases/s   {:.2}x the cost per case in process ({in_process:.0} cases/s; {} cases, the worker's start included)",
+        in_process / isolated,
+        CASES * 5
     );
     contracts();
     real_spec_validators();

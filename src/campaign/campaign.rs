@@ -509,6 +509,7 @@ impl Campaign {
     /// Runs these scenarios against your code, `concurrency` at a time, without
     /// probing, generating, shrinking or keeping anything: for scenarios of your own,
     /// and for measuring the harness. Results come in the order of the scenarios.
+    /// Isolated when the campaign is ([`Campaign::isolated`]).
     ///
     /// ```
     /// use badgateway::{faults, Baseline, Campaign, Class, Response, Scenario};
@@ -537,6 +538,17 @@ impl Campaign {
     {
         let settings = self.settings()?;
         let runs = self.judged_pool(settings, Arc::new(code));
-        on_harness_runtime(move || async move { runs.all(scenarios).await })
+        let all = move |runs: JudgedPool<F>| {
+            on_harness_runtime(move || async move { runs.all(scenarios).await })
+        };
+        if !settings.isolated {
+            return all(runs);
+        }
+        let pool = runs.pool.clone();
+        isolation::isolated(settings.memory_cap, &pool, move |workers| {
+            let mut runs = runs;
+            runs.pool = runs.pool.in_workers(workers);
+            all(runs)
+        })
     }
 }

@@ -177,7 +177,14 @@ fn write_finding(
         plural(s.rounds, "round"),
         plural(s.runs, "run"),
     )?;
-    f.write_str(&served_requests(&finding.journal))?;
+    if finding.journal.is_empty() && finding.outcome.class() == Class::Crash {
+        writeln!(
+            f,
+            "  (the provider's journal died with the worker process; the scenario below is what it served)"
+        )?;
+    } else {
+        f.write_str(&served_requests(&finding.journal))?;
+    }
     writeln!(
         f,
         "\nscenario: {}",

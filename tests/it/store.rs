@@ -12,6 +12,8 @@ use crate::support::fresh_dir;
 
 /// Set in the child process of the SIGKILL test: the store it writes to.
 const CHILD_STORE: &str = "BADGATEWAY_IT_KILL_STORE";
+/// Set for the kill rounds whose campaign runs its cases in worker processes.
+const CHILD_ISOLATED: &str = "BADGATEWAY_IT_KILL_ISOLATED";
 
 fn status_baseline() -> Baseline {
     Baseline::new().endpoint(
@@ -47,11 +49,16 @@ fn child_process_of_the_sigkill_test() {
     let Some(store) = std::env::var_os(CHILD_STORE) else {
         return;
     };
-    let _ = Campaign::new("kill", status_baseline())
+    let campaign = Campaign::new("kill", status_baseline())
         .fixtures_dir(store)
         .cases(300)
-        .deadline(Duration::from_millis(300))
-        .run(many_bugs);
+        .deadline(Duration::from_millis(300));
+    let campaign = if std::env::var_os(CHILD_ISOLATED).is_some() {
+        campaign.isolated()
+    } else {
+        campaign
+    };
+    let _ = campaign.run(many_bugs);
 }
 
 #[test]
@@ -69,7 +76,14 @@ fn a_campaign_killed_at_random_points_leaves_only_whole_fixtures_and_keeps_every
         let kill_after_ms = 5 + state % 700;
         let root = parent.join(round.to_string());
         let mut reported = BTreeSet::new();
-        let mut child = Command::new(std::env::current_exe().unwrap())
+        // Every other round is isolated: the process killed is then the parent of the
+        // workers, and they must end with it.
+        let isolated = round % 2 == 1;
+        let mut command = Command::new(std::env::current_exe().unwrap());
+        if isolated {
+            command.env(CHILD_ISOLATED, "1");
+        }
+        let mut child = command
             .args([
                 "--exact",
                 "store::child_process_of_the_sigkill_test",
@@ -112,11 +126,45 @@ fn a_campaign_killed_at_random_points_leaves_only_whole_fixtures_and_keeps_every
             );
         }
         all_reported += reported.len();
+        if isolated {
+            // Its workers see their parent's connection close and end: none is left.
+            let gone = (0..500).any(|_| {
+                let left = workers_of(&root);
+                left.is_empty() || {
+                    std::thread::sleep(Duration::from_millis(10));
+                    false
+                }
+            });
+            assert!(
+                gone,
+                "round {round}: workers outlived their killed parent: {:?}",
+                workers_of(&root)
+            );
+        }
     }
     assert!(
         all_reported >= 12,
         "the kills must come while findings are being written: {all_reported}"
     );
+}
+
+/// The processes still running a worker of the kill test's campaign in this store.
+fn workers_of(root: &std::path::Path) -> Vec<String> {
+    let want = format!("{CHILD_STORE}={}", root.display());
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let environ = std::fs::read(entry.path().join("environ")).ok()?;
+            let environ = String::from_utf8_lossy(&environ);
+            let ours = environ.split('\0').any(|v| v == want)
+                && environ
+                    .split('\0')
+                    .any(|v| v.starts_with("BADGATEWAY_WORKER="));
+            ours.then(|| entry.file_name().to_string_lossy().into_owned())
+        })
+        .collect()
 }
 
 /// Parses every fixture in the folder, failing on any that is partial or unparsable.
