@@ -4,7 +4,9 @@
 //! base URL through one choke point (`call`): a thread and runtime of its own,
 //! a deadline watched from the harness, panics captured from every task. What the code
 //! did is an [`Outcome`]: `Ok`, `HandledError`, `Panic` or `Hang`. A pool runs many
-//! cases at once so that waiting overlaps. Nothing here judges: deciding that an `Ok`
+//! cases at once so that waiting overlaps, in this process or, isolated, in worker
+//! processes whose death is a `Crash` (`isolation`). The behaviour [`Rules`] a case
+//! is held to live here too, as data: the provider needs two of their bounds. Nothing here judges: deciding that an `Ok`
 //! was a silent acceptance is the oracle's (stage 6), which also gives `Case` its
 //! public, judged [`Case::run`].
 
