@@ -160,8 +160,10 @@ fn header<'a>(request: &'a RecordedRequest, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// Two requests with the same method, path and body that each performed the effect:
-/// one logical call charged twice.
+/// Two requests with the same method, path and body that each performed the effect,
+/// the first without a clean success the client surely read: one logical call, retried,
+/// charged twice. (The same request after a clean success is a new call: two orders of
+/// the same amount.)
 fn duplicate_effect(journal: &Journal) -> Option<(usize, String)> {
     let performed: Vec<&RecordedRequest> = journal
         .requests
@@ -173,6 +175,7 @@ fn duplicate_effect(journal: &Journal) -> Option<(usize, String)> {
             first.method == second.method
                 && path(first) == path(second)
                 && first.body == second.body
+                && !(read_whole(first) && succeeded(first))
         }) else {
             continue;
         };

@@ -506,20 +506,21 @@ fn pages_declared_by_query_and_next_links_to_the_provider_itself_are_served() {
     assert!(!served.contains("{{base_url}}"), "{served}");
 }
 
+/// A scenario whose every response from the first on holds this JSON at `path`.
+fn for_good(path: &str, json: &str) -> Scenario {
+    Scenario::new().then(
+        Step::baseline()
+            .with(badgateway::Mutation::Json {
+                path: path.into(),
+                change: badgateway::JsonChange::ReplaceWith { json: json.into() },
+            })
+            .repeat(Repeat::Always),
+    )
+}
+
 #[test]
 fn a_repeating_cursor_is_a_pagination_cycle_and_a_client_that_refuses_it_is_fine() {
-    let more = || {
-        Scenario::new().then(
-            Step::baseline()
-                .with(badgateway::Mutation::Json {
-                    path: "has_more".into(),
-                    change: badgateway::JsonChange::ReplaceWith {
-                        json: "true".into(),
-                    },
-                })
-                .repeat(Repeat::Always),
-        )
-    };
+    let more = || for_good("has_more", "true");
     let follower = run(payments(), more(), Rules::default(), |url| {
         list_charges(url, false)
     });
@@ -542,18 +543,7 @@ fn a_repeating_cursor_is_a_pagination_cycle_and_a_client_that_refuses_it_is_fine
 
 #[test]
 fn pages_without_end_are_unbounded_pagination_and_a_bounded_listing_is_not() {
-    let endless = || {
-        Scenario::new().then(
-            Step::baseline()
-                .with(badgateway::Mutation::Json {
-                    path: "next".into(),
-                    change: badgateway::JsonChange::ReplaceWith {
-                        json: "\"more\"".into(),
-                    },
-                })
-                .repeat(Repeat::Always),
-        )
-    };
+    let endless = || for_good("next", "\"more\"");
     let follower = run(payments(), endless(), Rules::default(), |url| {
         list_events(url, usize::MAX)
     });
@@ -706,4 +696,23 @@ paths:
         "{:?}",
         results[1].outcome
     );
+}
+
+#[test]
+fn two_charges_after_a_clean_success_are_two_calls_not_a_double_charge() {
+    let result = run(
+        payments(),
+        Scenario::new(),
+        Rules::default(),
+        |url| async move {
+            let first = post_charge(&url, None).await?;
+            let second = post_charge(&url, None).await?;
+            Ok::<_, String>((first, second))
+        },
+    );
+    assert_eq!(
+        effects(&result),
+        [Some(Effect::Performed), Some(Effect::Performed)]
+    );
+    assert_eq!(result.outcome.class(), Class::Ok, "{:?}", result.outcome);
 }

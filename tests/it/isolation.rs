@@ -16,16 +16,21 @@ fn baseline() -> badgateway::Baseline {
     )
 }
 
-/// The body, or the status as an error.
-async fn get(url: &str) -> Result<(u16, Vec<u8>), String> {
-    let response = reqwest::Client::builder()
+/// `GET /v1/balance`, with a 300 ms timeout.
+async fn send(url: &str) -> Result<reqwest::Response, String> {
+    reqwest::Client::builder()
         .timeout(Duration::from_millis(300))
         .build()
         .map_err(|e| e.to_string())?
         .get(format!("{url}/v1/balance"))
         .send()
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())
+}
+
+/// The status and the body.
+async fn get(url: &str) -> Result<(u16, Vec<u8>), String> {
+    let response = send(url).await?;
     let status = response.status().as_u16();
     let body = response.bytes().await.map_err(|e| e.to_string())?;
     Ok((status, body.to_vec()))
@@ -130,14 +135,7 @@ fn a_terabyte_allocation_sized_by_a_header_is_a_crash_under_the_memory_cap() {
         "isolation.alloc",
         &["crash: out of memory"],
         |url| async move {
-            let response = reqwest::Client::builder()
-                .timeout(Duration::from_millis(300))
-                .build()
-                .map_err(|e| e.to_string())?
-                .get(format!("{url}/v1/balance"))
-                .send()
-                .await
-                .map_err(|e| e.to_string())?;
+            let response = send(&url).await?;
             // Trusts the announced length: `Content-Length: 1000000000000` reserves ~1 TiB.
             let mut body =
                 Vec::<u8>::with_capacity(response.content_length().unwrap_or(0) as usize);
