@@ -203,19 +203,63 @@ fn strings(schema: &Value) -> BoxedStrategy<Value> {
                 .boxed();
         }
     }
+    let (min, max) = size_range(schema, "minLength", "maxLength", 16);
     if let Some(pattern) = schema.get("pattern").and_then(Value::as_str) {
-        let bare = pattern.trim_start_matches('^').trim_end_matches('$');
-        if bounded_pattern(bare) {
-            if let Ok(strategy) = proptest::string::string_regex(bare) {
-                return strategy.prop_map(Value::String).boxed();
+        let bare = ecma_dots(pattern.trim_start_matches('^').trim_end_matches('$'));
+        if bounded_pattern(&bare) {
+            if let Ok(strategy) = proptest::string::string_regex(&bare) {
+                // A pattern says nothing of `minLength`/`maxLength` (PayPal's e-mail
+                // pattern made addresses past its 254 characters): matches outside the
+                // length bounds are drawn again. Bounds are counted in characters, as
+                // JSON Schema counts them.
+                let has_bounds =
+                    schema.get("minLength").is_some() || schema.get("maxLength").is_some();
+                let max = if schema.get("maxLength").is_some() {
+                    max
+                } else {
+                    usize::MAX
+                };
+                return strategy
+                    .prop_filter("a match within the schema's length bounds", move |s| {
+                        let n = s.chars().count();
+                        !has_bounds || (min..=max).contains(&n)
+                    })
+                    .prop_map(Value::String)
+                    .boxed();
             }
         }
     }
-    let (min, max) = size_range(schema, "minLength", "maxLength", 16);
     proptest::string::string_regex(&format!("[a-zA-Z0-9_]{{{min},{}}}", max.min(min + 24)))
         .expect("a character class with a repeat is a valid regex")
         .prop_map(Value::String)
         .boxed()
+}
+
+/// The pattern with each `.` outside a class as JSON Schema's (ECMA-262) means it: any
+/// character but a line terminator. Rust's regex lets `.` match `\r`, `\u{2028}` and
+/// `\u{2029}`, which PayPal's `^.*$` then rejected.
+///
+/// ```text
+/// a.b[.]\.  ->  a[^\n\r\u{2028}\u{2029}]b[.]\.
+/// ```
+fn ecma_dots(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    let (mut escaped, mut in_class) = (false, false);
+    for c in pattern.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '[' if !in_class => in_class = true,
+            ']' if in_class => in_class = false,
+            '.' if !in_class => {
+                out.push_str("[^\\n\\r\\u{2028}\\u{2029}]");
+                continue;
+            }
+            _ => {}
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The longest string a pattern may force generation to build.
@@ -612,4 +656,15 @@ pub fn additive(contract: &Contract, pointer: &str, instance: &Value) -> Vec<Mut
             change: JsonChange::UnknownEnumValue,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dots_outside_classes_exclude_line_terminators_as_in_json_schema() {
+        assert_eq!(
+            super::ecma_dots(r"a.b[.]\.c"),
+            r"a[^\n\r\u{2028}\u{2029}]b[.]\.c"
+        );
+    }
 }
