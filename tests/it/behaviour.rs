@@ -150,6 +150,18 @@ fn retry_after(value: &str) -> Option<Duration> {
     )
 }
 
+/// A GET's JSON body.
+async fn get_json(url: impl reqwest::IntoUrl) -> Result<Value, String> {
+    http()
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())
+}
+
 fn hello() -> Baseline {
     crate::support::hello_baseline()
 }
@@ -413,14 +425,7 @@ async fn list_charges(url: String, careful: bool) -> Result<usize, String> {
         if let Some(after) = &cursor {
             target.push_str(&format!("&starting_after={after}"));
         }
-        let page: Value = http()
-            .get(target)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
+        let page: Value = get_json(target).await?;
         let data = page["data"].as_array().cloned().unwrap_or_default();
         let next = data
             .last()
@@ -444,14 +449,7 @@ async fn list_events(url: String, max_pages: usize) -> Result<usize, String> {
     let mut target = format!("{url}/v1/events");
     let mut seen = 0;
     for page_number in 2.. {
-        let page: Value = http()
-            .get(&target)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
+        let page: Value = get_json(&target).await?;
         seen += page["data"].as_array().map_or(0, Vec::len);
         if page["next"].is_null() {
             return Ok(seen);
@@ -475,23 +473,9 @@ fn pages_declared_by_query_and_next_links_to_the_provider_itself_are_served() {
         Scenario::new(),
         Rules::default(),
         |url| async move {
-            let first: Value = http()
-                .get(format!("{url}/v1/events"))
-                .send()
-                .await
-                .map_err(|e| e.to_string())?
-                .json()
-                .await
-                .map_err(|e| e.to_string())?;
+            let first: Value = get_json(format!("{url}/v1/events")).await?;
             let next = first["next"].as_str().unwrap_or_default().to_owned();
-            let second: Value = http()
-                .get(&next)
-                .send()
-                .await
-                .map_err(|e| e.to_string())?
-                .json()
-                .await
-                .map_err(|e| e.to_string())?;
+            let second: Value = get_json(&next).await?;
             Ok((next.starts_with(&url), second["data"].clone()))
         },
     );
