@@ -84,9 +84,8 @@ impl Campaign {
                 starved.as_secs_f64()
             ));
         }
-        if let Some(warning) = leaked(&runs, &results) {
-            warnings.push(warning);
-        }
+        warnings.extend(leaked(&runs, &results));
+        warnings.extend(runs.pool.workers().and_then(|w| w.uncapped()));
         // Most severe first (crash, panic, hang, ... request violation); the order
         // first seen within a class.
         findings.sort_by_key(|f| f.outcome.class());

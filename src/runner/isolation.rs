@@ -371,6 +371,13 @@ impl Workers {
         self.retired.load(Ordering::Relaxed)
     }
 
+    /// Why the workers run with no memory cap, when they do.
+    pub(crate) fn uncapped(&self) -> Option<String> {
+        prlimit().is_none().then(|| {
+            "isolated workers ran with no memory cap: this machine has no prlimit (util-linux), so an allocation your code sizes from a response may swap instead of failing".to_owned()
+        })
+    }
+
     /// Runs one scenario in a worker: its result, or a crash when the worker died of
     /// it. When several cases were in flight as it died, each runs again alone, in a
     /// worker of its own, to tell which crashed.
@@ -697,6 +704,14 @@ fn signal_name(signal: i32) -> &'static str {
     }
 }
 
+/// Where `prlimit` is, if the machine has it (util-linux): without it, workers run
+/// with no memory cap, which [`Workers::uncapped`] tells the report.
+fn prlimit() -> Option<&'static str> {
+    ["/usr/bin/prlimit", "/bin/prlimit"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+}
+
 /// The worker's arguments, read on the thread that entered: the current test alone
 /// when it runs in one (libtest names a test's thread after it), else the program's
 /// own.
@@ -713,10 +728,7 @@ fn worker_args() -> Vec<String> {
 /// machine has it).
 fn worker_command(memory_cap: u64, args: &[String]) -> Result<Command, Error> {
     let exe: PathBuf = std::env::current_exe().map_err(io_error)?;
-    let prlimit = ["/usr/bin/prlimit", "/bin/prlimit"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists());
-    Ok(match prlimit {
+    Ok(match prlimit() {
         Some(prlimit) => {
             let mut command = Command::new(prlimit);
             command
