@@ -339,8 +339,6 @@ pub(crate) struct Workers {
     /// Workers ended because a case blocked a thread in them (threads that would
     /// otherwise have leaked).
     retired: AtomicUsize,
-    /// Workers that died under a case.
-    crashed: AtomicUsize,
 }
 
 impl std::fmt::Debug for Workers {
@@ -362,7 +360,6 @@ impl Workers {
             next_id: AtomicU64::new(0),
             generations: AtomicU64::new(0),
             retired: AtomicUsize::new(0),
-            crashed: AtomicUsize::new(0),
         }
     }
 
@@ -391,7 +388,7 @@ impl Workers {
                     }
                     return Ok(*result);
                 }
-                Reply::Died { crash, alone: true } => return Ok(self.crashed(scenario, crash)),
+                Reply::Died { crash, alone: true } => return Ok(Self::crashed(scenario, crash)),
                 Reply::Died { alone: false, .. } => return self.run_alone(scenario).await,
                 Reply::Failed(error) => return Err(failed(&error)),
                 Reply::Retired => {}
@@ -405,7 +402,7 @@ impl Workers {
             let live = self.start().await?;
             match self.send(&live.handle(), &scenario).await {
                 Reply::Ran(result) => return Ok(*result),
-                Reply::Died { crash, .. } => return Ok(self.crashed(scenario, crash)),
+                Reply::Died { crash, .. } => return Ok(Self::crashed(scenario, crash)),
                 Reply::Failed(error) => return Err(failed(&error)),
                 Reply::Retired => {}
             }
@@ -435,8 +432,7 @@ impl Workers {
         rx.await.unwrap_or(Reply::Retired)
     }
 
-    fn crashed(&self, scenario: Scenario, crash: Outcome) -> CaseResult {
-        self.crashed.fetch_add(1, Ordering::Relaxed);
+    fn crashed(scenario: Scenario, crash: Outcome) -> CaseResult {
         CaseResult {
             scenario,
             outcome: crash,
