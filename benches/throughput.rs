@@ -19,7 +19,10 @@
 //!    deadline: the sum of the deadlines would be 16 s;
 //! 5. **behaviour**: the coverage phase's size and wall time on the bundled example, and
 //!    a `Retry-After`-heavy campaign against its hardened client;
-//! 6. **isolation**: the same pass-through cases run in a worker process
+//! 6. **fuzzing**: one execution at a time, as libFuzzer runs them: the bare round trip
+//!    one call at a time, against `badgateway::fuzz::run` on the empty input (the
+//!    pass-through case) and on 1,000 fixed inputs decoded into faults;
+//! 7. **isolation**: the same pass-through cases run in a worker process
 //!    (`Campaign::isolated`), against in-process. It runs first: the worker runs this
 //!    program again up to the campaign it serves.
 
@@ -436,9 +439,72 @@ fn behaviour() {
     );
 }
 
+/// Sequential rates, as libFuzzer runs: bare calls, `fuzz::run` on the empty input,
+/// and `fuzz::run` on fixed decoded inputs (against the same client with a 50 ms
+/// timeout, so a stalled input costs its timeout and no more).
+fn fuzz_rates() {
+    const RUNS: usize = 2_000;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = runtime.block_on(plain_responder());
+    let client = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let bare = |runs: usize| {
+        let started = Instant::now();
+        for _ in 0..runs {
+            client.block_on(trivial_client(url.clone(), None)).unwrap();
+        }
+        runs as f64 / started.elapsed().as_secs_f64()
+    };
+    let campaign = Campaign::new("bench.fuzz", baseline())
+        .deadline(Duration::from_millis(100))
+        .no_fixtures();
+    let code = |url| trivial_client(url, Some(Duration::from_millis(50)));
+    let passing = |runs: usize| {
+        let started = Instant::now();
+        for _ in 0..runs {
+            badgateway::fuzz::run(&[], &campaign, code);
+        }
+        runs as f64 / started.elapsed().as_secs_f64()
+    };
+    let _ = (bare(200), passing(200));
+    let mut rounds: Vec<(f64, f64)> = (0..3).map(|_| (bare(RUNS), passing(RUNS))).collect();
+    rounds.sort_by(|a, b| (a.0 / a.1).total_cmp(&(b.0 / b.1)));
+    let (bare_rate, pass_rate) = rounds[1];
+    // Fixed pseudo-random inputs of 8 bytes: every kind of step, decoded as libFuzzer's
+    // would be.
+    let inputs: Vec<Vec<u8>> = (0..1_000_u64)
+        .map(|i| {
+            (i.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x5bd1_e995)
+                .to_le_bytes()
+                .to_vec()
+        })
+        .collect();
+    let started = Instant::now();
+    for input in &inputs {
+        badgateway::fuzz::run(input, &campaign, code);
+    }
+    let mixed = inputs.len() as f64 / started.elapsed().as_secs_f64();
+    println!("  fuzzing, one execution at a time (as libFuzzer runs):");
+    println!("    bare round trip        {bare_rate:7.0} calls/s");
+    println!(
+        "    fuzz::run, empty input {pass_rate:7.0} exec/s   ratio {:.2}x the bare round trip's time",
+        bare_rate / pass_rate
+    );
+    println!("    fuzz::run, 1,000 decoded inputs {mixed:5.0} exec/s   (faults, stalls cut by the client's 50 ms timeout)");
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo test --benches` asks for a list; there are no libtest benches here.
+    }
+    if std::env::args().skip(1).any(|a| a == "fuzz") {
+        return fuzz_rates(); // `cargo bench --bench throughput -- fuzz`: this section alone.
     }
     // First, so that the worker, which runs this program again, reaches it at once.
     let isolated = isolated_rate();
@@ -465,6 +531,7 @@ fn main() {
         in_process / isolated,
         CASES * 5
     );
+    fuzz_rates();
     contracts();
     real_spec_validators();
     distribution();

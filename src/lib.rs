@@ -122,6 +122,7 @@ mod oracle;
 mod store;
 mod report;
 mod campaign;
+pub mod fuzz;
 
 pub use generate::{conformance, coverage, strategies};
 pub use provider::journal;

@@ -63,16 +63,16 @@ use super::shrinking::shrunk;
 /// ```
 #[derive(Debug, Clone)]
 pub struct Campaign {
-    pub(super) suite: String,
+    pub(crate) suite: String,
     pub(super) baseline: Baseline,
     pub(super) cases: Option<u32>,
     pub(super) seed: Option<u64>,
     pub(super) deadline: Duration,
     pub(super) concurrency: usize,
-    pub(super) max_steps: usize,
-    pub(super) keeping: Keeping,
+    pub(crate) max_steps: usize,
+    pub(crate) keeping: Keeping,
     pub(super) junit_dir: Option<PathBuf>,
-    pub(super) contract: Option<Arc<Contract>>,
+    pub(crate) contract: Option<Arc<Contract>>,
     pub(super) judge: Option<JudgeFn>,
     pub(super) secrets: Secrets,
     pub(super) strict: bool,
@@ -324,7 +324,7 @@ impl Campaign {
     }
 
     /// The pool this campaign's cases run in, judged by its oracle.
-    pub(super) fn judged_pool<F>(&self, settings: Settings, code: Arc<F>) -> JudgedPool<F> {
+    pub(crate) fn judged_pool<F>(&self, settings: Settings, code: Arc<F>) -> JudgedPool<F> {
         JudgedPool {
             pool: Pool::new(
                 self.baseline.clone(),

@@ -119,7 +119,7 @@ impl Campaign {
     /// One unmodified run, which must succeed: otherwise every finding would be noise.
     /// Its journal as received (secrets and all) shapes generation, and is never
     /// written or printed.
-    async fn probe<F, Fut, T, E>(
+    pub(crate) async fn probe<F, Fut, T, E>(
         &self,
         runs: &mut JudgedPool<F>,
     ) -> Result<(Journal, Option<String>), Error>

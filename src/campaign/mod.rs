@@ -12,7 +12,7 @@
 mod campaign;
 mod explore;
 mod keeper;
-mod settings;
-mod shrinking;
+pub(crate) mod settings;
+pub(crate) mod shrinking;
 
 pub use campaign::Campaign;

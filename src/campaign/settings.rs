@@ -12,20 +12,20 @@ use super::campaign::Campaign;
 
 /// A campaign's settings with every override applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Settings {
-    pub(super) cases: u32,
-    pub(super) seed: u64,
-    pub(super) deadline: Duration,
-    pub(super) concurrency: usize,
-    pub(super) case_limit: Option<Duration>,
-    pub(super) isolated: bool,
-    pub(super) memory_cap: u64,
+pub(crate) struct Settings {
+    pub(crate) cases: u32,
+    pub(crate) seed: u64,
+    pub(crate) deadline: Duration,
+    pub(crate) concurrency: usize,
+    pub(crate) case_limit: Option<Duration>,
+    pub(crate) isolated: bool,
+    pub(crate) memory_cap: u64,
 }
 
 impl Campaign {
     /// The settings: `BADGATEWAY_CASES`, `BADGATEWAY_SEED`, `BADGATEWAY_DEADLINE_MS`
     /// and `BADGATEWAY_CONCURRENCY` win over the code, which wins over the defaults.
-    pub(super) fn settings(&self) -> Result<Settings, Error> {
+    pub(crate) fn settings(&self) -> Result<Settings, Error> {
         let cases = match env_number("BADGATEWAY_CASES")? {
             Some(n) => {
                 u32::try_from(n).map_err(|_| config_error("BADGATEWAY_CASES", &n.to_string()))?

@@ -22,7 +22,7 @@ const MAX_SHRINK_ROUNDS: usize = 64;
 /// Shrinks a finding: each round runs every simplification at once and keeps the
 /// first, in candidate order, that still shows the same signature; the round stops
 /// waiting as soon as that one is known, cancelling the rest.
-pub(super) async fn shrunk<F, Fut, T, E>(
+pub(crate) async fn shrunk<F, Fut, T, E>(
     runs: &JudgedPool<F>,
     signature: String,
     first: CaseResult,

@@ -12,6 +12,7 @@
 mod catalog;
 pub mod conformance;
 pub mod coverage;
+pub(crate) mod fuzzed;
 mod plan;
 pub(crate) mod seeded;
 pub mod strategies;

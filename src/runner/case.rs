@@ -76,6 +76,14 @@ impl Case {
         }
     }
 
+    /// This case's settings, serving another scenario.
+    pub(crate) fn serving(&self, scenario: Scenario) -> Case {
+        Case {
+            scenario,
+            ..self.clone()
+        }
+    }
+
     /// Judges the case by these behaviour rules ([`Case::run`] judges every rule,
     /// with its default bounds, unless told otherwise).
     ///

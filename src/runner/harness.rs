@@ -32,3 +32,9 @@ where
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })
 }
+
+/// Makes sure the runner's panic hook is installed, for an entry that runs cases on a
+/// runtime of its own (fuzzing).
+pub(crate) fn check_panic_hook() {
+    super::call::ensure_panic_hook();
+}

@@ -107,6 +107,21 @@ impl Found {
             reproduced: None,
         }
     }
+
+    /// How a fuzzer found it (promoted from a libFuzzer artifact): the outcome as the
+    /// report says it; shrink figures and the reproduction label are added once known.
+    pub(crate) fn by_fuzzer(outcome: &Outcome) -> Found {
+        Found {
+            by: "fuzz".into(),
+            at: now_rfc3339(),
+            outcome: outcome.to_string(),
+            seed: None,
+            case: None,
+            cases: None,
+            shrink: None,
+            reproduced: None,
+        }
+    }
 }
 
 /// How a finding behaved when its shrunk scenario was run again, alone: every time

@@ -1,0 +1,22 @@
+//! The hardened Paygate client's `create_charge` under libFuzzer, through badgateway's provider,
+//! runner and oracle (see `src/paygate.rs`).
+//!
+//! ```text
+//! cargo fuzz run --sanitizer none hardened_create_charge fuzz/corpus/hardened_create_charge fuzz/seeds/create_charge   # stable
+//! cargo +nightly fuzz run hardened_create_charge fuzz/corpus/hardened_create_charge fuzz/seeds/create_charge           # with AddressSanitizer
+//! ```
+
+#![no_main]
+
+use std::sync::LazyLock;
+
+use badgateway::Campaign;
+use badgateway_fuzz::paygate::{self, Client, Operation};
+
+static CAMPAIGN: LazyLock<Campaign> = LazyLock::new(|| paygate::campaign(Operation::CreateCharge));
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    badgateway::fuzz::run(data, &CAMPAIGN, |url| {
+        paygate::call(Operation::CreateCharge, Client::Hardened, url)
+    });
+});

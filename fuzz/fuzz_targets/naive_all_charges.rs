@@ -1,0 +1,22 @@
+//! The naive Paygate client's `all_charges` under libFuzzer, through badgateway's provider,
+//! runner and oracle (see `src/paygate.rs`).
+//!
+//! ```text
+//! cargo fuzz run --sanitizer none naive_all_charges fuzz/corpus/naive_all_charges fuzz/seeds/all_charges   # stable
+//! cargo +nightly fuzz run naive_all_charges fuzz/corpus/naive_all_charges fuzz/seeds/all_charges           # with AddressSanitizer
+//! ```
+
+#![no_main]
+
+use std::sync::LazyLock;
+
+use badgateway::Campaign;
+use badgateway_fuzz::paygate::{self, Client, Operation};
+
+static CAMPAIGN: LazyLock<Campaign> = LazyLock::new(|| paygate::campaign(Operation::AllCharges));
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    badgateway::fuzz::run(data, &CAMPAIGN, |url| {
+        paygate::call(Operation::AllCharges, Client::Naive, url)
+    });
+});

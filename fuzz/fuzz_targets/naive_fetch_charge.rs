@@ -1,0 +1,22 @@
+//! The naive Paygate client's `fetch_charge` under libFuzzer, through badgateway's provider,
+//! runner and oracle (see `src/paygate.rs`).
+//!
+//! ```text
+//! cargo fuzz run --sanitizer none naive_fetch_charge fuzz/corpus/naive_fetch_charge fuzz/seeds/fetch_charge   # stable
+//! cargo +nightly fuzz run naive_fetch_charge fuzz/corpus/naive_fetch_charge fuzz/seeds/fetch_charge           # with AddressSanitizer
+//! ```
+
+#![no_main]
+
+use std::sync::LazyLock;
+
+use badgateway::Campaign;
+use badgateway_fuzz::paygate::{self, Client, Operation};
+
+static CAMPAIGN: LazyLock<Campaign> = LazyLock::new(|| paygate::campaign(Operation::FetchCharge));
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    badgateway::fuzz::run(data, &CAMPAIGN, |url| {
+        paygate::call(Operation::FetchCharge, Client::Naive, url)
+    });
+});

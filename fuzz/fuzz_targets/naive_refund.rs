@@ -1,0 +1,22 @@
+//! The naive Paygate client's `refund` under libFuzzer, through badgateway's provider,
+//! runner and oracle (see `src/paygate.rs`).
+//!
+//! ```text
+//! cargo fuzz run --sanitizer none naive_refund fuzz/corpus/naive_refund fuzz/seeds/refund   # stable
+//! cargo +nightly fuzz run naive_refund fuzz/corpus/naive_refund fuzz/seeds/refund           # with AddressSanitizer
+//! ```
+
+#![no_main]
+
+use std::sync::LazyLock;
+
+use badgateway::Campaign;
+use badgateway_fuzz::paygate::{self, Client, Operation};
+
+static CAMPAIGN: LazyLock<Campaign> = LazyLock::new(|| paygate::campaign(Operation::Refund));
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    badgateway::fuzz::run(data, &CAMPAIGN, |url| {
+        paygate::call(Operation::Refund, Client::Naive, url)
+    });
+});

@@ -1,0 +1,128 @@
+//! The example integration's fuzz targets, one per operation and client: their
+//! campaigns and the code each runs. Each target in `fuzz_targets/` is one line over
+//! this; `tests/it/fuzzing.rs` compiles this same file to run the checked-in seed
+//! corpus through the same code path.
+
+use std::time::Duration;
+
+use badgateway::{Baseline, Campaign};
+use payment_gateway::{hardened, naive, TEST_SECRET_KEY};
+
+/// An operation of the example integration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// `POST /v1/charges`, with an idempotency key.
+    CreateCharge,
+    /// `GET /v1/charges/{id}`.
+    FetchCharge,
+    /// `GET /v1/charges/{id}`, then `POST /v1/refunds` for it.
+    Refund,
+    /// `GET /v1/charges`, page after page.
+    AllCharges,
+}
+
+/// Which client runs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Client {
+    /// The one from the postmortem: no timeout, unwraps, retries forever.
+    Naive,
+    /// The one that handles everything.
+    Hardened,
+}
+
+impl Operation {
+    /// Every operation, in the order the README lists them.
+    pub const ALL: [Operation; 4] = [
+        Operation::CreateCharge,
+        Operation::FetchCharge,
+        Operation::Refund,
+        Operation::AllCharges,
+    ];
+
+    /// The fixture suite its findings are kept and replayed under.
+    pub fn suite(self) -> &'static str {
+        match self {
+            Operation::CreateCharge => "paygate.create_charge",
+            Operation::FetchCharge => "paygate.fetch_charge",
+            Operation::Refund => "paygate.refund",
+            Operation::AllCharges => "paygate.all_charges",
+        }
+    }
+}
+
+/// How long the code may wait on a stalled provider before it is a hang. Short, so a
+/// stall costs an execution 150 ms at most, never a real client timeout; the hardened
+/// client's attempts ([`hardened_config`]) fit well inside it.
+pub const DEADLINE: Duration = Duration::from_millis(100);
+
+/// The hardened client as fuzzing runs it: 40 ms attempts, 2 retries, at most 20 ms
+/// between them, so an execution costs 160 ms at the very worst.
+pub fn hardened_config() -> hardened::Config {
+    hardened::Config {
+        timeout: Duration::from_millis(40),
+        max_retries: 2,
+        max_backoff: Duration::from_millis(20),
+        ..hardened::Config::default()
+    }
+}
+
+/// The campaign an operation is fuzzed as: Paygate's baseline and contract (less the
+/// fields the integration never reads), strict as the example's campaigns are, its
+/// findings kept in the repository's fixture store.
+pub fn campaign(operation: Operation) -> Campaign {
+    let contract = badgateway::Contract::from_file(payment_gateway::CONTRACT_PATH)
+        .expect("the bundled contract loads");
+    let contract = payment_gateway::UNREAD_FIELDS
+        .iter()
+        .fold(contract, |c, field| c.ignoring(field));
+    let baseline =
+        Baseline::from_file(payment_gateway::BASELINE_PATH).expect("the bundled baseline loads");
+    Campaign::new(operation.suite(), baseline)
+        .contract(contract)
+        .strict()
+        .deadline(DEADLINE)
+        .fixtures_dir(payment_gateway::REGRESSIONS_DIR)
+}
+
+/// The charge the example fetches and refunds.
+const CHARGE: &str = "ch_3PqR8sKs3cR3tV4l";
+
+/// Runs `operation` with `client` against the provider at `url`: what the value or
+/// the error was, as text.
+pub async fn call(operation: Operation, client: Client, url: String) -> Result<String, String> {
+    match client {
+        Client::Naive => naive_call(operation, &url).await,
+        Client::Hardened => hardened_call(operation, &url).await,
+    }
+}
+
+/// The operation with either client: the same calls, typed differently.
+macro_rules! operate {
+    ($client:expr, $operation:expr) => {{
+        let client = $client;
+        let done = match $operation {
+            Operation::CreateCharge => client
+                .create_charge(2500, "eur", "ord_1042")
+                .await
+                .map(|c| format!("{c:?}")),
+            Operation::FetchCharge => client.charge(CHARGE).await.map(|c| format!("{c:?}")),
+            Operation::Refund => match client.charge(CHARGE).await {
+                Ok(charge) => client.refund(&charge).await.map(|r| format!("{r:?}")),
+                Err(e) => Err(e),
+            },
+            Operation::AllCharges => client.all_charges().await.map(|c| format!("{c:?}")),
+        };
+        done.map_err(|e| e.to_string())
+    }};
+}
+
+async fn naive_call(operation: Operation, url: &str) -> Result<String, String> {
+    operate!(naive::Client::new(url, TEST_SECRET_KEY), operation)
+}
+
+async fn hardened_call(operation: Operation, url: &str) -> Result<String, String> {
+    operate!(
+        hardened::Client::new(url, TEST_SECRET_KEY, hardened_config()),
+        operation
+    )
+}

@@ -1,0 +1,277 @@
+//! One fuzz execution: decode, run through the campaign's provider, runner and
+//! oracle, and turn a confirmed finding into a libFuzzer crash.
+//!
+//! Implementation notes: libFuzzer calls the target on one thread, tens of thousands
+//! of times. Everything that can be made once is made once per thread and campaign:
+//! the harness runtime (current-thread: the provider and the watch run only while an
+//! execution is waited for), the probe of the baseline, the catalog, the contract's
+//! plans with their conforming generators, and the oracle with the baseline's output.
+//! The code runs on the runner's reused case threads, as a campaign's does.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fmt::{Debug, Display, Write};
+use std::future::Future;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use arbitrary::Unstructured;
+
+use crate::campaign::Campaign;
+use crate::error::Error;
+use crate::generate::fuzzed::Vocabulary;
+use crate::generate::strategies::SLOW_BUDGET_MS;
+use crate::generate::{plans, Catalog};
+use crate::oracle::Oracle;
+use crate::report::served_requests;
+use crate::runner::{Case, CaseResult};
+use crate::scenario::Scenario;
+
+use super::promote;
+
+/// What one campaign's fuzzing keeps between executions on this thread.
+pub(super) struct Prepared {
+    pub(super) runtime: tokio::runtime::Runtime,
+    /// The campaign's settings, serving the empty scenario.
+    pub(super) case: Case,
+    pub(super) oracle: Oracle,
+    vocabulary: Vocabulary,
+    /// Findings that did not show again on a second run: said once each.
+    unconfirmed: std::collections::HashSet<String>,
+}
+
+thread_local! {
+    /// Per campaign suite and closure type.
+    static PREPARED: RefCell<HashMap<(String, std::any::TypeId), Rc<RefCell<Prepared>>>> =
+        RefCell::new(HashMap::new());
+}
+
+/// Runs libFuzzer's `data` as one case of `campaign` against `code`, and panics
+/// (which libFuzzer reports as a crash, keeping the input as an artifact) when the
+/// case is a finding that shows again when run a second time. The panic message is
+/// the finding as a campaign report shows it, with the command that reproduces it
+/// and the one that promotes it to a regression fixture.
+///
+/// The first call on a thread probes the baseline (as a campaign does) and prepares
+/// the decoding; later calls reuse it. Under `badgateway promote`
+/// ([`PROMOTE_SUITE_VAR`](super::PROMOTE_SUITE_VAR) set), the finding is shrunk and
+/// kept in the campaign's fixture store instead of panicking.
+///
+/// ```
+/// use std::time::Duration;
+/// use badgateway::{Baseline, Campaign, Response};
+/// let baseline = Baseline::new().endpoint("GET", "/v1/balance", Response::json(200, &serde_json::json!({"available": 10})));
+/// let campaign = Campaign::new("fuzz-doc", baseline).deadline(Duration::from_millis(200)).no_fixtures();
+/// let careful = |url: String| async move {
+///     let client = reqwest::Client::builder().timeout(Duration::from_millis(100)).build()?;
+///     client.get(format!("{url}/v1/balance")).send().await?.json::<serde_json::Value>().await
+/// };
+/// // The empty input is the unmodified baseline; these bytes are a few faults.
+/// badgateway::fuzz::run(&[], &campaign, careful);
+/// badgateway::fuzz::run(&[4, 0, 2, 1, 9], &campaign, careful);
+/// ```
+///
+/// # Panics
+/// On a confirmed finding, with its report; on a harness error (the code does not
+/// succeed against the unmodified baseline, a provider cannot bind), with the error.
+pub fn run<F, Fut, T, E>(data: &[u8], campaign: &Campaign, code: F)
+where
+    F: Fn(String) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<T, E>> + 'static,
+    T: Debug,
+    E: Display,
+{
+    let code = Arc::new(code);
+    let prepared = match prepared(campaign, &code) {
+        Ok(prepared) => prepared,
+        Err(error) => panic!(
+            "badgateway: cannot fuzz campaign `{}`: {error}",
+            campaign.suite
+        ),
+    };
+    let mut prepared = prepared.borrow_mut();
+    let scenario = prepared.decode(data);
+    if promote::requested() {
+        promote::promote(&prepared, campaign, scenario, code);
+        return;
+    }
+    let first = prepared.judged(scenario.clone(), code.clone());
+    if !first.outcome.is_finding() {
+        return;
+    }
+    // A verdict must not change with load: a finding is a crash only when the same
+    // scenario shows it again.
+    let signature = first.outcome.signature();
+    let again = prepared.judged(scenario, code);
+    if again.outcome.signature() != signature {
+        if prepared.unconfirmed.insert(signature.clone()) {
+            eprintln!(
+                "badgateway: `{signature}` did not show again when its input ran a second time (it {} then): flaky, or the machine was busy; not reported",
+                again.outcome
+            );
+        }
+        return;
+    }
+    panic!("{}", crash_report(&campaign.suite, &first, data));
+}
+
+/// The scenario libFuzzer's `data` decodes to under `campaign` (probing its baseline
+/// with `code` on the first call on a thread, as [`run`] does): what a fuzz target
+/// runs, for tests of a seed corpus and for reading an artifact.
+///
+/// # Errors
+/// As [`Campaign::run`] for the probe.
+pub fn decode<F, Fut, T, E>(data: &[u8], campaign: &Campaign, code: F) -> Result<Scenario, Error>
+where
+    F: Fn(String) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<T, E>> + 'static,
+    T: Debug,
+    E: Display,
+{
+    let prepared = prepared(campaign, &Arc::new(code))?;
+    let decoded = prepared.borrow().decode(data);
+    Ok(decoded)
+}
+
+/// The prepared fuzzing of this campaign with this code on this thread: made on the
+/// first call.
+fn prepared<F, Fut, T, E>(
+    campaign: &Campaign,
+    code: &Arc<F>,
+) -> Result<Rc<RefCell<Prepared>>, Error>
+where
+    F: Fn(String) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<T, E>> + 'static,
+    T: Debug,
+    E: Display,
+{
+    let key = (campaign.suite.clone(), std::any::TypeId::of::<F>());
+    if let Some(prepared) = PREPARED.with(|p| p.borrow().get(&key).cloned()) {
+        return Ok(prepared);
+    }
+    let prepared = Rc::new(RefCell::new(Prepared::new(campaign, code.clone())?));
+    PREPARED.with(|p| p.borrow_mut().insert(key, prepared.clone()));
+    Ok(prepared)
+}
+
+impl Prepared {
+    fn new<F, Fut, T, E>(campaign: &Campaign, code: Arc<F>) -> Result<Prepared, Error>
+    where
+        F: Fn(String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, E>> + 'static,
+        T: Debug,
+        E: Display,
+    {
+        crate::runner::harness::check_panic_hook();
+        let settings = campaign.settings()?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| {
+                Error::new(
+                    crate::error::ErrorKind::Io,
+                    format!("cannot build the fuzzing runtime: {e}"),
+                )
+            })?;
+        let mut runs = campaign.judged_pool(settings, code);
+        let (probe, _) = runtime.block_on(campaign.probe(&mut runs))?;
+        let catalog = Catalog::from_journal(&probe);
+        // Slow responses stay well inside the deadline, as in campaigns: slowness
+        // alone is never a finding, and an execution never costs more than it must.
+        let slow_budget_ms = u64::try_from(settings.deadline.as_millis() / 2)
+            .unwrap_or(SLOW_BUDGET_MS)
+            .min(SLOW_BUDGET_MS);
+        let mut vocabulary = Vocabulary::new(catalog, campaign.max_steps, slow_budget_ms);
+        if let Some(contract) = &campaign.contract {
+            vocabulary = vocabulary.under_contract(contract.clone(), plans(contract, &probe)?);
+        }
+        Ok(Prepared {
+            runtime,
+            case: runs.pool.case(Scenario::new()),
+            oracle: runs.oracle,
+            vocabulary,
+            unconfirmed: Default::default(),
+        })
+    }
+
+    fn decode(&self, data: &[u8]) -> Scenario {
+        // Bytes run out as zeros, so decoding never fails: a short input is a small
+        // scenario.
+        self.vocabulary
+            .scenario(&mut Unstructured::new(data))
+            .unwrap_or_default()
+    }
+
+    /// Runs `scenario` and judges it as a campaign does.
+    pub(super) fn judged<F, Fut, T, E>(&self, scenario: Scenario, code: Arc<F>) -> CaseResult
+    where
+        F: Fn(String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, E>> + 'static,
+        T: Debug,
+        E: Display,
+    {
+        let case = self.case.serving(scenario);
+        let result = self
+            .runtime
+            .block_on(case.run_unjudged(code))
+            .unwrap_or_else(|error| panic!("badgateway: {error}"));
+        self.oracle.judge(result)
+    }
+}
+
+/// The finding as a campaign report shows it, with the commands that reproduce and
+/// promote it.
+fn crash_report(suite: &str, result: &CaseResult, data: &[u8]) -> String {
+    let (target, artifact) = artifact_of(data);
+    let mut out = String::new();
+    let signature = result.outcome.signature();
+    let _ = writeln!(out, "badgateway: fuzz finding in campaign `{suite}`: {signature} (shown on two runs of the same input)");
+    let _ = writeln!(out, "\nwhat the code did:");
+    for line in result.outcome.to_string().lines() {
+        let _ = writeln!(out, "  {line}");
+    }
+    let _ = writeln!(out, "\nwhat the provider sent:");
+    out.push_str(&served_requests(&result.journal));
+    let _ = writeln!(
+        out,
+        "\nscenario: {}",
+        serde_json::to_string(&result.scenario).expect("a scenario always serialises")
+    );
+    let _ = writeln!(
+        out,
+        "reproduce: cargo fuzz run --sanitizer none {target} {artifact}"
+    );
+    let _ = writeln!(
+        out,
+        "promote:   badgateway promote {artifact} --suite {suite}"
+    );
+    out
+}
+
+/// The fuzz target's name and the path libFuzzer writes this input to when it
+/// crashes: `<-artifact_prefix>crash-<sha1 of the input>`, or the input file itself
+/// when libFuzzer was given one to run.
+fn artifact_of(data: &[u8]) -> (String, String) {
+    let args: Vec<String> = std::env::args().collect();
+    let target = args
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .map_or_else(
+            || "<target>".to_owned(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+    let given = args
+        .iter()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .find(|a| std::fs::read(a).is_ok_and(|bytes| bytes == data));
+    if let Some(file) = given {
+        return (target, file.clone());
+    }
+    let prefix = args
+        .iter()
+        .find_map(|a| a.strip_prefix("-artifact_prefix="))
+        .unwrap_or("");
+    let digest = sha1_smol::Sha1::from(data).digest().to_string();
+    (target, format!("{prefix}crash-{digest}"))
+}

@@ -1,0 +1,431 @@
+//! Scenarios decoded from a fuzzer's bytes (`arbitrary`): the same vocabulary as the
+//! proptest [`strategies`](super::strategies) and the coverage phase, aimed by the
+//! same catalog and contract plans, so that libFuzzer mutates faults, mutations and
+//! JSON values rather than raw bytes.
+//!
+//! Implementation notes: every choice reads as few bytes as it can, and the first
+//! alternative of every choice is the plain one, so that the empty input decodes to
+//! one baseline step (the pass-through case) and libFuzzer's byte-level mutations of
+//! an input change one choice at a time. Slowness is bounded as in the strategies
+//! (`SLOW_BUDGET_MS`), scaled to the deadline the fuzzer runs with.
+
+use std::sync::Arc;
+
+use arbitrary::{Arbitrary, Result, Unstructured};
+use proptest::strategy::{BoxedStrategy, Strategy, ValueTree};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+use serde_json::Value;
+
+use crate::contract::{generalized, Contract};
+use crate::scenario::{
+    ChunkFault, Expectation, Framing, JsonChange, Mutation, Repeat, Scenario, Step, Transport,
+};
+
+use super::catalog::{Catalog, Shape};
+use super::coverage::{ABSURD_LENGTHS, INTEGER_LIMITS};
+use super::plan::Plan;
+use super::strategies::SLOW_BUDGET_MS;
+
+/// Paths offered to JSON mutations when the catalog knows none (a scenario decoded
+/// with no baseline in view): the names payment APIs use most.
+const COMMON_PATHS: [&str; 8] = [
+    "",
+    "id",
+    "amount",
+    "status",
+    "currency",
+    "data",
+    "data[0].id",
+    "has_more",
+];
+
+const STATUSES: [u16; 17] = [
+    500, 502, 503, 504, 429, 400, 401, 403, 404, 409, 422, 200, 201, 202, 204, 301, 418,
+];
+const CONTENT_TYPES: [&str; 4] = [
+    "text/html",
+    "text/plain",
+    "application/xml",
+    "application/json; charset=utf-16",
+];
+const ENCODINGS: [&str; 3] = ["gzip", "br", "identity"];
+const RETRY_AFTERS: [&str; 7] = [
+    "0",
+    "2",
+    "0.493",
+    "-1",
+    "86400",
+    "Wed, 21 Oct 2026 07:28:00 GMT",
+    "soon",
+];
+const ODD_BODIES: [&str; 8] = [
+    "null",
+    "[]",
+    "{}",
+    "\"ok\"",
+    "NaN",
+    "{\"ok\":false,\"error\":{\"code\":\"internal\",\"message\":\"try again\"}}",
+    "{\"id\":1,\"id\":2}",
+    "<?xml version=\"1.0\"?><error>upstream</error>",
+];
+const LONG_STRINGS: [usize; 8] = [0, 1, 3, 64, 255, 256, 1024, 65_536];
+const DEPTHS: [usize; 7] = [2, 32, 127, 128, 129, 200, 1000];
+
+/// What decoding aims at: the baseline's shapes, and the contract's plan for each
+/// request (with its conforming generator, built once).
+pub(crate) struct Vocabulary {
+    catalog: Catalog,
+    max_steps: usize,
+    slow_budget_ms: u64,
+    contract: Option<Arc<Contract>>,
+    plans: Vec<Option<Planned>>,
+}
+
+/// A request's plan, with what decoding needs of it made once.
+struct Planned {
+    plan: Plan,
+    /// Its conforming generator.
+    conforming: BoxedStrategy<Value>,
+    /// The shape hostile steps aim at: the paths the client does not ignore.
+    hostile: Shape,
+}
+
+impl Vocabulary {
+    /// Decoding aimed by this catalog (no contract), `max_steps` steps at most, slow
+    /// responses taking at most `slow_budget_ms` in all.
+    pub(crate) fn new(catalog: Catalog, max_steps: usize, slow_budget_ms: u64) -> Self {
+        Self {
+            catalog,
+            max_steps: max_steps.max(1),
+            slow_budget_ms: slow_budget_ms.clamp(1, SLOW_BUDGET_MS),
+            contract: None,
+            plans: Vec::new(),
+        }
+    }
+
+    /// Steps judged by this contract's plans, one per request of the probe.
+    pub(crate) fn under_contract(
+        mut self,
+        contract: Arc<Contract>,
+        plans: Vec<Option<Plan>>,
+    ) -> Self {
+        self.plans = plans
+            .into_iter()
+            .enumerate()
+            .map(|(i, plan)| {
+                plan.map(|plan| {
+                    let conforming = super::conformance::conforming(&contract, &plan.pointer);
+                    let mut hostile = self.catalog.shape(i);
+                    hostile.json_paths.retain(|p| {
+                        !plan
+                            .ignored_paths
+                            .iter()
+                            .any(|i| generalized(i) == generalized(p))
+                    });
+                    Planned {
+                        plan,
+                        conforming,
+                        hostile,
+                    }
+                })
+            })
+            .collect();
+        self.contract = Some(contract);
+        self
+    }
+
+    /// The scenario these bytes decode to: 1 to `max_steps` steps.
+    pub(crate) fn scenario(&self, u: &mut Unstructured<'_>) -> Result<Scenario> {
+        let n = u.int_in_range(1..=self.max_steps)?;
+        let mut steps = Vec::with_capacity(n);
+        for i in 0..n {
+            steps.push(self.step(u, i)?);
+        }
+        Ok(Scenario { steps })
+    }
+
+    fn plan(&self, i: usize) -> Option<&Planned> {
+        self.plans
+            .get(i)
+            .or(self.plans.last())
+            .and_then(Option::as_ref)
+    }
+
+    fn step(&self, u: &mut Unstructured<'_>, i: usize) -> Result<Step> {
+        let (Some(contract), Some(planned)) = (&self.contract, self.plan(i)) else {
+            return hostile_step(u, &self.catalog.shape(i), self.slow_budget_ms);
+        };
+        let Planned {
+            plan,
+            conforming,
+            hostile,
+        } = planned;
+        // As `strategies::contract_steps`: hostile (judged when the wire allows), a
+        // conforming body (validated before it is served as "must accept"), a clause
+        // broken, or an additive change.
+        match u.choose_index(4)? {
+            0 => {
+                let mut step = hostile_step(u, hostile, self.slow_budget_ms)?;
+                step.expect = plan.expectation_of(contract, &step);
+                Ok(step)
+            }
+            1 => {
+                let seed: [u8; 32] = u.arbitrary()?;
+                let mut runner = TestRunner::new_with_rng(
+                    Config::default(),
+                    TestRng::from_seed(RngAlgorithm::ChaCha, &seed),
+                );
+                let Ok(tree) = conforming.new_tree(&mut runner) else {
+                    return Ok(Step::default());
+                };
+                let value = tree.current();
+                Ok(match contract.validate(&plan.pointer, &value) {
+                    Ok(()) => Step {
+                        mutations: vec![Mutation::ReplaceBody {
+                            text: value.to_string(),
+                        }],
+                        expect: Some(Expectation::Accept),
+                        ..Step::default()
+                    },
+                    Err(_) => Step::default(),
+                })
+            }
+            2 if !plan.breaking.is_empty() => {
+                let broken = u.choose(&plan.breaking)?;
+                Ok(Step {
+                    mutations: vec![broken.mutation()],
+                    expect: Some(Expectation::Reject {
+                        clause: broken.clause.clone(),
+                    }),
+                    ..Step::default()
+                })
+            }
+            3 if !plan.additive.is_empty() => Ok(Step {
+                mutations: vec![u.choose(&plan.additive)?.clone()],
+                expect: Some(Expectation::Accept),
+                ..Step::default()
+            }),
+            _ => hostile_step(u, hostile, self.slow_budget_ms),
+        }
+    }
+}
+
+/// A scenario from any bytes, with no baseline in view: JSON mutations aim at the
+/// paths payment APIs use most. A fuzz target decodes with its campaign's baseline
+/// and contract instead (`badgateway::fuzz::run`), through the same code.
+///
+/// ```
+/// use arbitrary::{Arbitrary, Unstructured};
+/// let scenario = badgateway::Scenario::arbitrary(&mut Unstructured::new(&[])).unwrap();
+/// assert_eq!(scenario, badgateway::Scenario::new().then(badgateway::Step::baseline()));
+/// let scenario = badgateway::Scenario::arbitrary(&mut Unstructured::new(&[0xff; 64])).unwrap();
+/// assert!(!scenario.steps.is_empty() && scenario.steps.len() <= 3);
+/// ```
+impl<'a> Arbitrary<'a> for Scenario {
+    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
+        let shape = Shape {
+            json_paths: COMMON_PATHS.iter().map(|&p| p.to_owned()).collect(),
+            integers: vec!["amount".into()],
+            false_flags: vec!["has_more".into()],
+            arrays: vec!["data".into()],
+            ..Shape::default()
+        };
+        Vocabulary::new(
+            Catalog {
+                requests: vec![shape],
+            },
+            3,
+            SLOW_BUDGET_MS,
+        )
+        .scenario(u)
+    }
+}
+
+/// One hostile step for a response of this shape: the vocabulary of
+/// `strategies::steps` and of the coverage phase's persistent and limit faults.
+fn hostile_step(u: &mut Unstructured<'_>, shape: &Shape, slow_budget_ms: u64) -> Result<Step> {
+    let step = match u.choose_index(5)? {
+        0 => return Ok(Step::baseline()),
+        1 | 2 => {
+            let mut mutations = vec![mutation(u, shape)?];
+            if one_in(u, 4)? {
+                mutations.push(mutation(u, shape)?);
+            }
+            Step {
+                mutations,
+                ..Step::default()
+            }
+        }
+        3 => Step {
+            framing: framing(u, shape)?,
+            ..Step::default()
+        },
+        _ => Step {
+            transport: transport(u, shape, slow_budget_ms)?,
+            ..Step::default()
+        },
+    };
+    let repeat = match u.choose_index(8)? {
+        6 => Repeat::Times(u.int_in_range(2..=12)?),
+        7 => Repeat::Always,
+        _ => Repeat::Once,
+    };
+    let after_effect = shape.effect && one_in(u, 4)?;
+    Ok(Step {
+        repeat,
+        after_effect,
+        ..step
+    })
+}
+
+/// True one time in `n`, and false when the bytes have run out (`Unstructured::ratio`
+/// is true then).
+fn one_in(u: &mut Unstructured<'_>, n: usize) -> Result<bool> {
+    Ok(u.choose_index(n)? == n - 1)
+}
+
+fn mutation(u: &mut Unstructured<'_>, shape: &Shape) -> Result<Mutation> {
+    let body = shape.body_len.max(1);
+    Ok(match u.choose_index(6)? {
+        0 => Mutation::Status(*u.choose(&STATUSES)?),
+        1 => header(u, shape)?,
+        2 => match u.choose_index(6)? {
+            0 => Mutation::TruncateBody {
+                at: u.choose_index(body)?,
+            },
+            1 => Mutation::InvalidUtf8 {
+                at: u.choose_index(body)?,
+            },
+            2 => Mutation::PrependBom,
+            3 => Mutation::EmptyBody,
+            4 => Mutation::HtmlErrorPage {
+                status: *u.choose(&[500_u16, 502, 503, 504])?,
+            },
+            _ => Mutation::ReplaceBody {
+                text: (*u.choose(&ODD_BODIES)?).to_owned(),
+            },
+        },
+        3 if !shape.integers.is_empty() => Mutation::Json {
+            path: u.choose(&shape.integers)?.clone(),
+            change: JsonChange::ReplaceWith {
+                json: (*u.choose(&INTEGER_LIMITS)?).to_owned(),
+            },
+        },
+        4 if !shape.false_flags.is_empty() => Mutation::Json {
+            path: u.choose(&shape.false_flags)?.clone(),
+            change: JsonChange::ReplaceWith {
+                json: "true".into(),
+            },
+        },
+        _ if shape.json_paths.is_empty() => Mutation::EmptyBody,
+        _ => Mutation::Json {
+            path: u.choose(&shape.json_paths)?.clone(),
+            change: json_change(u)?,
+        },
+    })
+}
+
+fn header(u: &mut Unstructured<'_>, shape: &Shape) -> Result<Mutation> {
+    let set = |name: &str, value: &str| Mutation::SetHeader {
+        name: name.into(),
+        value: value.into(),
+    };
+    let fallback = ["content-type".to_owned()];
+    let names: &[String] = if shape.headers.is_empty() {
+        &fallback
+    } else {
+        &shape.headers
+    };
+    Ok(match u.choose_index(6)? {
+        0 => set("content-type", u.choose(&CONTENT_TYPES)?),
+        1 => set("content-encoding", u.choose(&ENCODINGS)?),
+        2 => set("retry-after", u.choose(&RETRY_AFTERS)?),
+        3 => Mutation::RemoveHeader {
+            name: u.choose(names)?.clone(),
+        },
+        4 => Mutation::DuplicateHeader {
+            name: u.choose(names)?.clone(),
+        },
+        _ => Mutation::InvalidHeaderBytes {
+            name: "set-cookie".into(),
+        },
+    })
+}
+
+fn json_change(u: &mut Unstructured<'_>) -> Result<JsonChange> {
+    Ok(match u.choose_index(14)? {
+        0 => JsonChange::Remove,
+        1 => JsonChange::Null,
+        2 => JsonChange::ChangeType,
+        3 => JsonChange::HugeNumber,
+        4 => JsonChange::BeyondFloatPrecision,
+        5 => JsonChange::NegativeNumber,
+        6 => JsonChange::FractionalNumber,
+        7 => JsonChange::NumberAsString,
+        8 => JsonChange::LongString {
+            len: *u.choose(&LONG_STRINGS)?,
+        },
+        9 => JsonChange::UnicodeString,
+        10 => JsonChange::ControlCharString,
+        11 => JsonChange::EmptyArray,
+        12 => JsonChange::DeepNesting {
+            depth: *u.choose(&DEPTHS)?,
+        },
+        _ => JsonChange::UnknownEnumValue,
+    })
+}
+
+fn framing(u: &mut Unstructured<'_>, shape: &Shape) -> Result<Framing> {
+    let body = shape.body_len.max(1);
+    Ok(match u.choose_index(8)? {
+        0 => Framing::ContentLengthTooLong {
+            by: u.int_in_range(1..=64)?,
+        },
+        1 => Framing::ContentLengthTooShort {
+            by: u.int_in_range(1..=body)?,
+        },
+        2 => Framing::CloseDelimited,
+        3 => Framing::Chunked {
+            size: u.int_in_range(1..=body)?,
+        },
+        4 => Framing::MalformedChunk(*u.choose(&[
+            ChunkFault::InvalidSize,
+            ChunkFault::ShortChunk,
+            ChunkFault::MissingLastChunk,
+        ])?),
+        5 => Framing::BothLengths,
+        6 => Framing::ContentLengthTwice {
+            by: u.int_in_range(1..=64)?,
+        },
+        _ => Framing::ContentLengthValue {
+            value: (*u.choose(&ABSURD_LENGTHS)?).to_owned(),
+        },
+    })
+}
+
+fn transport(u: &mut Unstructured<'_>, shape: &Shape, slow_budget_ms: u64) -> Result<Transport> {
+    let wire = shape.wire_len.max(1);
+    Ok(match u.choose_index(6)? {
+        0 => Transport::EmptyResponse,
+        1 => Transport::ResetPeer {
+            after_bytes: u.choose_index(wire)?,
+        },
+        2 => Transport::LimitData {
+            bytes: u.choose_index(wire)?,
+        },
+        3 => Transport::Timeout {
+            after_bytes: u.choose_index(wire)?,
+        },
+        4 => {
+            let bytes = u.int_in_range(1..=32_usize)?;
+            let slices = wire.div_ceil(bytes).max(1) as u64;
+            let delay_ms = u
+                .int_in_range(1..=400_u64)?
+                .min((slow_budget_ms / slices).max(1));
+            Transport::Slicer { bytes, delay_ms }
+        }
+        _ => Transport::Latency {
+            ms: u.int_in_range(1..=slow_budget_ms)?,
+        },
+    })
+}
