@@ -2,8 +2,8 @@
 //! runner and oracle (see `src/paygate.rs`).
 //!
 //! ```text
-//! cargo fuzz run --sanitizer none naive_all_charges fuzz/corpus/naive_all_charges fuzz/seeds/all_charges   # stable
-//! cargo +nightly fuzz run naive_all_charges fuzz/corpus/naive_all_charges fuzz/seeds/all_charges           # with AddressSanitizer
+//! cargo fuzz run --sanitizer none naive_all_charges fuzz/corpus/naive_all_charges fuzz/seeds   # stable
+//! cargo +nightly fuzz run naive_all_charges fuzz/corpus/naive_all_charges fuzz/seeds           # with AddressSanitizer
 //! ```
 
 #![no_main]

@@ -2,8 +2,8 @@
 //! runner and oracle (see `src/paygate.rs`).
 //!
 //! ```text
-//! cargo fuzz run --sanitizer none naive_fetch_charge fuzz/corpus/naive_fetch_charge fuzz/seeds/fetch_charge   # stable
-//! cargo +nightly fuzz run naive_fetch_charge fuzz/corpus/naive_fetch_charge fuzz/seeds/fetch_charge           # with AddressSanitizer
+//! cargo fuzz run --sanitizer none naive_fetch_charge fuzz/corpus/naive_fetch_charge fuzz/seeds   # stable
+//! cargo +nightly fuzz run naive_fetch_charge fuzz/corpus/naive_fetch_charge fuzz/seeds           # with AddressSanitizer
 //! ```
 
 #![no_main]

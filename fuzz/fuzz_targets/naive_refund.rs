@@ -2,8 +2,8 @@
 //! runner and oracle (see `src/paygate.rs`).
 //!
 //! ```text
-//! cargo fuzz run --sanitizer none naive_refund fuzz/corpus/naive_refund fuzz/seeds/refund   # stable
-//! cargo +nightly fuzz run naive_refund fuzz/corpus/naive_refund fuzz/seeds/refund           # with AddressSanitizer
+//! cargo fuzz run --sanitizer none naive_refund fuzz/corpus/naive_refund fuzz/seeds   # stable
+//! cargo +nightly fuzz run naive_refund fuzz/corpus/naive_refund fuzz/seeds           # with AddressSanitizer
 //! ```
 
 #![no_main]

@@ -142,7 +142,10 @@ pub(crate) fn judged(outcome: Outcome, journal: &Journal, rule: &AcceptanceRule)
                 .requests
                 .iter()
                 .all(|r| r.step.is_baseline() || conforming(r));
-            if all_conform && journal.requests.iter().any(conforming) {
+            if all_conform
+                && journal.requests.iter().any(conforming)
+                && !baseline_after_generated(journal)
+            {
                 Outcome::FalseRejection { message }
             } else {
                 Outcome::HandledError { message }
@@ -150,4 +153,27 @@ pub(crate) fn judged(outcome: Outcome, journal: &Journal, rule: &AcceptanceRule)
         }
         other => other,
     }
+}
+
+/// Whether another call was answered with the baseline after a response whose body
+/// was generated: the baseline may not agree with it (a refund of the baseline's
+/// charge after a generated charge was fetched), and a client that refuses the pair
+/// is right. Each response conforms; together they need not, so no rejection of them
+/// can be called false. Retries of the same call are not another call.
+fn baseline_after_generated(journal: &Journal) -> bool {
+    let path = |target: &str| target.split('?').next().unwrap_or(target).to_owned();
+    let generated = journal.requests.iter().find(|r| {
+        r.step.expect == Some(Expectation::Accept)
+            && r.step
+                .mutations
+                .iter()
+                .any(|m| matches!(m, Mutation::ReplaceBody { .. }))
+    });
+    generated.is_some_and(|first| {
+        journal.requests.iter().any(|later| {
+            later.index > first.index
+                && later.step.is_baseline()
+                && (later.method != first.method || path(&later.target) != path(&first.target))
+        })
+    })
 }

@@ -230,6 +230,67 @@ impl Fixture {
         }
     }
 
+    /// What a person reads about this fixture (`badgateway show`): the bug, how it was
+    /// found and shrunk, what the provider sends request by request, and how it is
+    /// replayed.
+    ///
+    /// ```
+    /// use badgateway::{faults, Fixture, Scenario};
+    /// let fixture = Fixture::by_hand("charges", Scenario::new().then(faults::status(503)), "hang");
+    /// let report = fixture.report();
+    /// assert!(report.starts_with("badgateway: fixture "), "{report}");
+    /// assert!(report.contains("suite `charges`: hang"), "{report}");
+    /// assert!(report.contains(r#"request 1: {"mutations":[{"status":503}]}"#), "{report}");
+    /// ```
+    pub fn report(&self) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        let found = &self.found;
+        let _ = writeln!(
+            out,
+            "badgateway: fixture {} in suite `{}`: {}",
+            self.id, self.suite, self.signature
+        );
+        let mut how = format!("found by {} at {}", found.by, found.at);
+        if let (Some(seed), Some(case), Some(cases)) = (&found.seed, found.case, found.cases) {
+            let _ = write!(how, " (seed {seed}, case {case} of {cases})");
+        }
+        let _ = writeln!(out, "{how}");
+        if let Some(reproduced) = found.reproduced {
+            let _ = writeln!(out, "{reproduced}");
+        }
+        let _ = writeln!(out, "\nwhat the code did:");
+        for line in found.outcome.lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+        match found.shrink {
+            Some(s) => {
+                let _ = writeln!(
+                    out,
+                    "\nwhat the provider sends (shrunk from {} steps / {} changes to {} / {} in {} rounds, {} runs):",
+                    s.from_steps, s.from_complexity, s.to_steps, s.to_complexity, s.rounds, s.runs
+                );
+            }
+            None => {
+                let _ = writeln!(out, "\nwhat the provider sends:");
+            }
+        }
+        for (i, step) in self.scenario.steps.iter().enumerate() {
+            let step = serde_json::to_string(step).expect("a step always serialises");
+            let _ = writeln!(out, "  request {}: {step}", i + 1);
+        }
+        let _ = writeln!(out, "  later requests: the baseline, unchanged");
+        if !self.note.is_empty() {
+            let _ = writeln!(out, "\nnote: {}", self.note);
+        }
+        let _ = writeln!(
+            out,
+            "\nreplayed by: the replay of suite `{}` in cargo test (Replay::new(\"{}\", ..) or Campaign::replay), one insta snapshot per client",
+            self.suite, self.suite
+        );
+        out
+    }
+
     /// The fixture as pretty-printed JSON, newline-terminated.
     pub fn to_json(&self) -> String {
         let mut text = serde_json::to_string_pretty(self).expect("a fixture always serialises");

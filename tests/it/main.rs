@@ -7,6 +7,7 @@ mod campaigns;
 mod contracts;
 mod coverage;
 mod faults_with_reqwest;
+mod fuzzing;
 mod hostile_requests;
 mod isolation;
 mod journal;

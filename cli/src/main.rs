@@ -1,0 +1,324 @@
+//! `badgateway`: the command-line tool that turns what `cargo fuzz` finds into ordinary
+//! regression fixtures.
+//!
+//! ```text
+//! badgateway promote <artifact> --suite <name> [--target <name>] [--fuzz-dir <dir>]
+//! badgateway show <fixture>
+//! ```
+//!
+//! Exit codes: 0 clean, 1 findings, 2 usage or harness error.
+//!
+//! `promote` runs the fuzz target on the artifact again (`cargo fuzz run --sanitizer
+//! none`), where `badgateway::fuzz::run` confirms the finding, shrinks it and keeps it
+//! in the campaign's fixture store; it exits 1 with the finding's report once it is
+//! kept (or already was: promoting a bug twice keeps one fixture), 0 when the artifact
+//! runs clean now. `show` prints the report of a kept fixture and exits 1 (a fixture is
+//! a finding).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use badgateway::fuzz::{Promoted, PROMOTE_OUT_VAR, PROMOTE_SUITE_VAR};
+use badgateway::Fixture;
+
+const USAGE: &str = "usage:
+  badgateway promote <artifact> --suite <name> [--target <name>] [--fuzz-dir <dir>]
+      run a cargo-fuzz artifact again in its fuzz target, confirm the finding, shrink it
+      and keep it as a regression fixture of <suite>
+  badgateway show <fixture>
+      print the report of a kept fixture (fixtures/regressions/<suite>/<id>.json)
+
+exit codes: 0 clean, 1 findings, 2 usage or harness error";
+
+/// What went wrong before any verdict: exit code 2.
+struct Failure(String);
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(code) => code,
+        Err(Failure(message)) => {
+            eprintln!("badgateway: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result<ExitCode, Failure> {
+    match args.first().map(String::as_str) {
+        Some("promote") => promote(&Promote::parse(&args[1..])?),
+        Some("show") => match &args[1..] {
+            [fixture] => show(Path::new(fixture)),
+            _ => Err(usage("`show` takes one fixture file")),
+        },
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(other) => Err(usage(&format!("unknown command `{other}`"))),
+        None => Err(usage("no command given")),
+    }
+}
+
+fn usage(what: &str) -> Failure {
+    Failure(format!("{what}\n{USAGE}"))
+}
+
+/// `promote`'s arguments.
+#[derive(Debug, PartialEq, Eq)]
+struct Promote {
+    artifact: PathBuf,
+    suite: String,
+    target: String,
+    fuzz_dir: PathBuf,
+}
+
+impl Promote {
+    fn parse(args: &[String]) -> Result<Promote, Failure> {
+        let (mut artifact, mut suite, mut target, mut fuzz_dir) = (None, None, None, None);
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            let mut value = |flag: &str| {
+                args.next()
+                    .cloned()
+                    .ok_or_else(|| usage(&format!("`{flag}` needs a value")))
+            };
+            match arg.as_str() {
+                "--suite" => suite = Some(value("--suite")?),
+                "--target" => target = Some(value("--target")?),
+                "--fuzz-dir" => fuzz_dir = Some(PathBuf::from(value("--fuzz-dir")?)),
+                flag if flag.starts_with('-') => {
+                    return Err(usage(&format!("unknown option `{flag}` for `promote`")))
+                }
+                path if artifact.is_none() => artifact = Some(PathBuf::from(path)),
+                extra => {
+                    return Err(usage(&format!(
+                        "`promote` takes one artifact; `{extra}` is a second"
+                    )))
+                }
+            }
+        }
+        let artifact =
+            artifact.ok_or_else(|| usage("`promote` needs the artifact libFuzzer wrote"))?;
+        let suite = suite.ok_or_else(|| {
+            usage("`promote` needs `--suite <name>`: the fixture suite the replay test reads (`paygate.create_charge`)")
+        })?;
+        if !artifact.is_file() {
+            return Err(Failure(format!(
+                "no artifact at {}: give the file libFuzzer named on its `Test unit written to` line (fuzz/artifacts/<target>/crash-...)",
+                artifact.display()
+            )));
+        }
+        let artifact = artifact.canonicalize().map_err(|e| {
+            Failure(format!(
+                "cannot read the artifact {}: {e}",
+                artifact.display()
+            ))
+        })?;
+        let target = match target {
+            Some(target) => target,
+            None => target_of(&artifact)?,
+        };
+        let fuzz_dir = match fuzz_dir {
+            Some(dir) => dir,
+            None => fuzz_dir_of(&artifact)?,
+        };
+        if !fuzz_dir.join("Cargo.toml").is_file() {
+            return Err(Failure(format!(
+                "{} holds no Cargo.toml: pass `--fuzz-dir` the folder `cargo fuzz init` made",
+                fuzz_dir.display()
+            )));
+        }
+        Ok(Promote {
+            artifact,
+            suite,
+            target,
+            fuzz_dir,
+        })
+    }
+}
+
+/// The target an artifact belongs to: cargo fuzz writes `artifacts/<target>/...`.
+fn target_of(artifact: &Path) -> Result<String, Failure> {
+    let parent = artifact.parent();
+    let under_artifacts = parent
+        .and_then(Path::parent)
+        .and_then(Path::file_name)
+        .is_some_and(|n| n == "artifacts");
+    match parent.and_then(Path::file_name) {
+        Some(name) if under_artifacts => Ok(name.to_string_lossy().into_owned()),
+        _ => Err(Failure(format!(
+            "cannot tell the fuzz target of {}: it is not under artifacts/<target>/; pass `--target <name>`",
+            artifact.display()
+        ))),
+    }
+}
+
+/// The cargo-fuzz project an artifact belongs to: the first folder above it that holds a
+/// `Cargo.toml` (cargo fuzz writes `<fuzz dir>/artifacts/<target>/...`), else `fuzz` here.
+fn fuzz_dir_of(artifact: &Path) -> Result<PathBuf, Failure> {
+    let found = artifact
+        .ancestors()
+        .skip(1)
+        .find(|dir| dir.join("Cargo.toml").is_file());
+    match found {
+        Some(dir) => Ok(dir.to_path_buf()),
+        None if Path::new("fuzz/Cargo.toml").is_file() => Ok(PathBuf::from("fuzz")),
+        None => Err(Failure(format!(
+            "no cargo-fuzz project above {} and no fuzz/ here: pass `--fuzz-dir <dir>`",
+            artifact.display()
+        ))),
+    }
+}
+
+fn promote(promote: &Promote) -> Result<ExitCode, Failure> {
+    let out = std::env::temp_dir().join(format!("badgateway-promote-{}.json", std::process::id()));
+    let _ = std::fs::remove_file(&out);
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    eprintln!(
+        "badgateway: running {} on {} to confirm its finding (cargo fuzz run --sanitizer none)",
+        promote.target,
+        promote.artifact.display()
+    );
+    let status = Command::new(&cargo)
+        .args(["fuzz", "run", "--sanitizer", "none", "--fuzz-dir"])
+        .arg(&promote.fuzz_dir)
+        .arg(&promote.target)
+        .arg(&promote.artifact)
+        .env(PROMOTE_SUITE_VAR, &promote.suite)
+        .env(PROMOTE_OUT_VAR, &out)
+        .status()
+        .map_err(|e| Failure(format!("cannot run `{cargo} fuzz`: {e}; install it with `cargo install cargo-fuzz --locked`")))?;
+    let written = std::fs::read_to_string(&out);
+    let _ = std::fs::remove_file(&out);
+    let Ok(written) = written else {
+        return Err(Failure(format!(
+            "`cargo fuzz run {}` ended ({status}) without promoting anything: does the target call badgateway::fuzz::run, and does it build? Its output is above",
+            promote.target
+        )));
+    };
+    let promoted: Promoted = serde_json::from_str(&written)
+        .map_err(|e| Failure(format!("the fuzz target wrote a promotion this tool cannot read ({e}): are badgateway and badgateway-cli the same version?")))?;
+    match promoted {
+        Promoted::Kept {
+            suite,
+            fixture,
+            saved,
+            report,
+            ..
+        } => {
+            println!("{report}");
+            let what = match saved.as_str() {
+                "known" => "already kept (a scenario at least as small): nothing duplicated",
+                "replaced" => "kept, replacing a larger scenario of the same bug",
+                _ => "kept",
+            };
+            println!("fixture: {fixture} ({what})");
+            println!("next: run the replay test of suite `{suite}` (cargo test), review its new snapshot (cargo insta review), and commit both");
+            Ok(ExitCode::from(1))
+        }
+        Promoted::Clean { outcome } => {
+            println!("the artifact runs clean now, nothing kept: {outcome}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Promoted::Failed { error } => Err(Failure(error)),
+    }
+}
+
+fn show(path: &Path) -> Result<ExitCode, Failure> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Failure(format!(
+            "cannot read the fixture {}: {e}; fixtures are kept as fixtures/regressions/<suite>/<id>.json",
+            path.display()
+        ))
+    })?;
+    let fixture = Fixture::from_json(&text, path).map_err(|e| Failure(e.to_string()))?;
+    print!("{}", fixture.report());
+    Ok(ExitCode::from(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(all: &[&str]) -> Vec<String> {
+        all.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    fn failure(result: Result<ExitCode, Failure>) -> String {
+        match result {
+            Err(Failure(message)) => message,
+            Ok(code) => panic!("expected a failure, got {code:?}"),
+        }
+    }
+
+    #[test]
+    fn usage_errors_say_what_is_missing() {
+        assert!(failure(run(&[])).starts_with("no command given\nusage:"));
+        assert!(failure(run(&args(&["frobnicate"]))).starts_with("unknown command `frobnicate`"));
+        assert!(failure(run(&args(&["show"]))).starts_with("`show` takes one fixture file"));
+        let no_suite = failure(run(&args(&["promote", "x"])));
+        assert!(
+            no_suite.starts_with("`promote` needs `--suite <name>`"),
+            "{no_suite}"
+        );
+        let no_value = failure(run(&args(&["promote", "x", "--suite"])));
+        assert!(
+            no_value.starts_with("`--suite` needs a value"),
+            "{no_value}"
+        );
+        let missing = failure(run(&args(&["promote", "/no/such/crash-1", "--suite", "s"])));
+        assert!(
+            missing.starts_with("no artifact at /no/such/crash-1: give the file libFuzzer named"),
+            "{missing}"
+        );
+    }
+
+    #[test]
+    fn the_target_and_fuzz_dir_come_from_where_cargo_fuzz_writes_artifacts() {
+        let root = std::env::temp_dir().join(format!("badgateway-cli-{}", std::process::id()));
+        let dir = root.join("fuzz/artifacts/naive_refund");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(root.join("fuzz/Cargo.toml"), "[package]\n").unwrap();
+        let artifact = dir.join("crash-abc");
+        std::fs::write(&artifact, b"\x01\x02").unwrap();
+        let parsed = Promote::parse(
+            &args(&[
+                "promote",
+                artifact.to_str().unwrap(),
+                "--suite",
+                "paygate.refund",
+            ])[1..],
+        );
+        let parsed = parsed.unwrap_or_else(|Failure(m)| panic!("{m}"));
+        assert_eq!(parsed.target, "naive_refund");
+        assert_eq!(parsed.fuzz_dir, root.join("fuzz").canonicalize().unwrap());
+        assert_eq!(parsed.suite, "paygate.refund");
+        // Elsewhere, the target must be named.
+        let loose = root.join("crash-def");
+        std::fs::write(&loose, b"\x01").unwrap();
+        let unnamed = failure(
+            Promote::parse(&args(&[loose.to_str().unwrap(), "--suite", "s"]))
+                .map(|_| ExitCode::SUCCESS),
+        );
+        assert!(unnamed.contains("pass `--target <name>`"), "{unnamed}");
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn show_prints_a_fixture_and_names_a_broken_one() {
+        let root = std::env::temp_dir().join(format!("badgateway-cli-show-{}", std::process::id()));
+        std::fs::create_dir_all(&root).unwrap();
+        let broken = root.join("broken.json");
+        std::fs::write(&broken, "{\"format\": 1,\n \"id\": 3}").unwrap();
+        let message = failure(show(&broken));
+        assert!(
+            message.starts_with(&format!("invalid fixture {}", broken.display())),
+            "{message}"
+        );
+        let kept = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fixtures/regressions/paygate.create_charge/394082f57196fd23.json");
+        assert_eq!(show(&kept).ok(), Some(ExitCode::from(1)));
+        let _ = std::fs::remove_dir_all(&root);
+    }
+}

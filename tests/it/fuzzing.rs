@@ -1,0 +1,171 @@
+//! Fuzzing through `badgateway::fuzz::run`, the code path every fuzz target takes: the
+//! checked-in seed corpus decoded and run against the example's clients, a finding
+//! turned into a crash with its reproduce command, and promotion to a fixture.
+
+use std::path::{Path, PathBuf};
+
+use arbitrary::{Arbitrary, Unstructured};
+use badgateway::{Scenario, Step};
+
+// The fuzz targets' own setup, compiled here as it is there.
+#[path = "../../fuzz/src/paygate.rs"]
+mod paygate;
+
+use paygate::{Client, Operation};
+
+fn seeds() -> Vec<(PathBuf, Vec<u8>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds");
+    let mut seeds: Vec<(PathBuf, Vec<u8>)> = std::fs::read_dir(&dir)
+        .expect("fuzz/seeds is checked in")
+        .map(|entry| {
+            let path = entry.unwrap().path();
+            let bytes = std::fs::read(&path).unwrap();
+            (path, bytes)
+        })
+        .collect();
+    seeds.sort();
+    seeds
+}
+
+/// The message a `fuzz::run` that found something panicked with, if it did.
+fn crash(
+    data: &[u8],
+    operation: Operation,
+    client: Client,
+    campaign: &badgateway::Campaign,
+) -> Option<String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        badgateway::fuzz::run(data, campaign, move |url| {
+            paygate::call(operation, client, url)
+        });
+    }))
+    .err()
+    .map(|panic| {
+        panic
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_else(|| "a panic without a message".into())
+    })
+}
+
+#[test]
+fn the_seed_corpus_decodes_to_distinct_scenarios_through_the_targets_own_setup() {
+    let seeds = seeds();
+    assert!(seeds.len() >= 8, "a small seed corpus is checked in");
+    for operation in Operation::ALL {
+        let campaign = paygate::campaign(operation);
+        let decode = |data: &[u8]| {
+            badgateway::fuzz::decode(data, &campaign, move |url| {
+                paygate::call(operation, Client::Hardened, url)
+            })
+            .unwrap()
+        };
+        // The empty input is the pass-through case.
+        assert_eq!(decode(&[]), Scenario::new().then(Step::baseline()));
+        let decoded: std::collections::HashSet<Scenario> =
+            seeds.iter().map(|(_, bytes)| decode(bytes)).collect();
+        assert!(
+            decoded.len() * 2 >= seeds.len(),
+            "{operation:?}: {} seeds decode to only {} distinct scenarios",
+            seeds.len(),
+            decoded.len()
+        );
+    }
+}
+
+#[test]
+fn the_hardened_client_survives_every_seed_of_every_target() {
+    for operation in Operation::ALL {
+        let campaign = paygate::campaign(operation);
+        for (path, bytes) in seeds() {
+            if let Some(report) = crash(&bytes, operation, Client::Hardened, &campaign) {
+                panic!("{operation:?} on seed {}:\n{report}", path.display());
+            }
+        }
+    }
+}
+
+#[test]
+fn a_finding_in_the_naive_client_is_a_crash_with_its_report_and_reproduce_command() {
+    // `status: unknown_enum_value` under the contract: a new status the naive client
+    // unwraps. Found by scanning inputs, as libFuzzer would.
+    let operation = Operation::FetchCharge;
+    let campaign = paygate::campaign(operation);
+    let found = (0..=u16::MAX).map(|i| i.to_le_bytes()).find_map(|bytes| {
+        let scenario = badgateway::fuzz::decode(&bytes, &campaign, move |url| {
+            paygate::call(operation, Client::Naive, url)
+        })
+        .unwrap();
+        let panics_naive = scenario.steps.iter().any(|s| {
+            s.mutations.iter().any(|m| matches!(m, badgateway::Mutation::Json { change: badgateway::JsonChange::Remove, path } if path == "id"))
+        });
+        panics_naive.then_some(bytes)
+    });
+    let bytes = found.expect("some two bytes remove the charge's id");
+    let report = crash(&bytes, operation, Client::Naive, &campaign)
+        .expect("the naive client unwraps a charge without an id");
+    assert!(
+        report
+            .starts_with("badgateway: fuzz finding in campaign `paygate.fetch_charge`: panic at "),
+        "{report}"
+    );
+    assert!(report.contains("missing field `id`"), "{report}");
+    assert!(
+        report
+            .contains("what the provider sent:\n  request 1: GET /v1/charges/ch_3PqR8sKs3cR3tV4l"),
+        "{report}"
+    );
+    let digest = report
+        .lines()
+        .find_map(|l| l.strip_prefix("reproduce: cargo fuzz run --sanitizer none "))
+        .expect("a reproduce line");
+    assert!(digest.contains(" crash-"), "{digest}");
+    assert!(
+        report.contains("promote:   badgateway promote crash-"),
+        "{report}"
+    );
+    // The hardened client treats the same bytes as an error, and is no finding.
+    assert_eq!(crash(&bytes, operation, Client::Hardened, &campaign), None);
+}
+
+#[test]
+fn a_hang_under_fuzzing_costs_the_short_deadline_and_is_a_crash() {
+    // A stall the naive client (no timeout) waits on for ever.
+    let operation = Operation::FetchCharge;
+    let campaign = paygate::campaign(operation);
+    // Small values in each of five bytes: every choice decoding reads is a byte.
+    let inputs = (0..8_u32.pow(5)).map(|i| [0, 1, 2, 3, 4].map(|d| ((i >> (3 * d)) & 7) as u8));
+    let stall = inputs.into_iter().find(|bytes| {
+        let scenario = badgateway::fuzz::decode(bytes, &campaign, move |url| {
+            paygate::call(operation, Client::Naive, url)
+        })
+        .unwrap();
+        scenario.steps.len() == 1
+            && matches!(
+                scenario.steps[0].transport,
+                badgateway::Transport::Timeout { .. }
+            )
+            && scenario.steps[0].repeat == badgateway::Repeat::Once
+    });
+    let bytes = stall.expect("some five small bytes stall the first response");
+    let report =
+        crash(&bytes, operation, Client::Naive, &campaign).expect("the naive client hangs");
+    assert!(report.contains(": hang"), "{report}");
+    assert_eq!(
+        crash(&bytes, operation, Client::Hardened, &campaign),
+        None,
+        "the hardened client's 40 ms timeout handles the stall"
+    );
+}
+
+#[test]
+fn scenarios_decode_from_any_bytes_without_a_baseline_in_view() {
+    for seed in 0..200_u64 {
+        let bytes: Vec<u8> = (0..64)
+            .map(|i| (seed.wrapping_mul(31).wrapping_add(i * 7) % 251) as u8)
+            .collect();
+        let scenario = Scenario::arbitrary(&mut Unstructured::new(&bytes)).unwrap();
+        assert!((1..=3).contains(&scenario.steps.len()));
+        assert_eq!(scenario.expansion_error(), None);
+    }
+}
