@@ -62,6 +62,7 @@
 //!    again with insta snapshots.
 //! 8. **report**: the [`Report`] a person reads, and JUnit XML.
 //! 9. **campaign**: a [`Campaign`] holds the settings and runs the flow.
+//! 10. **fuzz**: [`fuzz::run`] drives a campaign's cases from libFuzzer's bytes.
 //!
 //! ## Concepts
 //!

@@ -209,11 +209,20 @@ fn promote(promote: &Promote) -> Result<ExitCode, Failure> {
         } => {
             println!("{report}");
             let what = match saved.as_str() {
-                "known" => "already kept (a scenario at least as small): nothing duplicated",
+                "known" => "already kept, as small or smaller: nothing duplicated",
                 "replaced" => "kept, replacing a larger scenario of the same bug",
                 _ => "kept",
             };
-            println!("fixture: {fixture} ({what})");
+            let fixture = std::env::current_dir()
+                .ok()
+                .and_then(|here| {
+                    Path::new(&fixture)
+                        .strip_prefix(here)
+                        .ok()
+                        .map(Path::to_path_buf)
+                })
+                .unwrap_or_else(|| PathBuf::from(&fixture));
+            println!("fixture: {} ({what})", fixture.display());
             println!("next: run the replay test of suite `{suite}` (cargo test), review its new snapshot (cargo insta review), and commit both");
             Ok(ExitCode::from(1))
         }

@@ -2,6 +2,7 @@
 //! runner and oracle (see `src/paygate.rs`).
 //!
 //! ```text
+//! mkdir -p fuzz/corpus/hardened_fetch_charge       # the corpus it grows; fuzz/seeds is read, never written
 //! cargo fuzz run --sanitizer none hardened_fetch_charge fuzz/corpus/hardened_fetch_charge fuzz/seeds   # stable
 //! cargo +nightly fuzz run hardened_fetch_charge fuzz/corpus/hardened_fetch_charge fuzz/seeds           # with AddressSanitizer
 //! ```

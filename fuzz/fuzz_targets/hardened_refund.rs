@@ -2,6 +2,7 @@
 //! runner and oracle (see `src/paygate.rs`).
 //!
 //! ```text
+//! mkdir -p fuzz/corpus/hardened_refund       # the corpus it grows; fuzz/seeds is read, never written
 //! cargo fuzz run --sanitizer none hardened_refund fuzz/corpus/hardened_refund fuzz/seeds   # stable
 //! cargo +nightly fuzz run hardened_refund fuzz/corpus/hardened_refund fuzz/seeds           # with AddressSanitizer
 //! ```

@@ -2,6 +2,7 @@
 //! runner and oracle (see `src/paygate.rs`).
 //!
 //! ```text
+//! mkdir -p fuzz/corpus/naive_all_charges       # the corpus it grows; fuzz/seeds is read, never written
 //! cargo fuzz run --sanitizer none naive_all_charges fuzz/corpus/naive_all_charges fuzz/seeds   # stable
 //! cargo +nightly fuzz run naive_all_charges fuzz/corpus/naive_all_charges fuzz/seeds           # with AddressSanitizer
 //! ```

@@ -2,6 +2,7 @@
 //! runner and oracle (see `src/paygate.rs`).
 //!
 //! ```text
+//! mkdir -p fuzz/corpus/naive_refund       # the corpus it grows; fuzz/seeds is read, never written
 //! cargo fuzz run --sanitizer none naive_refund fuzz/corpus/naive_refund fuzz/seeds   # stable
 //! cargo +nightly fuzz run naive_refund fuzz/corpus/naive_refund fuzz/seeds           # with AddressSanitizer
 //! ```

@@ -68,15 +68,23 @@ pub fn hardened_config() -> hardened::Config {
 
 /// The campaign an operation is fuzzed as: Paygate's baseline and contract (less the
 /// fields the integration never reads), strict as the example's campaigns are, its
-/// findings kept in the repository's fixture store.
+/// findings kept in the repository's fixture store (where `badgateway promote` puts
+/// them). The baseline and contract are compiled in, so a target runs where its
+/// sources are not (ClusterFuzzLite's runner).
 pub fn campaign(operation: Operation) -> Campaign {
-    let contract = badgateway::Contract::from_file(payment_gateway::CONTRACT_PATH)
-        .expect("the bundled contract loads");
+    let contract = badgateway::Contract::from_str(
+        include_str!("../../fixtures/contracts/paygate.yaml"),
+        "fixtures/contracts/paygate.yaml",
+    )
+    .expect("the bundled contract loads");
     let contract = payment_gateway::UNREAD_FIELDS
         .iter()
         .fold(contract, |c, field| c.ignoring(field));
-    let baseline =
-        Baseline::from_file(payment_gateway::BASELINE_PATH).expect("the bundled baseline loads");
+    let baseline = Baseline::from_json(
+        include_str!("../../fixtures/baselines/paygate.json"),
+        "fixtures/baselines/paygate.json",
+    )
+    .expect("the bundled baseline loads");
     Campaign::new(operation.suite(), baseline)
         .contract(contract)
         .strict()

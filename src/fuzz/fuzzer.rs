@@ -40,10 +40,11 @@ pub(super) struct Prepared {
     unconfirmed: std::collections::HashSet<String>,
 }
 
+/// The prepared fuzzing of each campaign suite and closure type on this thread.
+type PerCampaign = HashMap<(String, std::any::TypeId), Rc<RefCell<Prepared>>>;
+
 thread_local! {
-    /// Per campaign suite and closure type.
-    static PREPARED: RefCell<HashMap<(String, std::any::TypeId), Rc<RefCell<Prepared>>>> =
-        RefCell::new(HashMap::new());
+    static PREPARED: RefCell<PerCampaign> = RefCell::new(HashMap::new());
 }
 
 /// Runs libFuzzer's `data` as one case of `campaign` against `code`, and panics

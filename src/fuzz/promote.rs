@@ -171,7 +171,7 @@ where
         }
     };
     let report = format!(
-        "{}\nwhat the code did:\n  {}\n\nwhat the provider sent (shrunk from {} to {} changes):\n{}\nscenario: {}\n",
+        "badgateway: promoted `{}` to suite `{suite}`\n\nwhat the code did:\n  {}\n\nwhat the provider sent (shrunk from {} to {} changes):\n{}\nscenario: {}\n",
         signature,
         finding.outcome.to_string().replace('\n', "\n  "),
         finding.shrink.from_complexity,
@@ -182,7 +182,12 @@ where
     Promoted::Kept {
         suite,
         signature,
-        fixture: saved.path().display().to_string(),
+        fixture: saved
+            .path()
+            .canonicalize()
+            .unwrap_or_else(|_| saved.path().to_path_buf())
+            .display()
+            .to_string(),
         saved: match saved {
             Saved::New(_) => "new",
             Saved::Replaced { .. } => "replaced",

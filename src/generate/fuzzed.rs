@@ -24,7 +24,10 @@ use crate::scenario::{
 use super::catalog::{Catalog, Shape};
 use super::coverage::{ABSURD_LENGTHS, INTEGER_LIMITS};
 use super::plan::Plan;
-use super::strategies::SLOW_BUDGET_MS;
+use super::strategies::{
+    CONTENT_TYPES, DEPTHS, ENCODINGS, HTML_STATUSES, LONG_STRINGS, ODD_BODIES, ODD_STATUSES,
+    RETRY_AFTERS, SLOW_BUDGET_MS, TROUBLE_STATUSES,
+};
 
 /// Paths offered to JSON mutations when the catalog knows none (a scenario decoded
 /// with no baseline in view): the names payment APIs use most.
@@ -38,38 +41,6 @@ const COMMON_PATHS: [&str; 8] = [
     "data[0].id",
     "has_more",
 ];
-
-const STATUSES: [u16; 17] = [
-    500, 502, 503, 504, 429, 400, 401, 403, 404, 409, 422, 200, 201, 202, 204, 301, 418,
-];
-const CONTENT_TYPES: [&str; 4] = [
-    "text/html",
-    "text/plain",
-    "application/xml",
-    "application/json; charset=utf-16",
-];
-const ENCODINGS: [&str; 3] = ["gzip", "br", "identity"];
-const RETRY_AFTERS: [&str; 7] = [
-    "0",
-    "2",
-    "0.493",
-    "-1",
-    "86400",
-    "Wed, 21 Oct 2026 07:28:00 GMT",
-    "soon",
-];
-const ODD_BODIES: [&str; 8] = [
-    "null",
-    "[]",
-    "{}",
-    "\"ok\"",
-    "NaN",
-    "{\"ok\":false,\"error\":{\"code\":\"internal\",\"message\":\"try again\"}}",
-    "{\"id\":1,\"id\":2}",
-    "<?xml version=\"1.0\"?><error>upstream</error>",
-];
-const LONG_STRINGS: [usize; 8] = [0, 1, 3, 64, 255, 256, 1024, 65_536];
-const DEPTHS: [usize; 7] = [2, 32, 127, 128, 129, 200, 1000];
 
 /// What decoding aims at: the baseline's shapes, and the contract's plan for each
 /// request (with its conforming generator, built once).
@@ -287,7 +258,11 @@ fn one_in(u: &mut Unstructured<'_>, n: usize) -> Result<bool> {
 fn mutation(u: &mut Unstructured<'_>, shape: &Shape) -> Result<Mutation> {
     let body = shape.body_len.max(1);
     Ok(match u.choose_index(6)? {
-        0 => Mutation::Status(*u.choose(&STATUSES)?),
+        0 => Mutation::Status(if u.ratio(3, 5)? {
+            *u.choose(&TROUBLE_STATUSES)?
+        } else {
+            *u.choose(&ODD_STATUSES)?
+        }),
         1 => header(u, shape)?,
         2 => match u.choose_index(6)? {
             0 => Mutation::TruncateBody {
@@ -299,7 +274,7 @@ fn mutation(u: &mut Unstructured<'_>, shape: &Shape) -> Result<Mutation> {
             2 => Mutation::PrependBom,
             3 => Mutation::EmptyBody,
             4 => Mutation::HtmlErrorPage {
-                status: *u.choose(&[500_u16, 502, 503, 504])?,
+                status: *u.choose(&HTML_STATUSES)?,
             },
             _ => Mutation::ReplaceBody {
                 text: (*u.choose(&ODD_BODIES)?).to_owned(),

@@ -18,6 +18,48 @@ use crate::scenario::{
     ChunkFault, Expectation, Framing, JsonChange, Mutation, Repeat, Scenario, Step, Transport,
 };
 
+/// Statuses of a provider in trouble.
+pub(crate) const TROUBLE_STATUSES: [u16; 5] = [500, 502, 503, 504, 429];
+/// Statuses that are right but unexpected, or plain wrong.
+pub(crate) const ODD_STATUSES: [u16; 12] =
+    [400, 401, 403, 404, 409, 422, 200, 201, 202, 204, 301, 418];
+/// Content types a JSON API should not answer with.
+pub(crate) const CONTENT_TYPES: [&str; 4] = [
+    "text/html",
+    "text/plain",
+    "application/xml",
+    "application/json; charset=utf-16",
+];
+/// Content encodings, claimed of a body that has none.
+pub(crate) const ENCODINGS: [&str; 3] = ["gzip", "br", "identity"];
+/// `Retry-After` in every format, sane or not.
+pub(crate) const RETRY_AFTERS: [&str; 7] = [
+    "0",
+    "2",
+    "0.493",
+    "-1",
+    "86400",
+    "Wed, 21 Oct 2026 07:28:00 GMT",
+    "soon",
+];
+/// Bodies that parse as something other than what was promised.
+pub(crate) const ODD_BODIES: [&str; 8] = [
+    "null",
+    "[]",
+    "{}",
+    "\"ok\"",
+    "NaN",
+    "{\"ok\":false,\"error\":{\"code\":\"internal\",\"message\":\"try again\"}}",
+    "{\"id\":1,\"id\":2}",
+    "<?xml version=\"1.0\"?><error>upstream</error>",
+];
+/// Statuses of a load balancer's HTML error page.
+pub(crate) const HTML_STATUSES: [u16; 4] = [500, 502, 503, 504];
+/// Lengths of a long string.
+pub(crate) const LONG_STRINGS: [usize; 8] = [0, 1, 3, 64, 255, 256, 1024, 65_536];
+/// Depths of nesting around a value (serde_json stops at 128).
+pub(crate) const DEPTHS: [usize; 7] = [2, 32, 127, 128, 129, 200, 1000];
+
 /// Scenarios of 1 to `max_steps` steps, each shaped by the catalog.
 ///
 /// ```
@@ -85,8 +127,8 @@ pub fn mutations(shape: &Shape) -> impl Strategy<Value = Mutation> {
         (0..body).prop_map(|at| Mutation::InvalidUtf8 { at }),
         Just(Mutation::PrependBom),
         Just(Mutation::EmptyBody),
-        select(vec![500_u16, 502, 503, 504]).prop_map(|status| Mutation::HtmlErrorPage { status }),
-        select(odd_bodies()).prop_map(|text| Mutation::ReplaceBody { text: text.into() }),
+        select(HTML_STATUSES.to_vec()).prop_map(|status| Mutation::HtmlErrorPage { status }),
+        select(ODD_BODIES.to_vec()).prop_map(|text| Mutation::ReplaceBody { text: text.into() }),
     ]
     .boxed();
     let json = if shape.json_paths.is_empty() {
@@ -108,8 +150,8 @@ pub fn mutations(shape: &Shape) -> impl Strategy<Value = Mutation> {
 /// but unexpected.
 pub fn statuses() -> impl Strategy<Value = u16> {
     prop_oneof![
-        3 => select(vec![500_u16, 502, 503, 504, 429]),
-        2 => select(vec![400_u16, 401, 403, 404, 409, 422, 200, 201, 202, 204, 301, 418]),
+        3 => select(TROUBLE_STATUSES.to_vec()),
+        2 => select(ODD_STATUSES.to_vec()),
     ]
 }
 
@@ -128,47 +170,14 @@ pub fn headers(shape: &Shape) -> impl Strategy<Value = Mutation> {
         })
     };
     prop_oneof![
-        set(
-            "content-type",
-            vec![
-                "text/html",
-                "text/plain",
-                "application/xml",
-                "application/json; charset=utf-16"
-            ]
-        ),
-        set("content-encoding", vec!["gzip", "br", "identity"]),
-        set(
-            "retry-after",
-            vec![
-                "0",
-                "2",
-                "0.493",
-                "-1",
-                "86400",
-                "Wed, 21 Oct 2026 07:28:00 GMT",
-                "soon"
-            ]
-        ),
+        set("content-type", CONTENT_TYPES.to_vec()),
+        set("content-encoding", ENCODINGS.to_vec()),
+        set("retry-after", RETRY_AFTERS.to_vec()),
         select(names.clone()).prop_map(|name| Mutation::RemoveHeader { name }),
         select(names).prop_map(|name| Mutation::DuplicateHeader { name }),
         Just(Mutation::InvalidHeaderBytes {
             name: "set-cookie".into()
         }),
-    ]
-}
-
-/// Bodies that parse as something other than what was promised.
-fn odd_bodies() -> Vec<&'static str> {
-    vec![
-        "null",
-        "[]",
-        "{}",
-        "\"ok\"",
-        "NaN",
-        "{\"ok\":false,\"error\":{\"code\":\"internal\",\"message\":\"try again\"}}",
-        "{\"id\":1,\"id\":2}",
-        "<?xml version=\"1.0\"?><error>upstream</error>",
     ]
 }
 
@@ -183,13 +192,11 @@ pub fn json_changes() -> impl Strategy<Value = JsonChange> {
         Just(JsonChange::NegativeNumber),
         Just(JsonChange::FractionalNumber),
         Just(JsonChange::NumberAsString),
-        select(vec![0_usize, 1, 3, 64, 255, 256, 1024, 65_536])
-            .prop_map(|len| JsonChange::LongString { len }),
+        select(LONG_STRINGS.to_vec()).prop_map(|len| JsonChange::LongString { len }),
         Just(JsonChange::UnicodeString),
         Just(JsonChange::ControlCharString),
         Just(JsonChange::EmptyArray),
-        select(vec![2_usize, 32, 127, 128, 129, 200, 1000])
-            .prop_map(|depth| JsonChange::DeepNesting { depth }),
+        select(DEPTHS.to_vec()).prop_map(|depth| JsonChange::DeepNesting { depth }),
         Just(JsonChange::UnknownEnumValue),
     ]
 }

@@ -156,17 +156,28 @@ impl Baseline {
             )
             .with_path(path)
         })?;
-        let file: BaselineFile = serde_json::from_str(&text).map_err(|e| {
+        Self::from_json(&text, &path.display().to_string()).map_err(|e| e.with_path(path))
+    }
+
+    /// A baseline from the text of a baseline file ([`Baseline::from_file`]'s format),
+    /// for one compiled in with `include_str!`; `source` names it in errors.
+    ///
+    /// ```
+    /// let b = badgateway::Baseline::from_json(r#"{"endpoints": [{"method": "GET", "path": "/x", "status": 204}]}"#, "inline").unwrap();
+    /// assert!(b.declared("GET", "/x").is_some());
+    /// let err = badgateway::Baseline::from_json("{}", "inline").unwrap_err();
+    /// assert!(err.to_string().starts_with("invalid baseline file inline at line 1 column 2"), "{err}");
+    /// ```
+    pub fn from_json(text: &str, source: &str) -> Result<Self, Error> {
+        let file: BaselineFile = serde_json::from_str(text).map_err(|e| {
             Error::new(
                 ErrorKind::InvalidFile,
                 format!(
-                    "invalid baseline file {} at line {} column {}: {e:#}; expected {{\"endpoints\": [{{\"method\", \"path\", \"status\", \"headers\", \"body\" or \"body_text\"}}]}}",
-                    path.display(),
+                    "invalid baseline file {source} at line {} column {}: {e:#}; expected {{\"endpoints\": [{{\"method\", \"path\", \"status\", \"headers\", \"body\" or \"body_text\"}}]}}",
                     e.line(),
                     e.column()
                 ),
             )
-            .with_path(path)
         })?;
         Ok(file.endpoints.into_iter().fold(Baseline::new(), |b, e| {
             let (method, path, response, effect) = e.into_parts();

@@ -91,15 +91,15 @@ fn a_finding_in_the_naive_client_is_a_crash_with_its_report_and_reproduce_comman
     // unwraps. Found by scanning inputs, as libFuzzer would.
     let operation = Operation::FetchCharge;
     let campaign = paygate::campaign(operation);
-    let found = (0..=u16::MAX).map(|i| i.to_le_bytes()).find_map(|bytes| {
-        let scenario = badgateway::fuzz::decode(&bytes, &campaign, move |url| {
+    let found = (0..=u16::MAX).map(|i| i.to_le_bytes()).find(|bytes| {
+        let scenario = badgateway::fuzz::decode(bytes, &campaign, move |url| {
             paygate::call(operation, Client::Naive, url)
         })
         .unwrap();
         let panics_naive = scenario.steps.iter().any(|s| {
             s.mutations.iter().any(|m| matches!(m, badgateway::Mutation::Json { change: badgateway::JsonChange::Remove, path } if path == "id"))
         });
-        panics_naive.then_some(bytes)
+        panics_naive
     });
     let bytes = found.expect("some two bytes remove the charge's id");
     let report = crash(&bytes, operation, Client::Naive, &campaign)
@@ -167,5 +167,46 @@ fn scenarios_decode_from_any_bytes_without_a_baseline_in_view() {
         let scenario = Scenario::arbitrary(&mut Unstructured::new(&bytes)).unwrap();
         assert!((1..=3).contains(&scenario.steps.len()));
         assert_eq!(scenario.expansion_error(), None);
+    }
+}
+
+#[test]
+fn promoted_fixtures_replay_with_the_class_the_fuzzer_crashed_with() {
+    // `badgateway promote` kept these from `cargo fuzz run` artifacts of the naive
+    // targets; the replay is the fuzz targets' own campaign.
+    for operation in [Operation::FetchCharge, Operation::Refund] {
+        let suite_dir = Path::new(payment_gateway::REGRESSIONS_DIR).join(operation.suite());
+        let kept = badgateway::Store::new(payment_gateway::REGRESSIONS_DIR).load(operation.suite());
+        assert!(
+            !kept.is_empty(),
+            "{} holds promoted fixtures",
+            suite_dir.display()
+        );
+        let naive = paygate::campaign(operation)
+            .replay_report("naive", move |url| {
+                paygate::call(operation, Client::Naive, url)
+            })
+            .unwrap();
+        assert!(naive.passed(), "{naive}");
+        for (verdict, fixture) in naive.verdicts.iter().zip(&kept) {
+            let (_, fixture) = fixture.as_ref().unwrap();
+            assert_eq!(fixture.found.by, "fuzz");
+            assert_eq!(
+                verdict.status,
+                badgateway::ReplayStatus::StillFailing,
+                "{naive}"
+            );
+        }
+        let hardened = paygate::campaign(operation)
+            .replay_report("hardened", move |url| {
+                paygate::call(operation, Client::Hardened, url)
+            })
+            .unwrap();
+        assert!(hardened.passed(), "{hardened}");
+        assert_eq!(
+            hardened.count(badgateway::ReplayStatus::Fixed),
+            hardened.verdicts.len(),
+            "{hardened}"
+        );
     }
 }

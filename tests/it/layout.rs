@@ -158,7 +158,7 @@ fn the_rooms_are_declared_in_the_order_of_the_flow() {
         declared_rooms(&lib),
         [
             "error", "scenario", "contract", "provider", "generate", "runner", "oracle", "store",
-            "report", "campaign"
+            "report", "campaign", "fuzz"
         ],
         "the README's Layout section and lib.rs's architecture paragraph list this order: change them together"
     );

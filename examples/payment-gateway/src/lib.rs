@@ -53,13 +53,6 @@ pub const CONTRACT_PATH: &str = concat!(
     "/../../fixtures/contracts/paygate.yaml"
 );
 
-/// Paygate's baseline: what a well-behaved Paygate answers to each endpoint the
-/// integration calls (`fixtures/baselines/paygate.json` in the repository).
-pub const BASELINE_PATH: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../fixtures/baselines/paygate.json"
-);
-
 /// Where the repository keeps the findings about this integration as regression
 /// fixtures, one folder per suite.
 pub const REGRESSIONS_DIR: &str =
