@@ -119,6 +119,39 @@ pub fn is_secret(name: &str) -> bool {
         || FRAGMENTS.iter().any(|f| joined.contains(f))
 }
 
+/// Bodies longer than this are collected each time, never remembered.
+const MAX_REMEMBERED_BODY: usize = 64 * 1024;
+/// Remembered bodies per thread, before the memory is cleared.
+const MAX_REMEMBERED_BODIES: usize = 64;
+
+/// A body and the secret names in force.
+type BodyKey = (Vec<u8>, Vec<String>);
+
+thread_local! {
+    /// What each recently seen body yielded.
+    static BODY_SECRETS: std::cell::RefCell<std::collections::HashMap<BodyKey, Vec<String>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+    /// Whether a header or field name is secret-like, by name.
+    static SECRET_NAMES: std::cell::RefCell<std::collections::HashMap<String, bool>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// [`is_secret`], remembered by name (header names repeat on every request).
+fn is_secret_cached(name: &str) -> bool {
+    if let Some(known) = SECRET_NAMES.with(|m| m.borrow().get(name).copied()) {
+        return known;
+    }
+    let secret = is_secret(name);
+    SECRET_NAMES.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= 1024 {
+            m.clear();
+        }
+        m.insert(name.to_owned(), secret);
+    });
+    secret
+}
+
 /// The secret values seen in one case (and those the user named), and the names that
 /// mark a value as secret besides [`is_secret`]'s.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -170,7 +203,7 @@ impl Secrets {
     }
 
     fn is_secret_name(&self, name: &str) -> bool {
-        is_secret(name) || {
+        is_secret_cached(name) || {
             let lower = percent_decode(name).to_ascii_lowercase();
             self.names.contains(&lower)
         }
@@ -232,8 +265,41 @@ impl Secrets {
 
     fn collect_body(&mut self, body: &[u8]) {
         // Implementation notes: this runs for every request and every baseline
-        // response, so a body that names nothing secret-like is not parsed at all.
-        if body.is_empty() || !self.may_name_a_secret(body) {
+        // response, and the same baseline body comes back case after case (a fuzzer
+        // serves it tens of thousands of times): what a body yields, under these
+        // names, is remembered by the body itself (compared whole, never by a hash
+        // that could collide and leave a secret unscrubbed).
+        if body.is_empty() {
+            return;
+        }
+        if body.len() > MAX_REMEMBERED_BODY {
+            return self.collect_body_now(body);
+        }
+        let key = (body.to_vec(), self.names.clone());
+        let remembered = BODY_SECRETS.with(|m| m.borrow().get(&key).cloned());
+        let values = remembered.unwrap_or_else(|| {
+            let mut alone = Secrets {
+                values: BTreeSet::new(),
+                names: self.names.clone(),
+            };
+            alone.collect_body_now(body);
+            let values: Vec<String> = alone.values.into_iter().collect();
+            BODY_SECRETS.with(|m| {
+                let mut m = m.borrow_mut();
+                if m.len() >= MAX_REMEMBERED_BODIES {
+                    m.clear();
+                }
+                m.insert(key, values.clone());
+            });
+            values
+        });
+        // `add_value` already added each encoded form: they are values in their own right.
+        self.values.extend(values);
+    }
+
+    fn collect_body_now(&mut self, body: &[u8]) {
+        // A body that names nothing secret-like is not parsed at all.
+        if !self.may_name_a_secret(body) {
             return;
         }
         match serde_json::from_slice::<Value>(body) {
