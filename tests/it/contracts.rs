@@ -791,3 +791,101 @@ fn a_schema_ignored_by_name_gets_no_generated_change_anywhere_it_is_used() {
         "{steps} steps, {json_changes} JSON changes"
     );
 }
+
+/// A generated charge for request 1 (it conforms), then the baseline refund (of the
+/// baseline's charge) for request 2.
+fn generated_charge_then_baseline_refund() -> badgateway::Scenario {
+    let charge = serde_json::json!({"id": "ch_generated", "amount": 777});
+    badgateway::Scenario::new().then(badgateway::Step {
+        mutations: vec![badgateway::Mutation::ReplaceBody {
+            text: charge.to_string(),
+        }],
+        expect: Some(Expectation::Accept),
+        ..badgateway::Step::default()
+    })
+}
+
+fn charge_and_refund_baseline() -> badgateway::Baseline {
+    badgateway::Baseline::new()
+        .endpoint(
+            "GET",
+            "/v1/charges/{id}",
+            badgateway::Response::json(200, &serde_json::json!({"id": "ch_1", "amount": 2500})),
+        )
+        .endpoint(
+            "POST",
+            "/v1/refunds",
+            badgateway::Response::json(200, &serde_json::json!({"charge": "ch_1", "amount": 2500})),
+        )
+}
+
+/// Fetches a charge, refunds it, and (when `checks`) refuses a refund of another charge.
+async fn fetch_and_refund(url: String, checks: bool) -> Result<String, String> {
+    let client = reqwest::Client::new();
+    let charge: serde_json::Value = client
+        .get(format!("{url}/v1/charges/ch_1"))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    let refund: serde_json::Value = client
+        .post(format!("{url}/v1/refunds"))
+        .json(&serde_json::json!({"charge": charge["id"]}))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    if checks && refund["charge"] != charge["id"] {
+        return Err(format!(
+            "refund of {} for charge {}",
+            refund["charge"], charge["id"]
+        ));
+    }
+    Ok(refund.to_string())
+}
+
+#[test]
+fn refusing_a_baseline_answer_that_disagrees_with_a_generated_one_is_no_false_rejection() {
+    // The refund the baseline answers is of its own charge, not the generated one: a
+    // client that checks refuses the pair, and is right to.
+    let careful = badgateway::Case::new(
+        charge_and_refund_baseline(),
+        generated_charge_then_baseline_refund(),
+    )
+    .run(|url| fetch_and_refund(url, true))
+    .unwrap();
+    assert_eq!(
+        careful.outcome.class(),
+        Class::HandledError,
+        "{}",
+        careful.outcome
+    );
+    // Refusing the generated charge itself is still a false rejection.
+    let refuses_unknown_ids = badgateway::Case::new(
+        charge_and_refund_baseline(),
+        generated_charge_then_baseline_refund(),
+    )
+    .run(|url| async move {
+        let charge: serde_json::Value = reqwest::get(format!("{url}/v1/charges/ch_1"))
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        match charge["id"].as_str() {
+            Some("ch_1") => Ok(()),
+            other => Err(format!("unknown charge {other:?}")),
+        }
+    })
+    .unwrap();
+    assert_eq!(
+        refuses_unknown_ids.outcome.class(),
+        Class::FalseRejection,
+        "{}",
+        refuses_unknown_ids.outcome
+    );
+}
