@@ -111,6 +111,10 @@ fn a_finding_in_the_naive_client_is_a_crash_with_its_report_and_reproduce_comman
     );
     assert!(report.contains("missing field `id`"), "{report}");
     assert!(
+        !report.contains(payment_gateway::TEST_SECRET_KEY),
+        "the key the client sends is scrubbed from the crash report: {report}"
+    );
+    assert!(
         report
             .contains("what the provider sent:\n  request 1: GET /v1/charges/ch_3PqR8sKs3cR3tV4l"),
         "{report}"
