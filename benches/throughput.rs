@@ -499,12 +499,217 @@ fn fuzz_rates() {
     println!("    fuzz::run, 1,000 decoded inputs {mixed:5.0} exec/s   (faults, stalls cut by the client's 50 ms timeout)");
 }
 
+/// A 64-case campaign judged by Stripe's published spec, on `GET /v1/payment_intents/{id}`
+/// and `GET /v1/charges/{id}`, with Stripe's own fixture objects as baselines: time to
+/// the first case (contract loaded, probe and generation included) and to the end.
+fn stripe_campaign() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/specs");
+    let (Ok(spec), Ok(fixtures)) = (
+        std::fs::read_to_string(format!("{dir}/stripe-spec3.json")),
+        std::fs::read_to_string(format!("{dir}/stripe-fixtures3.json")),
+    ) else {
+        println!("  stripe campaign: the spec is not in {dir}");
+        return;
+    };
+    let fixtures: serde_json::Value = serde_json::from_str(&fixtures).unwrap();
+    let object = |name: &str| fixtures["resources"][name].clone();
+    let baseline = Baseline::new()
+        .endpoint(
+            "GET",
+            "/v1/payment_intents/{id}",
+            Response::json(200, &object("payment_intent")),
+        )
+        .endpoint(
+            "GET",
+            "/v1/charges/{id}",
+            Response::json(200, &object("charge")),
+        );
+    let started = Instant::now();
+    // The probe runs the code twice; the third call is the first generated case.
+    let first = std::sync::Arc::new(std::sync::OnceLock::<Duration>::new());
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = first.clone();
+    let contract = badgateway::Contract::from_str(&spec, "stripe-spec3.json").unwrap();
+    let loaded = started.elapsed();
+    for name in ["payment_intent", "charge"] {
+        use proptest::strategy::{Strategy, ValueTree};
+        let built = Instant::now();
+        let strategy =
+            badgateway::conformance::conforming(&contract, &format!("/components/schemas/{name}"));
+        let build = built.elapsed();
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let drawn = Instant::now();
+        for _ in 0..10 {
+            let _ = strategy.new_tree(&mut runner).unwrap().current();
+        }
+        println!(
+            "  stripe {name}: conforming generator built in {:.0} ms, 10 values in {:.0} ms",
+            build.as_secs_f64() * 1e3,
+            drawn.elapsed().as_secs_f64() * 1e3
+        );
+    }
+    let report = Campaign::new("bench.stripe", baseline)
+        .contract(contract)
+        .cases(64)
+        .deadline(Duration::from_millis(500))
+        .no_fixtures()
+        .run(move |url| {
+            if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 2 {
+                let _ = seen.set(started.elapsed());
+            }
+            async move {
+                let client = reqwest::Client::builder()
+                    .timeout(Duration::from_millis(200))
+                    .build()?;
+                let intent = client
+                    .get(format!("{url}/v1/payment_intents/pi_1"))
+                    .send()
+                    .await?
+                    .json::<serde_json::Value>()
+                    .await?;
+                let charge = client
+                    .get(format!("{url}/v1/charges/ch_1"))
+                    .send()
+                    .await?
+                    .json::<serde_json::Value>()
+                    .await?;
+                Ok::<_, reqwest::Error>((intent["id"].clone(), charge["id"].clone()))
+            }
+        })
+        .unwrap();
+    println!(
+        "  stripe campaign (spec loaded in {:.2} s): first generated case at {:.2} s, {} cases in {:.2} s, {} findings",
+        loaded.as_secs_f64(),
+        first.get().copied().unwrap_or_default().as_secs_f64(),
+        report.total_cases(),
+        started.elapsed().as_secs_f64(),
+        report.findings.len()
+    );
+}
+
+/// Cases finished in each second of a scale run.
+static PER_SECOND: [std::sync::atomic::AtomicU32; 1024] =
+    [const { std::sync::atomic::AtomicU32::new(0) }; 1024];
+
+/// In a child process (`scale-child N`): a generated hostile campaign of N cases against the
+/// trivial client with a 100 ms timeout; prints one line of figures for the parent.
+fn scale_child(cases: u32) {
+    let started = Instant::now();
+    let report = Campaign::new("bench.scale", baseline())
+        .no_fixtures()
+        .coverage(false)
+        .cases(cases)
+        .concurrency(CONCURRENCY)
+        .deadline(Duration::from_millis(500))
+        .run(move |url| async move {
+            let done = trivial_client(url, Some(Duration::from_millis(100))).await;
+            let second = (started.elapsed().as_secs() as usize).min(PER_SECOND.len() - 1);
+            PER_SECOND[second].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            done
+        })
+        .unwrap();
+    let elapsed = report.elapsed.as_secs_f64();
+    let seconds = (elapsed as usize).min(PER_SECOND.len());
+    let count = |range: std::ops::Range<usize>| -> f64 {
+        range
+            .map(|s| f64::from(PER_SECOND[s].load(std::sync::atomic::Ordering::Relaxed)))
+            .sum()
+    };
+    // The first and last whole windows of up to 10 s (or a third of the run).
+    let window = (seconds / 3).clamp(1, 10);
+    let (first, last) = if seconds >= 2 * window {
+        (
+            count(0..window) / window as f64,
+            count(seconds - window..seconds) / window as f64,
+        )
+    } else {
+        (0.0, 0.0)
+    };
+    let peak = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("VmHWM:"))?.to_owned();
+            line.split_whitespace().nth(1)?.parse::<f64>().ok()
+        })
+        .map_or(0.0, |kb| kb / 1024.0);
+    println!(
+        "{} {elapsed:.2} {first:.0} {last:.0} {peak:.1} {}",
+        report.total_cases(),
+        report.findings.len()
+    );
+}
+
+/// Cases/s and peak memory of hostile campaigns of 1k, 10k and 100k cases, each in a
+/// process of its own (`BADGATEWAY_SCALE_MAX` caps the series), with the throughput of
+/// the first and last seconds of the run.
+fn scale() {
+    let max: u32 = std::env::var("BADGATEWAY_SCALE_MAX")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    println!("  scale: hostile generated campaigns, concurrency {CONCURRENCY}, each in a process of its own");
+    let mut peaks = Vec::new();
+    for cases in [1_000_u32, 10_000, 100_000]
+        .into_iter()
+        .filter(|&n| n <= max)
+    {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["scale-child", &cases.to_string()])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let fields: Vec<f64> = text
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|f| f.parse().ok())
+            .collect();
+        let [total, elapsed, first, last, peak, findings] = fields[..] else {
+            println!("    {cases} cases: the child printed {text:?}");
+            continue;
+        };
+        let held = if first > 0.0 {
+            format!(
+                ", first window {first:.0}/s, last {last:.0}/s ({:.0} %)",
+                100.0 * last / first
+            )
+        } else {
+            String::new()
+        };
+        println!(
+            "    {total:>7.0} cases: {:6.0} cases/s{held}, peak memory {peak:.0} MB, {findings:.0} findings",
+            total / elapsed
+        );
+        peaks.push((total, peak));
+    }
+    if let [.., (n1, m1), (n2, m2)] = peaks[..] {
+        println!(
+            "    memory slope: {:.2} KB per case ({:.2}x from {n1:.0} to {n2:.0} cases)",
+            (m2 - m1) * 1024.0 / (n2 - n1),
+            m2 / m1
+        );
+    }
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, command, cases] = &args[..] {
+        if command == "scale-child" {
+            return scale_child(cases.parse().expect("scale takes a number of cases"));
+        }
+    }
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo test --benches` asks for a list; there are no libtest benches here.
     }
     if std::env::args().skip(1).any(|a| a == "fuzz") {
         return fuzz_rates(); // `cargo bench --bench throughput -- fuzz`: this section alone.
+    }
+    if std::env::args().skip(1).any(|a| a == "stripe") {
+        return stripe_campaign(); // `cargo bench --bench throughput -- stripe`
+    }
+    if std::env::args().skip(1).any(|a| a == "scale") {
+        return scale(); // `cargo bench --bench throughput -- scale`
     }
     // First, so that the worker, which runs this program again, reaches it at once.
     let isolated = isolated_rate();
@@ -532,6 +737,8 @@ fn main() {
         CASES * 5
     );
     fuzz_rates();
+    scale();
+    stripe_campaign();
     contracts();
     real_spec_validators();
     distribution();

@@ -500,7 +500,7 @@ impl Campaign {
             if !first.outcome.is_finding() {
                 return Ok(None);
             }
-            shrunk(&runs, first.outcome.signature(), first, vec![0])
+            shrunk(&runs, first.outcome.signature(), first, 0, 1)
                 .await
                 .map(Some)
         })

@@ -2,7 +2,7 @@
 //! them (keeping each new bug as soon as it is seen), group findings by signature,
 //! shrink each group, and report.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fmt::{Debug, Display};
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 
 use crate::error::{Error, ErrorKind};
 use crate::generate::coverage::single_faults;
-use crate::generate::seeded::generate;
+use crate::generate::seeded::generated;
 use crate::generate::strategies::{scenarios, scenarios_under_contract};
 use crate::generate::{plans, Catalog};
 use crate::oracle::JudgedPool;
@@ -28,9 +28,6 @@ use super::shrinking::shrunk;
 
 /// Harness starvation below this is not worth a line in the report.
 const STARVATION_WORTH_SAYING: Duration = Duration::from_millis(500);
-
-/// Findings by signature, in the order first seen: each with the cases that showed it.
-type Groups = Vec<(String, Vec<usize>)>;
 
 impl Campaign {
     /// Runs the whole campaign on the harness runtime.
@@ -56,35 +53,39 @@ impl Campaign {
             // Cases are numbered across the coverage phase and the random one.
             cases: settings.cases + u32::try_from(coverage).unwrap_or(u32::MAX),
         };
-        let mut kept_signatures = HashSet::new();
-        let results = runs
-            .all_observed(generated, |i, result| {
-                // Nothing lost: the first case of each bug is on disk before shrinking.
-                // A hang waits for its confirmation: a starved machine must never
-                // leave a fixture behind.
-                let hang = result.outcome.class() == Class::Hang;
-                if result.outcome.is_finding()
-                    && !hang
-                    && kept_signatures.insert(result.outcome.signature())
-                {
-                    keeper.keep(&result.scenario, &result.outcome, i, None, None);
-                }
-            })
-            .await?;
-        let (tally, groups) = tallied(&results);
-        let shrunk = shrunk_all(&runs, &results, groups).await?;
+        // Results are folded as they come in: a tally, one first case per finding's
+        // signature, and the few figures the report needs. Nothing else per case is
+        // kept, so memory is flat in the number of cases.
+        let mut folded = Folded::default();
+        runs.each_judged(generated, |i, result| {
+            // Nothing lost: the first case of each bug is on disk before shrinking.
+            // A hang waits for its confirmation: a starved machine must never leave a
+            // fixture behind.
+            let hang = result.outcome.class() == Class::Hang;
+            if result.outcome.is_finding() && !hang && !folded.has(&result.outcome.signature()) {
+                keeper.keep(&result.scenario, &result.outcome, i, None, None);
+            }
+            folded.add(i, result);
+        })
+        .await?;
+        let Folded {
+            tally,
+            groups,
+            starved,
+            blocked,
+        } = folded;
+        let shrunk = shrunk_all(&runs, groups).await?;
         let (mut findings, mut warnings) = confirmed(&runs, shrunk).await?;
         warnings.extend(unstable);
         // This campaign's own cases only: campaigns running beside it are not blamed.
         // Cases run at once share a busy spell, so the worst case is the measure.
-        let starved = results.iter().map(|r| r.starved).max().unwrap_or_default();
         if starved > STARVATION_WORTH_SAYING {
             warnings.push(format!(
                 "the machine was busy: the harness's watch over a case was starved of CPU for up to {:.1} s; that time was not counted against your code, and no finding came of it",
                 starved.as_secs_f64()
             ));
         }
-        warnings.extend(leaked(&runs, &results));
+        warnings.extend(leaked(&runs, blocked));
         warnings.extend(runs.pool.workers().and_then(|w| w.uncapped()));
         // Most severe first (crash, panic, hang, ... request violation); the order
         // first seen within a class.
@@ -163,45 +164,36 @@ impl Campaign {
         &self,
         settings: Settings,
         probe: &Journal,
-    ) -> Result<(Vec<Scenario>, usize), Error> {
+    ) -> Result<(Box<dyn Iterator<Item = Scenario>>, usize), Error> {
         let catalog = Catalog::from_journal(probe);
         let plans = match &self.contract {
             Some(contract) => plans(contract, probe)?,
             None => Vec::new(),
         };
-        let mut all = if self.coverage {
+        let single = if self.coverage {
             single_faults(&catalog, self.contract.as_ref(), &plans)
         } else {
             Vec::new()
         };
-        let coverage = all.len();
-        all.extend(match &self.contract {
+        let coverage = single.len();
+        let random: Box<dyn Iterator<Item = Scenario>> = match &self.contract {
             Some(contract) => {
                 let strategy = scenarios_under_contract(&catalog, contract, &plans, self.max_steps);
-                generate(strategy, settings.seed, settings.cases)
+                Box::new(generated(strategy, settings.seed, settings.cases))
             }
-            None => generate(
+            None => Box::new(generated(
                 scenarios(&catalog, self.max_steps),
                 settings.seed,
                 settings.cases,
-            ),
-        });
-        Ok((all, coverage))
+            )),
+        };
+        Ok((Box::new(single.into_iter().chain(random)), coverage))
     }
 }
 
 /// What became of the threads cases blocked (spinning, or waiting without yielding):
 /// ended with their worker in isolation, else left running in this process.
-fn leaked<F>(runs: &JudgedPool<F>, results: &[CaseResult]) -> Option<String> {
-    let blocked = results
-        .iter()
-        .filter(|r| {
-            matches!(
-                r.outcome,
-                crate::runner::Outcome::Hang { blocked: true, .. }
-            )
-        })
-        .count();
+fn leaked<F>(runs: &JudgedPool<F>, blocked: usize) -> Option<String> {
     if blocked == 0 {
         return None;
     }
@@ -216,27 +208,70 @@ fn leaked<F>(runs: &JudgedPool<F>, results: &[CaseResult]) -> Option<String> {
     })
 }
 
-/// How many cases ended in each class, and the findings grouped by signature.
-fn tallied(results: &[CaseResult]) -> (BTreeMap<Class, usize>, Groups) {
-    let mut tally = BTreeMap::new();
-    let mut groups: Groups = Vec::new();
-    for (i, result) in results.iter().enumerate() {
-        *tally.entry(result.outcome.class()).or_insert(0) += 1;
-        if result.outcome.is_finding() {
-            let signature = result.outcome.signature();
-            match groups.iter_mut().find(|(s, _)| *s == signature) {
-                Some((_, cases)) => cases.push(i),
-                None => groups.push((signature, vec![i])),
+/// What a campaign keeps of its cases as they come in.
+#[derive(Default)]
+struct Folded {
+    /// How many cases ended in each class.
+    tally: BTreeMap<Class, usize>,
+    /// The findings by signature, in the order first seen.
+    groups: Groups,
+    /// The longest the harness was starved of CPU in any case.
+    starved: Duration,
+    /// Cases that blocked their thread.
+    blocked: usize,
+}
+
+/// One finding's signature, its first case and result, and how many cases showed it.
+struct Group {
+    signature: String,
+    first: CaseResult,
+    first_case: usize,
+    seen_in: usize,
+}
+
+/// Findings by signature, in the order first seen.
+type Groups = Vec<Group>;
+
+impl Folded {
+    fn has(&self, signature: &str) -> bool {
+        self.groups.iter().any(|g| g.signature == signature)
+    }
+
+    fn add(&mut self, case: usize, result: CaseResult) {
+        *self.tally.entry(result.outcome.class()).or_insert(0) += 1;
+        self.starved = self.starved.max(result.starved);
+        if matches!(
+            result.outcome,
+            crate::runner::Outcome::Hang { blocked: true, .. }
+        ) {
+            self.blocked += 1;
+        }
+        if !result.outcome.is_finding() {
+            return;
+        }
+        let signature = result.outcome.signature();
+        match self.groups.iter_mut().find(|g| g.signature == signature) {
+            Some(group) => {
+                group.seen_in += 1;
+                // Cases finish out of order: the group's first is the earliest case.
+                if case < group.first_case {
+                    group.first_case = case;
+                    group.first = result;
+                }
             }
+            None => self.groups.push(Group {
+                signature,
+                first: result,
+                first_case: case,
+                seen_in: 1,
+            }),
         }
     }
-    (tally, groups)
 }
 
 /// Every group shrunk at once; in the order first seen.
 async fn shrunk_all<F, Fut, T, E>(
     runs: &JudgedPool<F>,
-    results: &[CaseResult],
     groups: Groups,
 ) -> Result<Vec<Finding>, Error>
 where
@@ -246,10 +281,20 @@ where
     E: Display,
 {
     let mut shrinking = JoinSet::new();
-    for (order, (signature, cases)) in groups.into_iter().enumerate() {
+    for (order, group) in groups.into_iter().enumerate() {
         let runs = runs.clone();
-        let first = results[cases[0]].clone();
-        shrinking.spawn(async move { (order, shrunk(&runs, signature, first, cases).await) });
+        shrinking.spawn(async move {
+            let Group {
+                signature,
+                first,
+                first_case,
+                seen_in,
+            } = group;
+            (
+                order,
+                shrunk(&runs, signature, first, first_case, seen_in).await,
+            )
+        });
     }
     let mut findings: Vec<(usize, Finding)> = Vec::new();
     while let Some(done) = shrinking.join_next().await {

@@ -26,7 +26,8 @@ pub(crate) async fn shrunk<F, Fut, T, E>(
     runs: &JudgedPool<F>,
     signature: String,
     first: CaseResult,
-    cases: Vec<usize>,
+    first_case: usize,
+    seen_in: usize,
 ) -> Result<Finding, Error>
 where
     F: Fn(String) -> Fut + Send + Sync + 'static,
@@ -65,8 +66,8 @@ where
             runs: tried,
         },
         original,
-        first_case: cases[0],
-        seen_in: cases.len(),
+        first_case,
+        seen_in,
         fixture: Kept::NotKept,
         reproduced: None,
         outcome: current.outcome,

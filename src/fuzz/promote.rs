@@ -134,7 +134,7 @@ where
     runs.oracle = prepared.oracle.clone();
     let finding = match prepared
         .runtime
-        .block_on(shrunk(&runs, signature.clone(), first, vec![0]))
+        .block_on(shrunk(&runs, signature.clone(), first, 0, 1))
     {
         Ok(finding) => finding,
         Err(error) => {

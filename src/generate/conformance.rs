@@ -17,6 +17,8 @@ use crate::scenario::{JsonChange, Mutation};
 /// Objects and arrays nest at most this deep in generated values; past it, optional
 /// properties are left out and arrays are empty, so recursive schemas end.
 const MAX_DEPTH: usize = 5;
+/// Below this depth, an `anyOf` or `oneOf` builds one branch, not all of them.
+const ALL_BRANCHES_DEPTH: usize = 2;
 
 /// A change that makes a conforming value break one clause of its schema.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,8 +92,28 @@ fn instances(contract: &Contract, schema: &Value, depth: usize) -> BoxedStrategy
     for combinator in ["oneOf", "anyOf"] {
         if let Some(Value::Array(branches)) = schema.get(combinator) {
             let rest = without(schema, combinator);
+            // Below the first levels, one branch is built, the plainest: Stripe's
+            // expandable fields (`anyOf: [string, object]` on every level) made building
+            // every branch of every level cost seconds, for values nobody looks at.
+            let branches: Vec<&Value> = if depth >= ALL_BRANCHES_DEPTH {
+                let plain = branches.iter().find(|b| {
+                    let b = contract.resolve(b).unwrap_or(b);
+                    b.get("properties").is_none()
+                        && !matches!(
+                            b.get("type").and_then(Value::as_str),
+                            Some("object" | "array")
+                        )
+                        && b.get("anyOf")
+                            .or(b.get("oneOf"))
+                            .or(b.get("allOf"))
+                            .is_none()
+                });
+                plain.or(branches.first()).into_iter().collect()
+            } else {
+                branches.iter().collect()
+            };
             let options: Vec<BoxedStrategy<Value>> = branches
-                .iter()
+                .into_iter()
                 .map(|branch| {
                     let branch = contract.resolve(branch).cloned().unwrap_or(Value::Null);
                     instances(contract, &merge(&rest, &branch), depth + 1)

@@ -7,11 +7,22 @@ use proptest::test_runner::{RngAlgorithm, TestRng, TestRunner};
 use crate::scenario::Scenario;
 
 /// Generates `cases` scenarios from `seed`, deterministically.
+#[cfg(test)]
 pub(crate) fn generate(
     strategy: impl Strategy<Value = Scenario>,
     seed: u64,
     cases: u32,
 ) -> Vec<Scenario> {
+    generated(strategy, seed, cases).collect()
+}
+
+/// The `cases` scenarios of `seed`, one at a time as they are asked for: a campaign
+/// of a hundred thousand cases never holds more than the ones running.
+pub(crate) fn generated(
+    strategy: impl Strategy<Value = Scenario>,
+    seed: u64,
+    cases: u32,
+) -> impl Iterator<Item = Scenario> {
     let mut seed_bytes = [0u8; 32];
     let mut state = seed;
     for chunk in seed_bytes.chunks_mut(8) {
@@ -20,14 +31,12 @@ pub(crate) fn generate(
     }
     let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes);
     let mut runner = TestRunner::new_with_rng(proptest::test_runner::Config::default(), rng);
-    (0..cases)
-        .map(|_| {
-            strategy
-                .new_tree(&mut runner)
-                .expect("scenario strategies never reject")
-                .current()
-        })
-        .collect()
+    (0..cases).map(move |_| {
+        strategy
+            .new_tree(&mut runner)
+            .expect("scenario strategies never reject")
+            .current()
+    })
 }
 
 fn splitmix64(state: u64) -> u64 {
@@ -41,6 +50,14 @@ fn splitmix64(state: u64) -> u64 {
 mod tests {
     use super::*;
     use crate::generate::strategies::{scenarios, Catalog};
+
+    #[test]
+    fn generated_lazily_is_generated_alike() {
+        let catalog = Catalog::default();
+        let lazily: Vec<Scenario> = generated(scenarios(&catalog, 3), 7, 50).collect();
+        assert_eq!(lazily, generate(scenarios(&catalog, 3), 7, 50));
+        assert_eq!(generated(scenarios(&catalog, 3), 7, 50).take(3).count(), 3);
+    }
 
     #[test]
     fn the_same_seed_generates_the_same_cases_and_another_seed_others() {

@@ -61,6 +61,21 @@ where
         Ok(results.into_iter().flatten().collect())
     }
 
+    /// Runs every scenario (taken as slots free up) and hands each judged result to
+    /// `fold` as soon as it is known, keeping none of them.
+    pub(crate) async fn each_judged(
+        &self,
+        scenarios: impl IntoIterator<Item = Scenario>,
+        mut fold: impl FnMut(usize, CaseResult),
+    ) -> Result<(), Error> {
+        self.pool
+            .each(scenarios, |i, result| {
+                fold(i, self.oracle.judge(result));
+                ControlFlow::Continue(())
+            })
+            .await
+    }
+
     /// The first scenario, in the order given, whose judged result `keeps`, and its
     /// result; `None` when none does. Deterministic, yet it stops waiting early: as
     /// soon as a result keeps and every scenario before it has finished without

@@ -135,32 +135,44 @@ where
     /// cases finish, not the order of `scenarios`). Results are not judged here. When
     /// `each` says `Break`, the cases still running are cancelled (their providers
     /// dropped, their code told to stop) and no more start.
+    ///
+    /// Implementation notes: a scenario is taken from `scenarios` only once a slot is
+    /// free for it, and a result is handed on as soon as it is in, so a campaign of
+    /// any size holds no more than its running cases (scenarios made lazily, results
+    /// folded by the caller).
     pub(crate) async fn each(
         &self,
-        scenarios: Vec<Scenario>,
+        scenarios: impl IntoIterator<Item = Scenario>,
         mut each: impl FnMut(usize, CaseResult) -> ControlFlow<()>,
     ) -> Result<(), Error> {
+        let mut scenarios = scenarios.into_iter().enumerate().peekable();
         let mut running = JoinSet::new();
-        for (i, scenario) in scenarios.into_iter().enumerate() {
-            let slots = self.slots.clone();
-            let pool = self.clone();
-            running.spawn(async move {
-                let _slot = slots
-                    .acquire_owned()
-                    .await
-                    .expect("the semaphore is never closed");
-                let result = match &pool.workers {
-                    Some(workers) => workers.run(scenario).await,
-                    None => pool.run_here(scenario).await,
-                };
-                (i, result)
-            });
-        }
-        while let Some(done) = running.join_next().await {
-            let (i, result) = done.expect("a case task does not panic");
-            if each(i, result?).is_break() {
-                running.abort_all();
+        loop {
+            let more = scenarios.peek().is_some();
+            if !more && running.is_empty() {
                 break;
+            }
+            tokio::select! {
+                slot = self.slots.clone().acquire_owned(), if more => {
+                    let slot = slot.expect("the semaphore is never closed");
+                    let (i, scenario) = scenarios.next().expect("peeked");
+                    let pool = self.clone();
+                    running.spawn(async move {
+                        let _slot = slot;
+                        let result = match &pool.workers {
+                            Some(workers) => workers.run(scenario).await,
+                            None => pool.run_here(scenario).await,
+                        };
+                        (i, result)
+                    });
+                }
+                Some(done) = running.join_next(), if !running.is_empty() => {
+                    let (i, result) = done.expect("a case task does not panic");
+                    if each(i, result?).is_break() {
+                        running.abort_all();
+                        break;
+                    }
+                }
             }
         }
         Ok(())
