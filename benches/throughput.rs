@@ -625,6 +625,9 @@ fn scale_child(cases: u32) {
     } else {
         (0.0, 0.0)
     };
+    let slowest = (0..seconds.saturating_sub(window).max(1))
+        .map(|s| count(s..(s + window).min(seconds)) / window as f64)
+        .fold(f64::INFINITY, f64::min);
     let peak = std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -633,7 +636,7 @@ fn scale_child(cases: u32) {
         })
         .map_or(0.0, |kb| kb / 1024.0);
     println!(
-        "{} {elapsed:.2} {first:.0} {last:.0} {peak:.1} {}",
+        "{} {elapsed:.2} {first:.0} {last:.0} {slowest:.0} {peak:.1} {}",
         report.total_cases(),
         report.findings.len()
     );
@@ -665,14 +668,15 @@ fn scale() {
             .split_whitespace()
             .filter_map(|f| f.parse().ok())
             .collect();
-        let [total, elapsed, first, last, peak, findings] = fields[..] else {
+        let [total, elapsed, first, last, slowest, peak, findings] = fields[..] else {
             println!("    {cases} cases: the child printed {text:?}");
             continue;
         };
         let held = if first > 0.0 {
             format!(
-                ", first window {first:.0}/s, last {last:.0}/s ({:.0} %)",
-                100.0 * last / first
+                ", first window {first:.0}/s, last {last:.0}/s ({:.0} %), slowest {slowest:.0}/s ({:.0} %)",
+                100.0 * last / first,
+                100.0 * slowest / first
             )
         } else {
             String::new()

@@ -36,6 +36,8 @@ pub(super) struct Prepared {
     pub(super) case: Case,
     pub(super) oracle: Oracle,
     vocabulary: Vocabulary,
+    /// The provider, kept from one execution to the next (reset for each).
+    provider: RefCell<Option<crate::provider::Provider>>,
     /// Findings that did not show again on a second run: said once each.
     unconfirmed: std::collections::HashSet<String>,
 }
@@ -191,6 +193,7 @@ impl Prepared {
             case: runs.pool.case(Scenario::new()),
             oracle: runs.oracle,
             vocabulary,
+            provider: RefCell::new(None),
             unconfirmed: Default::default(),
         })
     }
@@ -212,10 +215,12 @@ impl Prepared {
         E: Display,
     {
         let case = self.case.serving(scenario);
-        let result = self
+        let idle = self.provider.borrow_mut().take();
+        let (result, provider) = self
             .runtime
-            .block_on(case.run_unjudged(code))
+            .block_on(case.run_reusing(code, idle))
             .unwrap_or_else(|error| panic!("badgateway: {error}"));
+        *self.provider.borrow_mut() = provider;
         self.oracle.judge(result)
     }
 }

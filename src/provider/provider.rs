@@ -40,7 +40,8 @@ use super::secrets::Secrets;
 #[derive(Debug)]
 pub struct Provider {
     addr: SocketAddr,
-    shared: Arc<Shared>,
+    /// The case being served; a reset swaps in the next one.
+    current: Arc<Mutex<Arc<Shared>>>,
     accept: JoinHandle<()>,
 }
 
@@ -83,6 +84,43 @@ struct Shared {
     /// Whether the client is making progress.
     liveness: Arc<Liveness>,
     started: std::time::Instant,
+    /// This case's connections, aborted when the provider moves on to another case.
+    connections: Mutex<Vec<tokio::task::AbortHandle>>,
+}
+
+impl Shared {
+    fn new(
+        base_url: String,
+        baseline: Baseline,
+        scenario: Scenario,
+        secrets: Secrets,
+        limits: Limits,
+        forwarder: Option<reqwest::Client>,
+    ) -> Shared {
+        Shared {
+            base_url,
+            limits,
+            performed_keys: Mutex::new(HashSet::new()),
+            baseline,
+            scenario,
+            forwarder,
+            next_request: AtomicUsize::new(0),
+            next_connection: AtomicUsize::new(0),
+            journal: Mutex::new(Vec::new()),
+            secrets: Mutex::new(secrets),
+            internal_panics: AtomicUsize::new(0),
+            liveness: Arc::new(Liveness::new()),
+            started: std::time::Instant::now(),
+            connections: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Closes every connection of this case, stalled ones included.
+    fn close_all(&self) {
+        for connection in self.connections.lock().expect("connections lock").drain(..) {
+            connection.abort();
+        }
+    }
 }
 
 impl Provider {
@@ -135,27 +173,70 @@ impl Provider {
                 .build()
                 .expect("a reqwest client without TLS or proxy always builds")
         });
-        let shared = Arc::new(Shared {
-            base_url: format!("http://{addr}"),
-            limits,
-            performed_keys: Mutex::new(HashSet::new()),
+        let shared = Shared::new(
+            format!("http://{addr}"),
             baseline,
             scenario,
+            secrets,
+            limits,
             forwarder,
-            next_request: AtomicUsize::new(0),
-            next_connection: AtomicUsize::new(0),
-            journal: Mutex::new(Vec::new()),
-            secrets: Mutex::new(secrets),
-            internal_panics: AtomicUsize::new(0),
-            liveness: Arc::new(Liveness::new()),
-            started: std::time::Instant::now(),
-        });
-        let accept = tokio::spawn(accept_loop(listener, shared.clone()));
+        );
+        let current = Arc::new(Mutex::new(Arc::new(shared)));
+        let accept = tokio::spawn(accept_loop(listener, current.clone()));
         Ok(Provider {
             addr,
-            shared,
+            current,
             accept,
         })
+    }
+
+    /// Serves another case on the same listener: a fresh journal, liveness clock,
+    /// effects and secrets, and every connection of the case before closed. Binding a
+    /// port per case made every bind scan a port range full of `TIME_WAIT` after a
+    /// few tens of thousands of cases.
+    pub(crate) fn reset(
+        &self,
+        baseline: Baseline,
+        scenario: Scenario,
+        secrets: Secrets,
+        limits: Limits,
+    ) {
+        let mut current = self.current.lock().expect("current case lock");
+        let forwarder = match baseline {
+            Baseline::Forward(_) => current.forwarder.clone().or_else(|| {
+                reqwest::Client::builder()
+                    .no_proxy()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .ok()
+            }),
+            _ => None,
+        };
+        let next = Shared::new(
+            current.base_url.clone(),
+            baseline,
+            scenario,
+            secrets,
+            limits,
+            forwarder,
+        );
+        let previous = std::mem::replace(&mut *current, Arc::new(next));
+        previous.close_all();
+    }
+
+    /// Closes every connection of the case served now, stalled ones included: the
+    /// end of a case when the provider is kept for another.
+    pub(crate) fn close_connections(&self) {
+        self.shared().close_all();
+    }
+
+    /// Whether the provider still accepts connections (its runtime still runs).
+    pub(crate) fn is_serving(&self) -> bool {
+        !self.accept.is_finished()
+    }
+
+    fn shared(&self) -> Arc<Shared> {
+        self.current.lock().expect("current case lock").clone()
     }
 
     /// The base URL to point the client at: `http://127.0.0.1:PORT`, no trailing slash.
@@ -182,7 +263,7 @@ impl Provider {
     /// The journal as received, secrets and all: for the harness's own planning
     /// (learning the baseline's shape), never for anything written or printed.
     pub(crate) fn unscrubbed_journal(&self) -> Journal {
-        let mut requests = self.shared.journal.lock().expect("journal lock").clone();
+        let mut requests = self.shared().journal.lock().expect("journal lock").clone();
         requests.sort_by_key(|r| r.index);
         Journal { requests }
     }
@@ -190,7 +271,7 @@ impl Provider {
     /// The case's activity clock: what the client does with its connections, which
     /// the runner reads to tell a hang from a slow but live case.
     pub fn liveness(&self) -> Arc<Liveness> {
-        self.shared.liveness.clone()
+        self.shared().liveness.clone()
     }
 
     /// How many of the provider's own connection tasks panicked: always 0 unless
@@ -204,12 +285,12 @@ impl Provider {
     /// # }
     /// ```
     pub fn internal_panics(&self) -> usize {
-        self.shared.internal_panics.load(Ordering::Relaxed)
+        self.shared().internal_panics.load(Ordering::Relaxed)
     }
 
     /// Every secret value seen so far in this case, and those the user named.
     pub fn secrets(&self) -> Secrets {
-        self.shared.secrets.lock().expect("secrets lock").clone()
+        self.shared().secrets.lock().expect("secrets lock").clone()
     }
 }
 
@@ -223,7 +304,7 @@ impl Drop for Provider {
 /// The longest pause after failed accepts (file descriptors exhausted, say).
 const MAX_ACCEPT_BACKOFF: Duration = Duration::from_millis(500);
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+async fn accept_loop(listener: TcpListener, current: Arc<Mutex<Arc<Shared>>>) {
     let mut connections = JoinSet::new();
     // Implementation notes: an accept that fails (EMFILE when the process is out of
     // file descriptors) fails again at once, so retrying without a pause spun at
@@ -239,12 +320,15 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                     continue;
                 };
                 backoff = Duration::ZERO;
+                let shared = current.lock().expect("current case lock").clone();
                 shared.liveness.touch();
                 let id = shared.next_connection.fetch_add(1, Ordering::Relaxed);
-                connections.spawn(serve_connection(stream, id, shared.clone()));
+                let handle = connections.spawn(serve_connection(stream, id, shared.clone()));
+                shared.connections.lock().expect("connections lock").push(handle);
             }
             Some(done) = connections.join_next(), if !connections.is_empty() => {
                 if done.is_err_and(|e| e.is_panic()) {
+                    let shared = current.lock().expect("current case lock").clone();
                     shared.internal_panics.fetch_add(1, Ordering::Relaxed);
                 }
             }
@@ -630,5 +714,69 @@ mod tests {
                 .as_deref(),
             Some("http://127.0.0.1:4000/api/x")
         );
+    }
+
+    #[test]
+    fn a_reset_serves_the_next_case_on_the_same_port_and_closes_the_last_cases_connections() {
+        use super::{Limits, Provider, Secrets};
+        use crate::provider::Baseline;
+        use crate::scenario::{faults, Response, Scenario, Transport};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let baseline = Baseline::new().endpoint("GET", "/x", Response::new(200).body("ok"));
+            let get = |addr| async move {
+                let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+                stream
+                    .write_all(b"GET /x HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n")
+                    .await
+                    .unwrap();
+                let mut reply = Vec::new();
+                let _ = stream.read_to_end(&mut reply).await;
+                String::from_utf8_lossy(&reply).into_owned()
+            };
+            let stall = Scenario::new()
+                .then(faults::status(200).sent(Transport::Timeout { after_bytes: 0 }));
+            let provider =
+                Provider::start_with(baseline.clone(), stall, Secrets::new(), Limits::default())
+                    .await
+                    .unwrap();
+            let addr = provider.addr();
+            // A stalled connection of the first case.
+            let mut stalled = tokio::net::TcpStream::connect(addr).await.unwrap();
+            stalled
+                .write_all(b"GET /x HTTP/1.1\r\nhost: a\r\n\r\n")
+                .await
+                .unwrap();
+            while provider.journal().is_empty() {
+                tokio::task::yield_now().await;
+            }
+            provider.reset(
+                baseline,
+                Scenario::new().then(faults::status(503)),
+                Secrets::new(),
+                Limits::default(),
+            );
+            let mut rest = Vec::new();
+            let closed = tokio::time::timeout(
+                std::time::Duration::from_secs(10),
+                stalled.read_to_end(&mut rest),
+            )
+            .await;
+            assert!(
+                closed.is_ok(),
+                "the last case's stalled connection is closed"
+            );
+            assert!(rest.is_empty());
+            assert!(provider.journal().is_empty(), "a fresh journal");
+            assert!(get(addr).await.starts_with("HTTP/1.1 503"));
+            assert!(get(addr).await.starts_with("HTTP/1.1 200"));
+            assert_eq!(provider.journal().len(), 2);
+            assert_eq!(provider.addr(), addr);
+        });
     }
 }

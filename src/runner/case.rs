@@ -171,14 +171,63 @@ impl Case {
         T: Debug,
         E: Display,
     {
+        self.run_on(code, None)
+            .await
+            .map(|(result, unscrubbed, _)| (result, unscrubbed))
+    }
+
+    /// As [`Case::run_unjudged`], on `provider` (reset for this case) when one is
+    /// given, else on a new one; the provider is handed back, its connections closed,
+    /// for the next case. A case that hung keeps no provider: code still running
+    /// could reach the next case's.
+    pub(crate) async fn run_reusing<F, Fut, T, E>(
+        &self,
+        code: Arc<F>,
+        provider: Option<Provider>,
+    ) -> Result<(CaseResult, Option<Provider>), Error>
+    where
+        F: Fn(String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, E>> + 'static,
+        T: Debug,
+        E: Display,
+    {
+        let (result, _, provider) = self.run_on(code, provider).await?;
+        let hung = matches!(result.outcome, Outcome::Hang { .. });
+        Ok((result, provider.filter(|_| !hung)))
+    }
+
+    async fn run_on<F, Fut, T, E>(
+        &self,
+        code: Arc<F>,
+        provider: Option<Provider>,
+    ) -> Result<(CaseResult, Journal, Option<Provider>), Error>
+    where
+        F: Fn(String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, E>> + 'static,
+        T: Debug,
+        E: Display,
+    {
         let started = Instant::now();
-        let provider = Provider::start_with(
-            self.baseline.clone(),
-            self.scenario.clone(),
-            self.secrets.clone(),
-            self.rules.limits(),
-        )
-        .await?;
+        let provider = match provider.filter(Provider::is_serving) {
+            Some(provider) => {
+                provider.reset(
+                    self.baseline.clone(),
+                    self.scenario.clone(),
+                    self.secrets.clone(),
+                    self.rules.limits(),
+                );
+                provider
+            }
+            None => {
+                Provider::start_with(
+                    self.baseline.clone(),
+                    self.scenario.clone(),
+                    self.secrets.clone(),
+                    self.rules.limits(),
+                )
+                .await?
+            }
+        };
         let limit = self
             .limit
             .unwrap_or(self.deadline * call::DEFAULT_LIMIT_DEADLINES);
@@ -195,7 +244,7 @@ impl Case {
         let starved = provider.liveness().excused();
         let journal = provider.journal();
         let unscrubbed = provider.unscrubbed_journal();
-        drop(provider);
+        provider.close_connections();
         let result = CaseResult {
             scenario: self.scenario.clone(),
             outcome,
@@ -203,6 +252,6 @@ impl Case {
             elapsed: started.elapsed(),
             starved,
         };
-        Ok((result, unscrubbed))
+        Ok((result, unscrubbed, Some(provider)))
     }
 }

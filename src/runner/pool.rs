@@ -29,6 +29,9 @@ pub(crate) struct Pool<F> {
     limit: Option<Duration>,
     rules: Rules,
     workers: Option<Arc<Workers>>,
+    /// Providers between cases, kept for the next: at most one per slot is ever
+    /// running, so a campaign binds about `concurrency` ports in all.
+    providers: Arc<std::sync::Mutex<Vec<crate::provider::Provider>>>,
 }
 
 impl<F> Clone for Pool<F> {
@@ -42,6 +45,7 @@ impl<F> Clone for Pool<F> {
             limit: self.limit,
             rules: self.rules.clone(),
             workers: self.workers.clone(),
+            providers: self.providers.clone(),
         }
     }
 }
@@ -63,6 +67,7 @@ impl<F> Pool<F> {
             limit: None,
             rules: Rules::default(),
             workers: None,
+            providers: Arc::default(),
         }
     }
 
@@ -127,7 +132,18 @@ where
     ) -> impl Future<Output = Result<CaseResult, Error>> + Send + 'static {
         let case = self.case(scenario);
         let code = self.code.clone();
-        async move { case.run_unjudged(code).await }
+        let providers = self.providers.clone();
+        async move {
+            let idle = providers.lock().unwrap_or_else(|e| e.into_inner()).pop();
+            let (result, provider) = case.run_reusing(code, idle).await?;
+            if let Some(provider) = provider {
+                providers
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(provider);
+            }
+            Ok(result)
+        }
     }
 
     /// Runs every scenario, as many at once as there are free slots, and hands each
