@@ -696,6 +696,173 @@ fn scale() {
     }
 }
 
+/// The bundled example's naive campaigns, as `cargo run --example campaign` runs them
+/// (strict, 200 cases, 2 s deadline), without keeping fixtures: wall time and the part
+/// of it spent shrinking findings.
+fn example_shrinking() {
+    use payment_gateway::{naive, TEST_SECRET_KEY};
+    let contract = || {
+        payment_gateway::UNREAD_FIELDS.iter().fold(
+            badgateway::Contract::from_file(payment_gateway::CONTRACT_PATH).unwrap(),
+            |c, field| c.ignoring(field),
+        )
+    };
+    let campaign = |suite: &str| {
+        Campaign::new(
+            suite,
+            Baseline::from_file(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/fixtures/baselines/paygate.json"
+            ))
+            .unwrap(),
+        )
+        .contract(contract())
+        .strict()
+        .cases(200)
+        .deadline(Duration::from_secs(2))
+        .no_fixtures()
+    };
+    let create = campaign("paygate.create_charge")
+        .run(|url| async move {
+            naive::Client::new(&url, TEST_SECRET_KEY)
+                .create_charge(2500, "eur", "ord_1042")
+                .await
+        })
+        .unwrap();
+    let list = campaign("paygate.all_charges")
+        .run(|url| async move {
+            naive::Client::new(&url, TEST_SECRET_KEY)
+                .all_charges()
+                .await
+                .map(|c| c.len())
+        })
+        .unwrap();
+    for report in [create, list] {
+        println!(
+            "  example `{}`: {} findings in {:.1} s, of which shrinking {:.1} s",
+            report.suite,
+            report.findings.len(),
+            report.elapsed.as_secs_f64(),
+            report.shrinking.as_secs_f64()
+        );
+    }
+}
+
+/// Every real spec in `../shared/specs/`: for up to 3 of its `GET` operations with a
+/// JSON success schema, the share of conforming values the validator accepts (200
+/// each), and a 64-case campaign judged by the spec whose baseline is one generated
+/// body: time to its first generated case and cases/s.
+fn real_specs() {
+    use proptest::strategy::{Strategy, ValueTree};
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/specs");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        println!("  real specs: none found in {dir}");
+        return;
+    };
+    let mut specs: Vec<_> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "json") && !p.to_string_lossy().contains("fixtures")
+        })
+        .collect();
+    specs.sort();
+    for path in specs {
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let started = Instant::now();
+        let Ok(contract) = badgateway::Contract::from_file(&path) else {
+            continue;
+        };
+        let loaded = started.elapsed();
+        let operations: Vec<(String, String)> = contract
+            .operations()
+            .iter()
+            .filter(|o| o.method.eq_ignore_ascii_case("GET"))
+            .filter_map(|o| {
+                o.success()
+                    .and_then(|(_, r)| r.schema.clone())
+                    .map(|s| (o.path.clone(), s))
+            })
+            .take(3)
+            .collect();
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let (mut valid, mut drawn) = (0, 0);
+        let mut baseline = Baseline::new();
+        let mut targets = Vec::new();
+        for (path, pointer) in &operations {
+            let strategy = badgateway::conformance::conforming(&contract, pointer);
+            let mut body = None;
+            for _ in 0..200 {
+                let value = strategy.new_tree(&mut runner).unwrap().current();
+                drawn += 1;
+                if contract.validate(pointer, &value).is_ok() {
+                    valid += 1;
+                    body.get_or_insert(value);
+                }
+            }
+            if let Some(body) = body {
+                baseline = baseline.endpoint("GET", path, Response::json(200, &body));
+                let target: String = path
+                    .split('/')
+                    .map(|seg| if seg.starts_with('{') { "x" } else { seg })
+                    .collect::<Vec<_>>()
+                    .join("/");
+                targets.push(target);
+            }
+        }
+        if targets.is_empty() {
+            println!(
+                "  {name}: no GET operation with a JSON success schema generated a valid body"
+            );
+            continue;
+        }
+        let first = std::sync::Arc::new(std::sync::OnceLock::<Duration>::new());
+        let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = first.clone();
+        let campaign_started = Instant::now();
+        let report = Campaign::new("bench.real", baseline)
+            .contract(contract)
+            .cases(64)
+            .deadline(Duration::from_millis(500))
+            .no_fixtures()
+            .run(move |url| {
+                if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 2 {
+                    let _ = seen.set(campaign_started.elapsed());
+                }
+                let targets = targets.clone();
+                async move {
+                    let client = reqwest::Client::builder()
+                        .timeout(Duration::from_millis(200))
+                        .build()?;
+                    let mut ids = Vec::new();
+                    for target in targets {
+                        let v = client
+                            .get(format!("{url}{target}"))
+                            .send()
+                            .await?
+                            .json::<serde_json::Value>()
+                            .await?;
+                        ids.push(v.get("id").cloned());
+                    }
+                    Ok::<_, reqwest::Error>(ids)
+                }
+            })
+            .unwrap();
+        println!(
+            "  {name}: loaded in {:.2} s; conforming values valid {valid}/{drawn} ({:.1} %); 64-case campaign on {} GET operation(s): first generated case at {:.2} s, {:.0} cases/s",
+            loaded.as_secs_f64(),
+            100.0 * f64::from(valid) / f64::from(drawn.max(1)),
+            operations.len(),
+            first.get().copied().unwrap_or_default().as_secs_f64(),
+            report.total_cases() as f64 / report.elapsed.as_secs_f64()
+        );
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let [_, command, cases] = &args[..] {
@@ -711,6 +878,12 @@ fn main() {
     }
     if std::env::args().skip(1).any(|a| a == "stripe") {
         return stripe_campaign(); // `cargo bench --bench throughput -- stripe`
+    }
+    if std::env::args().skip(1).any(|a| a == "specs") {
+        return real_specs(); // `cargo bench --bench throughput -- specs`
+    }
+    if std::env::args().skip(1).any(|a| a == "example") {
+        return example_shrinking(); // `cargo bench --bench throughput -- example`
     }
     if std::env::args().skip(1).any(|a| a == "scale") {
         return scale(); // `cargo bench --bench throughput -- scale`
@@ -743,6 +916,8 @@ fn main() {
     fuzz_rates();
     scale();
     stripe_campaign();
+    real_specs();
+    example_shrinking();
     contracts();
     real_spec_validators();
     distribution();

@@ -74,7 +74,9 @@ impl Campaign {
             starved,
             blocked,
         } = folded;
+        let shrinking = Instant::now();
         let shrunk = shrunk_all(&runs, groups).await?;
+        let shrinking = shrinking.elapsed();
         let (mut findings, mut warnings) = confirmed(&runs, shrunk).await?;
         warnings.extend(unstable);
         // This campaign's own cases only: campaigns running beside it are not blamed.
@@ -112,6 +114,7 @@ impl Campaign {
             tally,
             findings,
             elapsed: started.elapsed(),
+            shrinking,
             rerun: String::new(),
             warnings,
         })

@@ -33,6 +33,10 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// Wall time of the whole campaign, shrinking included.
     pub elapsed: Duration,
+    /// Of which shrinking the findings (running them again alone to confirm them is
+    /// not counted).
+    #[serde(default)]
+    pub shrinking: Duration,
     /// The command that runs the campaign again, without the seed: `cargo test NAME`
     /// inside a test (libtest names the thread after the test), else the program's
     /// own command line.
@@ -48,7 +52,7 @@ impl Report {
     /// ```
     /// # use badgateway::Report;
     /// # let report = Report { suite: "s".into(), seed: 0x2a, cases: 10, deadline: Default::default(),
-    /// #   tally: Default::default(), findings: vec![], elapsed: Default::default(), rerun: String::new(), warnings: vec![], coverage: 5 };
+    /// #   tally: Default::default(), findings: vec![], elapsed: Default::default(), shrinking: Default::default(), rerun: String::new(), warnings: vec![], coverage: 5 };
     /// assert_eq!(report.total_cases(), 15);
     /// ```
     pub fn total_cases(&self) -> usize {
@@ -60,7 +64,7 @@ impl Report {
     /// ```
     /// # use badgateway::Report;
     /// # let report = Report { suite: "s".into(), seed: 0x2a, cases: 1, deadline: Default::default(),
-    /// #   tally: Default::default(), findings: vec![], elapsed: Default::default(), rerun: "cargo test campaigns::naive".into(), warnings: vec![], coverage: 0 };
+    /// #   tally: Default::default(), findings: vec![], elapsed: Default::default(), shrinking: Default::default(), rerun: "cargo test campaigns::naive".into(), warnings: vec![], coverage: 0 };
     /// assert_eq!(report.reproduce_command(), "BADGATEWAY_SEED=0x2a cargo test campaigns::naive");
     /// ```
     pub fn reproduce_command(&self) -> String {

@@ -59,6 +59,7 @@ fn shown(finding: Finding) -> String {
         tally: BTreeMap::from([(finding.outcome.class(), 1)]),
         findings: vec![finding],
         elapsed: Duration::ZERO,
+        shrinking: Duration::ZERO,
         rerun: "cargo test reports".into(),
         warnings: vec![],
     }
