@@ -297,13 +297,13 @@ fn rss_mb() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-/// Validators of real provider specs (`../shared/specs/`, where present): the cost
-/// of compiling one response schema's validator, in time and resident memory.
-fn real_spec_validators() {
+/// The published specs in `../shared/specs/` (their fixture files left out), or `None`
+/// (said) when there are none beside this checkout.
+fn real_spec_paths() -> Option<Vec<std::path::PathBuf>> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/specs");
     let Ok(entries) = std::fs::read_dir(dir) else {
         println!("  real specs: none found in {dir}");
-        return;
+        return None;
     };
     let mut specs: Vec<_> = entries
         .filter_map(Result::ok)
@@ -313,6 +313,15 @@ fn real_spec_validators() {
         })
         .collect();
     specs.sort();
+    Some(specs)
+}
+
+/// Validators of real provider specs (`../shared/specs/`, where present): the cost
+/// of compiling one response schema's validator, in time and resident memory.
+fn real_spec_validators() {
+    let Some(specs) = real_spec_paths() else {
+        return;
+    };
     for path in specs {
         let Ok(contract) = badgateway::Contract::from_file(&path) else {
             continue;
@@ -754,19 +763,9 @@ fn example_shrinking() {
 /// body: time to its first generated case and cases/s.
 fn real_specs() {
     use proptest::strategy::{Strategy, ValueTree};
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/specs");
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        println!("  real specs: none found in {dir}");
+    let Some(specs) = real_spec_paths() else {
         return;
     };
-    let mut specs: Vec<_> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| {
-            p.extension().is_some_and(|e| e == "json") && !p.to_string_lossy().contains("fixtures")
-        })
-        .collect();
-    specs.sort();
     for path in specs {
         let name = path
             .file_name()

@@ -25,8 +25,8 @@ use super::catalog::{Catalog, Shape};
 use super::coverage::{ABSURD_LENGTHS, INTEGER_LIMITS};
 use super::plan::Plan;
 use super::strategies::{
-    CONTENT_TYPES, DEPTHS, ENCODINGS, HTML_STATUSES, LONG_STRINGS, ODD_BODIES, ODD_STATUSES,
-    RETRY_AFTERS, SLOW_BUDGET_MS, TROUBLE_STATUSES,
+    conforming_step, CONTENT_TYPES, DEPTHS, ENCODINGS, HTML_STATUSES, LONG_STRINGS, ODD_BODIES,
+    ODD_STATUSES, RETRY_AFTERS, SLOW_BUDGET_MS, TROUBLE_STATUSES,
 };
 
 /// Paths offered to JSON mutations when the catalog knows none (a scenario decoded
@@ -149,17 +149,7 @@ impl Vocabulary {
                 let Ok(tree) = conforming.new_tree(&mut runner) else {
                     return Ok(Step::default());
                 };
-                let value = tree.current();
-                Ok(match contract.validate(&plan.pointer, &value) {
-                    Ok(()) => Step {
-                        mutations: vec![Mutation::ReplaceBody {
-                            text: value.to_string(),
-                        }],
-                        expect: Some(Expectation::Accept),
-                        ..Step::default()
-                    },
-                    Err(_) => Step::default(),
-                })
+                Ok(conforming_step(contract, &plan.pointer, &tree.current()))
             }
             2 if !plan.breaking.is_empty() => {
                 let broken = u.choose(&plan.breaking)?;

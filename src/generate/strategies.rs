@@ -268,6 +268,26 @@ pub fn scenarios_under_contract(
     })
 }
 
+/// The step that serves a generated `value` as conforming ("must accept") when the
+/// contract's validator accepts it at `pointer`, else the plain baseline, judging
+/// nothing.
+pub(crate) fn conforming_step(
+    contract: &Contract,
+    pointer: &str,
+    value: &serde_json::Value,
+) -> Step {
+    match contract.validate(pointer, value) {
+        Ok(()) => Step {
+            mutations: vec![Mutation::ReplaceBody {
+                text: value.to_string(),
+            }],
+            expect: Some(Expectation::Accept),
+            ..Step::default()
+        },
+        Err(_) => Step::default(),
+    }
+}
+
 /// One step under a contract: see [`scenarios_under_contract`].
 pub fn contract_steps(
     shape: &Shape,
@@ -295,19 +315,8 @@ pub fn contract_steps(
     // call a correct client's rejection a false one. A value that fails is served as
     // the plain baseline instead, judging nothing.
     let (validator, pointer) = (contract.clone(), plan.pointer.clone());
-    let conforming =
-        crate::generate::conformance::conforming(contract, &plan.pointer).prop_map(move |value| {
-            match validator.validate(&pointer, &value) {
-                Ok(()) => Step {
-                    mutations: vec![Mutation::ReplaceBody {
-                        text: value.to_string(),
-                    }],
-                    expect: Some(Expectation::Accept),
-                    ..Step::default()
-                },
-                Err(_) => Step::default(),
-            }
-        });
+    let conforming = crate::generate::conformance::conforming(contract, &plan.pointer)
+        .prop_map(move |value| conforming_step(&validator, &pointer, &value));
     let mut options: Vec<(u32, BoxedStrategy<Step>)> =
         vec![(3, hostile.boxed()), (2, conforming.boxed())];
     if !plan.breaking.is_empty() {
