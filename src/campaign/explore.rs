@@ -70,10 +70,12 @@ impl Campaign {
         .await?;
         let Folded {
             tally,
-            groups,
+            mut groups,
             starved,
             blocked,
         } = folded;
+        // Cases finish in any order: the report's order is that of their first cases.
+        groups.sort_by_key(|g| g.first_case);
         let shrinking = Instant::now();
         let shrunk = shrunk_all(&runs, groups).await?;
         let shrinking = shrinking.elapsed();
@@ -216,7 +218,7 @@ fn leaked<F>(runs: &JudgedPool<F>, blocked: usize) -> Option<String> {
 struct Folded {
     /// How many cases ended in each class.
     tally: BTreeMap<Class, usize>,
-    /// The findings by signature, in the order first seen.
+    /// The findings by signature, in the order their results came in.
     groups: Groups,
     /// The longest the harness was starved of CPU in any case.
     starved: Duration,
@@ -232,7 +234,7 @@ struct Group {
     seen_in: usize,
 }
 
-/// Findings by signature, in the order first seen.
+/// Findings by signature.
 type Groups = Vec<Group>;
 
 impl Folded {
