@@ -534,10 +534,6 @@ fn stripe_campaign() {
             Response::json(200, &object("charge")),
         );
     let started = Instant::now();
-    // The probe runs the code twice; the third call is the first generated case.
-    let first = std::sync::Arc::new(std::sync::OnceLock::<Duration>::new());
-    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let seen = first.clone();
     let contract = badgateway::Contract::from_str(&spec, "stripe-spec3.json").unwrap();
     let loaded = started.elapsed();
     for name in ["payment_intent", "charge"] {
@@ -557,7 +553,34 @@ fn stripe_campaign() {
             drawn.elapsed().as_secs_f64() * 1e3
         );
     }
-    let report = Campaign::new("bench.stripe", baseline)
+    let targets = vec![
+        "/v1/payment_intents/pi_1".to_owned(),
+        "/v1/charges/ch_1".to_owned(),
+    ];
+    let (first, report) = timed_campaign(baseline, contract, targets);
+    println!(
+        "  stripe campaign (spec loaded in {:.2} s): first generated case {:.2} s after the campaign began, {} cases in {:.2} s in all, {} findings",
+        loaded.as_secs_f64(),
+        first.as_secs_f64(),
+        report.total_cases(),
+        started.elapsed().as_secs_f64(),
+        report.findings.len()
+    );
+}
+
+/// A 64-case campaign judged by `contract` against a client that GETs every target
+/// and reads its JSON: the time from the call to its first generated case (the probe
+/// runs the code twice; the third call is the first generated case), and the report.
+fn timed_campaign(
+    baseline: Baseline,
+    contract: badgateway::Contract,
+    targets: Vec<String>,
+) -> (Duration, badgateway::Report) {
+    let started = Instant::now();
+    let first = std::sync::Arc::new(std::sync::OnceLock::<Duration>::new());
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = first.clone();
+    let report = Campaign::new("bench.real", baseline)
         .contract(contract)
         .cases(64)
         .deadline(Duration::from_millis(500))
@@ -566,34 +589,26 @@ fn stripe_campaign() {
             if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 2 {
                 let _ = seen.set(started.elapsed());
             }
+            let targets = targets.clone();
             async move {
                 let client = reqwest::Client::builder()
                     .timeout(Duration::from_millis(200))
                     .build()?;
-                let intent = client
-                    .get(format!("{url}/v1/payment_intents/pi_1"))
-                    .send()
-                    .await?
-                    .json::<serde_json::Value>()
-                    .await?;
-                let charge = client
-                    .get(format!("{url}/v1/charges/ch_1"))
-                    .send()
-                    .await?
-                    .json::<serde_json::Value>()
-                    .await?;
-                Ok::<_, reqwest::Error>((intent["id"].clone(), charge["id"].clone()))
+                let mut ids = Vec::new();
+                for target in targets {
+                    let v = client
+                        .get(format!("{url}{target}"))
+                        .send()
+                        .await?
+                        .json::<serde_json::Value>()
+                        .await?;
+                    ids.push(v.get("id").cloned());
+                }
+                Ok::<_, reqwest::Error>(ids)
             }
         })
         .unwrap();
-    println!(
-        "  stripe campaign (spec loaded in {:.2} s): first generated case at {:.2} s, {} cases in {:.2} s, {} findings",
-        loaded.as_secs_f64(),
-        first.get().copied().unwrap_or_default().as_secs_f64(),
-        report.total_cases(),
-        started.elapsed().as_secs_f64(),
-        report.findings.len()
-    );
+    (first.get().copied().unwrap_or_default(), report)
 }
 
 /// Cases finished in each second of a scale run.
@@ -819,44 +834,13 @@ fn real_specs() {
             );
             continue;
         }
-        let first = std::sync::Arc::new(std::sync::OnceLock::<Duration>::new());
-        let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let seen = first.clone();
-        let campaign_started = Instant::now();
-        let report = Campaign::new("bench.real", baseline)
-            .contract(contract)
-            .cases(64)
-            .deadline(Duration::from_millis(500))
-            .no_fixtures()
-            .run(move |url| {
-                if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 2 {
-                    let _ = seen.set(campaign_started.elapsed());
-                }
-                let targets = targets.clone();
-                async move {
-                    let client = reqwest::Client::builder()
-                        .timeout(Duration::from_millis(200))
-                        .build()?;
-                    let mut ids = Vec::new();
-                    for target in targets {
-                        let v = client
-                            .get(format!("{url}{target}"))
-                            .send()
-                            .await?
-                            .json::<serde_json::Value>()
-                            .await?;
-                        ids.push(v.get("id").cloned());
-                    }
-                    Ok::<_, reqwest::Error>(ids)
-                }
-            })
-            .unwrap();
+        let (first, report) = timed_campaign(baseline, contract, targets);
         println!(
             "  {name}: loaded in {:.2} s; conforming values valid {valid}/{drawn} ({:.1} %); 64-case campaign on {} GET operation(s): first generated case at {:.2} s, {:.0} cases/s",
             loaded.as_secs_f64(),
             100.0 * f64::from(valid) / f64::from(drawn.max(1)),
             operations.len(),
-            first.get().copied().unwrap_or_default().as_secs_f64(),
+            first.as_secs_f64(),
             report.total_cases() as f64 / report.elapsed.as_secs_f64()
         );
     }
