@@ -23,8 +23,9 @@ use crate::generate::fuzzed::Vocabulary;
 use crate::generate::strategies::SLOW_BUDGET_MS;
 use crate::generate::{plans, Catalog};
 use crate::oracle::Oracle;
+use crate::provider::Journal;
 use crate::report::served_requests;
-use crate::runner::{Case, CaseResult};
+use crate::runner::{Case, CaseResult, Outcome};
 use crate::scenario::Scenario;
 
 use super::promote;
@@ -98,24 +99,34 @@ where
         promote::promote(&prepared, campaign, scenario, code);
         return;
     }
-    let first = prepared.judged(scenario.clone(), code.clone());
-    if !first.outcome.is_finding() {
-        return;
-    }
-    // A verdict must not change with load: a finding is a crash only when the same
-    // scenario shows it again.
-    let signature = first.outcome.signature();
-    let again = prepared.judged(scenario, code);
-    if again.outcome.signature() != signature {
-        if prepared.unconfirmed.insert(signature.clone()) {
-            eprintln!(
-                "badgateway: `{signature}` did not show again when its input ran a second time (it {} then): flaky, or the machine was busy; not reported",
-                again.outcome
-            );
+    match prepared.confirmed(scenario, code) {
+        Confirmed::Clean(_) => {}
+        Confirmed::Unconfirmed { first, again } => {
+            let signature = first.outcome.signature();
+            if prepared.unconfirmed.insert(signature.clone()) {
+                eprintln!(
+                    "badgateway: `{signature}` did not show again when its input ran a second time (it {} then): flaky, or the machine was busy; not reported",
+                    again.outcome
+                );
+            }
         }
-        return;
+        Confirmed::Finding(first) => panic!("{}", crash_report(&campaign.suite, &first, data)),
     }
-    panic!("{}", crash_report(&campaign.suite, &first, data));
+}
+
+/// What a scenario did, run once and, when that was a finding, once more.
+pub(super) enum Confirmed {
+    /// No finding.
+    Clean(CaseResult),
+    /// A finding the second run did not show: flaky, or the machine was busy.
+    Unconfirmed {
+        /// The run that showed it.
+        first: CaseResult,
+        /// The run that did not.
+        again: CaseResult,
+    },
+    /// A finding both runs showed (the first run's result).
+    Finding(CaseResult),
 }
 
 /// The scenario libFuzzer's `data` decodes to under `campaign` (probing its baseline
@@ -206,6 +217,27 @@ impl Prepared {
             .unwrap_or_default()
     }
 
+    /// Runs `scenario`, and again when it is a finding: a verdict must not change with
+    /// load, so a finding counts only when the same scenario shows it twice.
+    pub(super) fn confirmed<F, Fut, T, E>(&self, scenario: Scenario, code: Arc<F>) -> Confirmed
+    where
+        F: Fn(String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, E>> + 'static,
+        T: Debug,
+        E: Display,
+    {
+        let first = self.judged(scenario.clone(), code.clone());
+        if !first.outcome.is_finding() {
+            return Confirmed::Clean(first);
+        }
+        let again = self.judged(scenario, code);
+        if again.outcome.signature() == first.outcome.signature() {
+            Confirmed::Finding(first)
+        } else {
+            Confirmed::Unconfirmed { first, again }
+        }
+    }
+
     /// Runs `scenario` and judges it as a campaign does.
     pub(super) fn judged<F, Fut, T, E>(&self, scenario: Scenario, code: Arc<F>) -> CaseResult
     where
@@ -232,17 +264,12 @@ fn crash_report(suite: &str, result: &CaseResult, data: &[u8]) -> String {
     let mut out = String::new();
     let signature = result.outcome.signature();
     let _ = writeln!(out, "badgateway: fuzz finding in campaign `{suite}`: {signature} (shown on two runs of the same input)");
-    let _ = writeln!(out, "\nwhat the code did:");
-    for line in result.outcome.to_string().lines() {
-        let _ = writeln!(out, "  {line}");
-    }
-    let _ = writeln!(out, "\nwhat the provider sent:");
-    out.push_str(&served_requests(&result.journal));
-    let _ = writeln!(
-        out,
-        "\nscenario: {}",
-        serde_json::to_string(&result.scenario).expect("a scenario always serialises")
-    );
+    out.push_str(&finding_text(
+        &result.outcome,
+        &result.journal,
+        &result.scenario,
+        "what the provider sent",
+    ));
     let _ = writeln!(
         out,
         "reproduce: cargo fuzz run --sanitizer none {target} {artifact}"
@@ -250,6 +277,28 @@ fn crash_report(suite: &str, result: &CaseResult, data: &[u8]) -> String {
     let _ = writeln!(
         out,
         "promote:   badgateway promote {artifact} --suite {suite}"
+    );
+    out
+}
+
+/// What the code did, what the provider sent (under `sent`, the heading), and the
+/// scenario, as a campaign report shows a finding.
+pub(super) fn finding_text(
+    outcome: &Outcome,
+    journal: &Journal,
+    scenario: &Scenario,
+    sent: &str,
+) -> String {
+    let mut out = String::from("\nwhat the code did:\n");
+    for line in outcome.to_string().lines() {
+        let _ = writeln!(out, "  {line}");
+    }
+    let _ = writeln!(out, "\n{sent}:");
+    out.push_str(&served_requests(journal));
+    let _ = writeln!(
+        out,
+        "\nscenario: {}",
+        serde_json::to_string(scenario).expect("a scenario always serialises")
     );
     out
 }

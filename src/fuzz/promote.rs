@@ -15,11 +15,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::campaign::shrinking::shrunk;
 use crate::campaign::Campaign;
-use crate::report::served_requests;
 use crate::scenario::Scenario;
 use crate::store::{Fixture, Found, Reproduced, Saved};
 
-use super::fuzzer::Prepared;
+use super::fuzzer::{finding_text, Confirmed, Prepared};
 
 /// Set to the suite a promoted finding is kept under (empty: the campaign's own).
 pub const PROMOTE_SUITE_VAR: &str = "BADGATEWAY_PROMOTE_SUITE";
@@ -109,14 +108,20 @@ where
         Ok(suite) if !suite.trim().is_empty() => suite.trim().to_owned(),
         _ => campaign.suite.clone(),
     };
-    let first = prepared.judged(scenario.clone(), code.clone());
+    let first = match prepared.confirmed(scenario, code.clone()) {
+        Confirmed::Finding(first) => first,
+        Confirmed::Clean(first) => {
+            return Promoted::Clean {
+                outcome: format!("it {}", first.outcome),
+            }
+        }
+        Confirmed::Unconfirmed { first, again } => {
+            return Promoted::Clean {
+                outcome: format!("it {}; run again, it {}", first.outcome, again.outcome),
+            }
+        }
+    };
     let signature = first.outcome.signature();
-    let again = prepared.judged(scenario, code.clone());
-    if !first.outcome.is_finding() || again.outcome.signature() != signature {
-        return Promoted::Clean {
-            outcome: format!("it {}; run again, it {}", first.outcome, again.outcome),
-        };
-    }
     let Some(store) = campaign.keeping.store() else {
         return Promoted::Failed {
             error: format!("campaign `{}` keeps no fixtures (`no_fixtures()`, or BADGATEWAY_FIXTURES=off): give it a fixtures folder", campaign.suite),
@@ -170,14 +175,13 @@ where
             }
         }
     };
+    let sent = format!(
+        "what the provider sent (shrunk from {} to {} changes)",
+        finding.shrink.from_complexity, finding.shrink.to_complexity
+    );
     let report = format!(
-        "badgateway: promoted `{}` to suite `{suite}`\n\nwhat the code did:\n  {}\n\nwhat the provider sent (shrunk from {} to {} changes):\n{}\nscenario: {}\n",
-        signature,
-        finding.outcome.to_string().replace('\n', "\n  "),
-        finding.shrink.from_complexity,
-        finding.shrink.to_complexity,
-        served_requests(&finding.journal),
-        serde_json::to_string(&finding.scenario).expect("a scenario always serialises"),
+        "badgateway: promoted `{signature}` to suite `{suite}`\n{}",
+        finding_text(&finding.outcome, &finding.journal, &finding.scenario, &sent)
     );
     Promoted::Kept {
         suite,

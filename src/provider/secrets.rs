@@ -124,12 +124,14 @@ const MAX_REMEMBERED_BODY: usize = 64 * 1024;
 /// Remembered bodies per thread, before the memory is cleared.
 const MAX_REMEMBERED_BODIES: usize = 64;
 
-/// A body and the secret names in force.
-type BodyKey = (Vec<u8>, Vec<String>);
+/// What each body yielded, by the secret names in force, then by the body: both are
+/// looked up borrowed, so a remembered body costs no copy.
+type BodySecrets =
+    std::collections::HashMap<Vec<String>, std::collections::HashMap<Vec<u8>, Vec<String>>>;
 
 thread_local! {
     /// What each recently seen body yielded.
-    static BODY_SECRETS: std::cell::RefCell<std::collections::HashMap<BodyKey, Vec<String>>> =
+    static BODY_SECRETS: std::cell::RefCell<BodySecrets> =
         std::cell::RefCell::new(std::collections::HashMap::new());
     /// Whether a header or field name is secret-like, by name.
     static SECRET_NAMES: std::cell::RefCell<std::collections::HashMap<String, bool>> =
@@ -275,8 +277,12 @@ impl Secrets {
         if body.len() > MAX_REMEMBERED_BODY {
             return self.collect_body_now(body);
         }
-        let key = (body.to_vec(), self.names.clone());
-        let remembered = BODY_SECRETS.with(|m| m.borrow().get(&key).cloned());
+        let remembered = BODY_SECRETS.with(|m| {
+            m.borrow()
+                .get(self.names.as_slice())
+                .and_then(|bodies| bodies.get(body))
+                .cloned()
+        });
         let values = remembered.unwrap_or_else(|| {
             let mut alone = Secrets {
                 values: BTreeSet::new(),
@@ -286,10 +292,16 @@ impl Secrets {
             let values: Vec<String> = alone.values.into_iter().collect();
             BODY_SECRETS.with(|m| {
                 let mut m = m.borrow_mut();
-                if m.len() >= MAX_REMEMBERED_BODIES {
+                if m.values()
+                    .map(std::collections::HashMap::len)
+                    .sum::<usize>()
+                    >= MAX_REMEMBERED_BODIES
+                {
                     m.clear();
                 }
-                m.insert(key, values.clone());
+                m.entry(self.names.clone())
+                    .or_default()
+                    .insert(body.to_vec(), values.clone());
             });
             values
         });
@@ -534,6 +546,29 @@ fn base64_decode(text: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_remembered_body_yields_the_same_secrets_and_a_named_field_is_not_forgotten() {
+        let body = br#"{"token": "tok_live_remembered_1", "merchant_ref": "mref-0042-private"}"#;
+        let collected = |names: &[&str]| {
+            let mut secrets = Secrets::new();
+            for name in names {
+                secrets.add_name(name);
+            }
+            secrets.collect_response(&[], body);
+            secrets.values
+        };
+        let first = collected(&[]);
+        assert!(first.contains("tok_live_remembered_1"));
+        assert!(!first.contains("mref-0042-private"));
+        // The same body again, remembered: the same values.
+        assert_eq!(collected(&[]), first);
+        // Under a name the user added, the body is collected afresh, not taken from
+        // what it yielded without that name.
+        let named = collected(&["merchant_ref"]);
+        assert!(named.contains("mref-0042-private"), "{named:?}");
+        assert!(named.contains("tok_live_remembered_1"));
+    }
 
     #[test]
     fn basic_credentials_are_decoded_and_their_password_collected() {

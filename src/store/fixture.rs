@@ -168,6 +168,11 @@ impl std::fmt::Display for Reproduced {
     }
 }
 
+/// `1 step`, `2 steps`.
+fn counted(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
 #[derive(Deserialize)]
 struct VersionOnly {
     format: Option<u32>,
@@ -267,8 +272,13 @@ impl Fixture {
             Some(s) => {
                 let _ = writeln!(
                     out,
-                    "\nwhat the provider sends (shrunk from {} steps / {} changes to {} / {} in {} rounds, {} runs):",
-                    s.from_steps, s.from_complexity, s.to_steps, s.to_complexity, s.rounds, s.runs
+                    "\nwhat the provider sends (shrunk from {} / {} to {} / {} in {}, {}):",
+                    counted(s.from_steps, "step"),
+                    counted(s.from_complexity, "change"),
+                    counted(s.to_steps, "step"),
+                    counted(s.to_complexity, "change"),
+                    counted(s.rounds, "round"),
+                    counted(s.runs, "run"),
                 );
             }
             None => {

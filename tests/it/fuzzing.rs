@@ -133,7 +133,7 @@ fn a_finding_in_the_naive_client_is_a_crash_with_its_report_and_reproduce_comman
 }
 
 #[test]
-fn a_hang_under_fuzzing_costs_the_short_deadline_and_is_a_crash() {
+fn a_stall_is_a_hang_crash_for_a_client_without_timeout_and_none_for_one_with() {
     // A stall the naive client (no timeout) waits on for ever.
     let operation = Operation::FetchCharge;
     let campaign = paygate::campaign(operation);
