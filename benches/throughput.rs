@@ -275,7 +275,7 @@ fn distribution() {
                     *paths.entry(general).or_insert(0) += 1;
                     *keywords.entry(keyword.to_owned()).or_insert(0) += 1;
                 }
-                Some(Expectation::Accept) => accept += 1,
+                Some(Expectation::Accept | Expectation::Conform) => accept += 1,
                 None => hostile += 1,
             }
         }

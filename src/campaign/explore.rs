@@ -9,15 +9,16 @@ use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 
+use crate::contract::edit_distance;
 use crate::error::{Error, ErrorKind};
 use crate::generate::coverage::single_faults;
 use crate::generate::seeded::generated;
 use crate::generate::strategies::{scenarios, scenarios_under_contract};
 use crate::generate::{plans, Catalog};
 use crate::oracle::JudgedPool;
-use crate::provider::Journal;
+use crate::provider::{Baseline, Journal};
 use crate::report::{Finding, Report};
-use crate::runner::{CaseResult, Class};
+use crate::runner::{CaseResult, Class, Outcome};
 use crate::scenario::Scenario;
 use crate::store::Reproduced;
 
@@ -57,10 +58,16 @@ impl Campaign {
         // signature, and the few figures the report needs. Nothing else per case is
         // kept, so memory is flat in the number of cases.
         let mut folded = Folded::default();
+        let runs = &runs;
         runs.each_judged(generated, |i, result| {
             // Nothing lost: the first case of each bug is on disk before shrinking.
             // A hang waits for its confirmation: a starved machine must never leave a
             // fixture behind.
+            // A case whose watch was starved for a sizeable part of its deadline
+            // says the machine is busier than the cases at once allow for.
+            if result.starved > settings.deadline / 4 && runs.pool.narrow() {
+                folded.narrowed = runs.pool.width();
+            }
             let hang = result.outcome.class() == Class::Hang;
             if result.outcome.is_finding() && !hang && !folded.has(&result.outcome.signature()) {
                 keeper.keep(&result.scenario, &result.outcome, i, None, None);
@@ -73,13 +80,14 @@ impl Campaign {
             mut groups,
             starved,
             blocked,
+            narrowed,
         } = folded;
         // Cases finish in any order: the report's order is that of their first cases.
         groups.sort_by_key(|g| g.first_case);
         let shrinking = Instant::now();
-        let shrunk = shrunk_all(&runs, groups).await?;
+        let shrunk = shrunk_all(runs, groups).await?;
         let shrinking = shrinking.elapsed();
-        let (mut findings, mut warnings) = confirmed(&runs, shrunk).await?;
+        let (mut findings, mut warnings) = confirmed(runs, shrunk).await?;
         warnings.extend(unstable);
         // This campaign's own cases only: campaigns running beside it are not blamed.
         // Cases run at once share a busy spell, so the worst case is the measure.
@@ -89,7 +97,13 @@ impl Campaign {
                 starved.as_secs_f64()
             ));
         }
-        warnings.extend(leaked(&runs, blocked));
+        if narrowed > 0 {
+            warnings.push(format!(
+                "the machine was busy: the campaign ran fewer cases at once as it went (down to {narrowed} of {}) so that load could not change a verdict",
+                settings.concurrency
+            ));
+        }
+        warnings.extend(leaked(runs, blocked));
         warnings.extend(runs.pool.workers().and_then(|w| w.uncapped()));
         // Most severe first (crash, panic, hang, ... request violation); the order
         // first seen within a class.
@@ -149,6 +163,12 @@ impl Campaign {
                 ),
             ));
         }
+        if let Some(why) = self.setup_error(&unscrubbed) {
+            return Err(Error::new(
+                ErrorKind::Baseline,
+                format!("campaign `{}`: {why}", self.suite),
+            ));
+        }
         // Twice, to learn whether the baseline's output is stable enough to compare
         // what broken responses do to it.
         let again = runs
@@ -160,6 +180,54 @@ impl Campaign {
             .oracle
             .set_baseline_output(&probe.outcome, &again.outcome);
         Ok((unscrubbed, unstable))
+    }
+
+    /// Why the probe's requests show a broken setup, if they do: a request no
+    /// declared endpoint answers (the provider's own 404, which a lenient client
+    /// passes, so that nothing would be tested), a request no operation of the
+    /// contract documents, or a baseline status the operation does not document.
+    /// wiremock fails loudly on an unmatched request for the same reason.
+    fn setup_error(&self, probe: &Journal) -> Option<String> {
+        probe.requests.iter().find_map(|r| {
+            let n = r.index + 1;
+            if let Baseline::Endpoints(endpoints) = &self.baseline {
+                if self.baseline.endpoint_for(&r.method, &r.target).is_none() {
+                    let nearest = endpoints
+                        .iter()
+                        .min_by_key(|e| {
+                            let path = e.path.split('?').next().unwrap_or(&e.path);
+                            let method = usize::from(!e.method.eq_ignore_ascii_case(&r.method));
+                            edit_distance(path, r.target.split('?').next().unwrap_or(&r.target)) + 3 * method
+                        })
+                        .map_or_else(
+                            || "the baseline declares no endpoint".to_owned(),
+                            |e| format!("the nearest declared endpoint is {} {}", e.method, e.path),
+                        );
+                    return Some(format!(
+                        "the unmodified baseline declares no response for request {n}, {} {}, so the provider answered its own 404 and the code still succeeded: nothing it does with that response would be tested ({nearest}). Fix the path in the baseline or in the code, or declare that endpoint (a 404 too, if the provider really answers one)",
+                        r.method, r.target
+                    ));
+                }
+            }
+            let contract = self.contract.as_ref()?;
+            let Some(op) = contract.operation(&r.method, &r.target) else {
+                let why = contract.unmatched(&r.method, &r.target).unwrap_or_default();
+                return Some(format!(
+                    "request {n} of the unmodified baseline is no documented operation: {why}. Fix the path in the baseline or the code, or the contract's servers (a base path such as /v1 belongs in a server URL)"
+                ));
+            };
+            let status = status_of(&r.served);
+            (!op.documents(status)).then(|| {
+                format!(
+                    "the unmodified baseline answers request {n}, {} {}, with {status}, which {} {} does not document in {}: fix the baseline's status or the contract",
+                    r.method,
+                    r.target,
+                    op.method,
+                    op.path,
+                    contract.source()
+                )
+            })
+        })
     }
 
     /// The cases to run: the coverage phase (independent of the seed), then the
@@ -224,6 +292,8 @@ struct Folded {
     starved: Duration,
     /// Cases that blocked their thread.
     blocked: usize,
+    /// How many cases at once the pool narrowed to (0: it never did).
+    narrowed: usize,
 }
 
 /// One finding's signature, its first case and result, and how many cases showed it.
@@ -313,10 +383,12 @@ where
 /// How many times each shrunk finding is run again, alone, before it is reported.
 const CONFIRMATIONS: u32 = 2;
 
-/// The findings run again, alone (without the campaign's other cases beside them),
-/// [`CONFIRMATIONS`] times each, and labelled deterministic or flaky. A hang that does
-/// not come back at all is not reported: the machine may have been starved when it was
-/// seen. It is said in the warnings instead, and never kept.
+/// The findings run again, each alone (its runs side by side, no other case beside
+/// them, so a confirmation costs one case's time, never several full limits),
+/// [`CONFIRMATIONS`] times each, and labelled deterministic or flaky. The same bug
+/// seen through another end counts ([`same_finding`]). A hang that does not come back
+/// at all is reported as unconfirmed among the warnings, with its scenario, and never
+/// kept: the machine may have been starved when it was seen.
 async fn confirmed<F, Fut, T, E>(
     runs: &JudgedPool<F>,
     findings: Vec<Finding>,
@@ -327,26 +399,21 @@ where
     T: Debug,
     E: Display,
 {
-    let again: Vec<Scenario> = findings
-        .iter()
-        .flat_map(|f| std::iter::repeat_n(f.scenario.clone(), CONFIRMATIONS as usize))
-        .collect();
-    let results = runs.all(again).await?;
     let mut kept = Vec::new();
     let mut warnings = Vec::new();
-    for (finding, reruns) in findings
-        .into_iter()
-        .zip(results.chunks(CONFIRMATIONS as usize))
-    {
+    for finding in findings {
+        let again = vec![finding.scenario.clone(); CONFIRMATIONS as usize];
+        let reruns = runs.all(again).await?;
         let came_back = reruns
             .iter()
-            .filter(|r| r.outcome.signature() == finding.signature)
+            .filter(|r| same_finding(&r.outcome, &finding.outcome))
             .count() as u32;
         if came_back == 0 && finding.outcome.class() == Class::Hang {
             warnings.push(format!(
-                "{} (first seen in case {}) did not come back in {CONFIRMATIONS} runs alone: not reported, as the machine may have been too busy when it was seen",
+                "unconfirmed: {} (first seen in case {}) did not come back in {CONFIRMATIONS} runs alone, so it is not reported as a finding nor kept (the machine may have been too busy when it was seen); its scenario: {}",
                 finding.signature,
-                finding.first_case + 1
+                finding.first_case + 1,
+                serde_json::to_string(&finding.scenario).unwrap_or_default()
             ));
             continue;
         }
@@ -359,4 +426,32 @@ where
         });
     }
     Ok((kept, warnings))
+}
+
+/// Whether a confirmation run shows the same bug as the finding, perhaps through
+/// another end: the same signature; a hang of any kind for a hang (a stall waited on,
+/// or a live case stopped at its limit); or, for pages, a cycle or pages without end
+/// (a cycle cut short is pages without end seen early).
+pub(crate) fn same_finding(again: &Outcome, finding: &Outcome) -> bool {
+    use crate::runner::Rule::{PaginationCycle, UnboundedPagination};
+    let pages = |o: &Outcome| {
+        matches!(
+            o,
+            Outcome::Misbehaviour {
+                rule: PaginationCycle | UnboundedPagination,
+                ..
+            }
+        )
+    };
+    again.signature() == finding.signature()
+        || (again.class() == Class::Hang && finding.class() == Class::Hang)
+        || (pages(again) && pages(finding))
+}
+
+/// The status a served response's head names (0 when none can be read).
+fn status_of(served: &[u8]) -> u16 {
+    std::str::from_utf8(served.get(9..12).unwrap_or_default())
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
 }

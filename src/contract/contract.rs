@@ -21,6 +21,7 @@ use super::document::{
     check_refs, convert_30, fragment, invalid, parse_document, rebased_refs, Dialect,
 };
 use super::operation::{operations, Operation, ResponseSpec};
+use super::servers::Servers;
 use super::violation::{generalized, Violation};
 
 /// A provider's contract: its operations, their request and response schemas, and
@@ -65,6 +66,7 @@ pub struct Contract {
     enums_may_grow: bool,
     ignored: Vec<String>,
     ignored_schemas: Vec<String>,
+    servers: Servers,
     validators: Mutex<HashMap<String, Arc<jsonschema::Validator>>>,
     /// The document as a JSON Schema resource, held once for every validator.
     registry: jsonschema::Registry<'static>,
@@ -150,6 +152,7 @@ impl Contract {
         Ok(Contract {
             source: source.to_owned(),
             dialect,
+            servers: Servers::of(&document),
             document,
             operations,
             enums_may_grow,
@@ -202,6 +205,7 @@ impl Contract {
             enums_may_grow: false,
             ignored: Vec::new(),
             ignored_schemas: Vec::new(),
+            servers: Servers::default(),
             validators: Mutex::new(HashMap::new()),
             registry,
         };
@@ -312,9 +316,36 @@ impl Contract {
     }
 
     /// The operation a request is for: method, and path matched against the templates
-    /// (the query is ignored; literal segments win over `{parameters}`).
+    /// (the query is ignored; literal segments win over `{parameters}`), below any
+    /// base path of the contract's `servers` (their variables' values and defaults
+    /// honoured) or as it is.
+    ///
+    /// ```
+    /// use badgateway::Contract;
+    /// let contract = Contract::from_str(r#"
+    /// openapi: 3.1.0
+    /// info: {title: Checkout, version: "71"}
+    /// servers:
+    ///   - url: https://checkout-test.example.com/{version}
+    ///     variables: {version: {default: v71, enum: [v70, v71]}}
+    /// paths:
+    ///   /payments/{id}: {get: {responses: {"200": {description: ok}}}}
+    /// "#, "checkout.yaml").unwrap();
+    /// assert_eq!(contract.operation("GET", "/v71/payments/p_1").unwrap().path, "/payments/{id}");
+    /// assert_eq!(contract.operation("GET", "/payments/p_1").unwrap().path, "/payments/{id}");
+    /// assert!(contract.operation("GET", "/v69/payments/p_1").is_none());
+    /// assert_eq!(contract.servers(), ["https://checkout-test.example.com/{version}"]);
+    /// ```
     pub fn operation(&self, method: &str, target: &str) -> Option<&Operation> {
         let path = target.split(['?', '#']).next().unwrap_or(target);
+        self.servers
+            .below(path)
+            .into_iter()
+            .find_map(|path| self.operation_at(method, path))
+    }
+
+    /// The operation whose template matches `path` exactly (no base path).
+    fn operation_at(&self, method: &str, path: &str) -> Option<&Operation> {
         let got: Vec<&str> = path.trim_matches('/').split('/').collect();
         self.operations
             .iter()
@@ -338,6 +369,57 @@ impl Contract {
             })
             .max_by_key(|(literal, _)| *literal)
             .map(|(_, op)| op)
+    }
+
+    /// The URLs of the contract's top-level `servers`, as written.
+    pub fn servers(&self) -> &[String] {
+        &self.servers.urls
+    }
+
+    /// Why a request matches no operation, with the nearest one and the servers: for
+    /// messages. `None` when it matches one.
+    ///
+    /// ```
+    /// use badgateway::Contract;
+    /// let contract = Contract::from_str(r#"
+    /// openapi: 3.0.3
+    /// info: {title: Paygate, version: "1"}
+    /// servers: [{url: "https://api.example.com/v1"}]
+    /// paths:
+    ///   /charges/{id}: {get: {responses: {"200": {description: ok}}}}
+    /// "#, "paygate.yaml").unwrap();
+    /// let why = contract.unmatched("GET", "/v1/charge/ch_1").unwrap();
+    /// assert!(why.contains("nearest: GET /charges/{id}"), "{why}");
+    /// assert!(why.contains("servers: https://api.example.com/v1"), "{why}");
+    /// assert_eq!(contract.unmatched("GET", "/v1/charges/ch_1"), None);
+    /// ```
+    pub fn unmatched(&self, method: &str, target: &str) -> Option<String> {
+        if self.operation(method, target).is_some() {
+            return None;
+        }
+        let path = target.split(['?', '#']).next().unwrap_or(target);
+        let below = self.servers.below(path);
+        let nearest = self.operations.iter().min_by_key(|op| {
+            let method_differs = usize::from(!op.method.eq_ignore_ascii_case(method));
+            let distance = below
+                .iter()
+                .map(|p| edit_distance(&op.path, p))
+                .min()
+                .unwrap_or(usize::MAX);
+            (distance + 3 * method_differs, op.path.len())
+        });
+        let nearest = nearest.map_or_else(
+            || "the contract documents no operation".to_owned(),
+            |op| format!("nearest: {} {}", op.method, op.path),
+        );
+        let servers = match self.servers.urls.is_empty() {
+            true => "the contract lists no servers".to_owned(),
+            false => format!("servers: {}", self.servers.urls.join(", ")),
+        };
+        Some(format!(
+            "{method} {path} matches no operation of {} ({nearest}; {servers})",
+            self.source
+        ))
     }
 
     /// The schema at a pointer, following `$ref`s.
@@ -410,4 +492,38 @@ impl Contract {
         cache.insert(pointer.to_owned(), validator.clone());
         Ok(validator)
     }
+}
+
+/// How many single-character edits turn `a` into `b` (Levenshtein), where a path
+/// template's `{parameter}` counts as one character.
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
+    let tokens = |s: &str| -> Vec<String> {
+        let mut out = Vec::new();
+        let mut rest = s;
+        while let Some(c) = rest.chars().next() {
+            match (c, rest.find('}')) {
+                ('{', Some(end)) => {
+                    out.push(rest[..=end].to_owned());
+                    rest = &rest[end + 1..];
+                }
+                _ => {
+                    out.push(c.to_string());
+                    rest = &rest[c.len_utf8()..];
+                }
+            }
+        }
+        out
+    };
+    let (a, b) = (tokens(a), tokens(b));
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, x) in a.iter().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, y) in b.iter().enumerate() {
+            let substitution = previous + usize::from(x != y && !x.starts_with('{'));
+            previous = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
 }

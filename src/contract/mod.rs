@@ -12,8 +12,10 @@
 mod contract;
 mod document;
 mod operation;
+mod servers;
 mod violation;
 
+pub(crate) use contract::edit_distance;
 pub use contract::Contract;
 pub use document::Dialect;
 pub use operation::{Operation, ResponseSpec};

@@ -22,7 +22,7 @@ use crate::error::Error;
 use crate::generate::fuzzed::Vocabulary;
 use crate::generate::strategies::SLOW_BUDGET_MS;
 use crate::generate::{plans, Catalog};
-use crate::oracle::Oracle;
+use crate::oracle::{Counterfactual, Oracle};
 use crate::provider::Journal;
 use crate::report::served_requests;
 use crate::runner::{Case, CaseResult, Outcome};
@@ -246,14 +246,28 @@ impl Prepared {
         T: Debug,
         E: Display,
     {
-        let case = self.case.serving(scenario);
-        let idle = self.provider.borrow_mut().take();
-        let (result, provider) = self
-            .runtime
-            .block_on(case.run_reusing(code, idle))
-            .unwrap_or_else(|error| panic!("badgateway: {error}"));
-        *self.provider.borrow_mut() = provider;
-        self.oracle.judge(result)
+        let run = |scenario| {
+            let case = self.case.serving(scenario);
+            let idle = self.provider.borrow_mut().take();
+            let (result, provider) = self
+                .runtime
+                .block_on(case.run_reusing(code.clone(), idle))
+                .unwrap_or_else(|error| panic!("badgateway: {error}"));
+            *self.provider.borrow_mut() = provider;
+            result
+        };
+        let result = run(scenario);
+        let counterfactual = self
+            .oracle
+            .counterfactual(&result)
+            .map(|undone| Counterfactual {
+                without: run(undone).outcome,
+                again: self
+                    .oracle
+                    .needs_again()
+                    .then(|| run(result.scenario.clone()).outcome),
+            });
+        self.oracle.judge(result, counterfactual.as_ref())
     }
 }
 

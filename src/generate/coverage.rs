@@ -313,8 +313,8 @@ fn json_steps(shape: &Shape) -> Vec<Step> {
         .collect()
 }
 
-/// Under a contract: each clause the baseline can break, once, and each conforming
-/// change, once.
+/// Under a contract: each clause the baseline can break, once, each conforming
+/// change, once, and each way of writing the baseline that means the same, once.
 fn contract_steps(plan: &Plan) -> Vec<Step> {
     let breaking = plan.breaking.iter().map(|b| Step {
         mutations: vec![b.mutation()],
@@ -325,10 +325,15 @@ fn contract_steps(plan: &Plan) -> Vec<Step> {
     });
     let additive = plan.additive.iter().map(|m| Step {
         mutations: vec![m.clone()],
+        expect: Some(Expectation::Conform),
+        ..Step::default()
+    });
+    let equivalent = plan.equivalent.iter().map(|m| Step {
+        mutations: vec![m.clone()],
         expect: Some(Expectation::Accept),
         ..Step::default()
     });
-    breaking.chain(additive).collect()
+    breaking.chain(additive).chain(equivalent).collect()
 }
 
 /// At most `max` of `all`, spread evenly over it, in order.

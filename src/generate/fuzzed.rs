@@ -161,11 +161,22 @@ impl Vocabulary {
                     ..Step::default()
                 })
             }
-            3 if !plan.additive.is_empty() => Ok(Step {
-                mutations: vec![u.choose(&plan.additive)?.clone()],
-                expect: Some(Expectation::Accept),
-                ..Step::default()
-            }),
+            3 if !plan.additive.is_empty() || !plan.equivalent.is_empty() => {
+                let all = plan.additive.len() + plan.equivalent.len();
+                let k = u.choose_index(all)?;
+                let (mutation, expect) = match plan.additive.get(k) {
+                    Some(m) => (m, Expectation::Conform),
+                    None => (
+                        &plan.equivalent[k - plan.additive.len()],
+                        Expectation::Accept,
+                    ),
+                };
+                Ok(Step {
+                    mutations: vec![mutation.clone()],
+                    expect: Some(expect),
+                    ..Step::default()
+                })
+            }
             _ => hostile_step(u, hostile, self.slow_budget_ms),
         }
     }

@@ -19,8 +19,12 @@ pub struct Plan {
     pub baseline: Response,
     /// Changes to the baseline body that break one clause each.
     pub breaking: Vec<crate::generate::conformance::Breaking>,
-    /// Changes the contract calls conforming (new enum values, when enums may grow).
+    /// Changes the contract calls conforming (new enum values, when enums may grow):
+    /// they may mean something new, so a client may refuse them.
     pub additive: Vec<Mutation>,
+    /// The baseline written in ways that mean the same (a property added, keys
+    /// reordered, whitespace, escapes): a client must accept them.
+    pub equivalent: Vec<Mutation>,
     /// Paths of the baseline body the client does not depend on (ignored by path or
     /// by schema name): hostile changes are not aimed at them.
     pub ignored_paths: Vec<String>,
@@ -46,6 +50,7 @@ impl Plan {
             pointer: pointer.to_owned(),
             breaking,
             additive: crate::generate::conformance::additive(contract, pointer, &body),
+            equivalent: crate::generate::equivalent::equivalents(contract, pointer, &body),
             ignored_paths,
             baseline,
         })

@@ -281,7 +281,7 @@ pub(crate) fn conforming_step(
             mutations: vec![Mutation::ReplaceBody {
                 text: value.to_string(),
             }],
-            expect: Some(Expectation::Accept),
+            expect: Some(Expectation::Conform),
             ..Step::default()
         },
         Err(_) => Step::default(),
@@ -332,10 +332,18 @@ pub fn contract_steps(
     if !plan.additive.is_empty() {
         let additive = select(plan.additive.clone()).prop_map(|m| Step {
             mutations: vec![m],
-            expect: Some(Expectation::Accept),
+            expect: Some(Expectation::Conform),
             ..Step::default()
         });
         options.push((1, additive.boxed()));
+    }
+    if !plan.equivalent.is_empty() {
+        let equivalent = select(plan.equivalent.clone()).prop_map(|m| Step {
+            mutations: vec![m],
+            expect: Some(Expectation::Accept),
+            ..Step::default()
+        });
+        options.push((1, equivalent.boxed()));
     }
     proptest::strategy::Union::new_weighted(options).boxed()
 }

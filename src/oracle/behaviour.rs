@@ -339,7 +339,8 @@ fn retried_final_error(
             .and_then(|c| c.operation(&previous.method, &previous.target))
             .and_then(|op| op.is_final(status));
         let is_final = marked.unwrap_or_else(|| rules.final_statuses.contains(&status));
-        (read_whole(previous) && is_final).then(|| {
+        let refreshed = matches!(status, 401 | 403) && new_credentials(journal, previous, r);
+        (read_whole(previous) && is_final && !refreshed).then(|| {
             (
                 r.index,
                 format!(
@@ -353,6 +354,22 @@ fn retried_final_error(
             )
         })
     })
+}
+
+/// Whether `retry` went out with other credentials than `previous`, the request it
+/// retries: its secret headers changed, or the client called another operation in
+/// between (fetched a token). A 401 or 403 then says nothing of the retry: refreshing
+/// credentials once and trying again is what a correct client does, and refreshing
+/// without end is still bounded by `max_attempts`.
+fn new_credentials(journal: &Journal, previous: &RecordedRequest, retry: &RecordedRequest) -> bool {
+    let between = journal
+        .requests
+        .iter()
+        .filter(|r| r.index > previous.index && r.index < retry.index);
+    retry.credentials != previous.credentials
+        || between
+            .into_iter()
+            .any(|r| r.method != previous.method || path(r) != path(previous))
 }
 
 /// After a `Retry-After` longer than the cap, nothing more: the code kept waiting.

@@ -51,7 +51,12 @@ impl std::fmt::Debug for JudgeFn {
 /// are not the judge's to dismiss.
 pub(crate) fn apply(judge: &JudgeFn, outcome: Outcome, journal: &Journal) -> Outcome {
     let rejected = |r: &&RecordedRequest| matches!(r.step.expect, Some(Expectation::Reject { .. }));
-    let accepted = |r: &&RecordedRequest| r.step.expect == Some(Expectation::Accept);
+    let accepted = |r: &&RecordedRequest| {
+        matches!(
+            r.step.expect,
+            Some(Expectation::Accept | Expectation::Conform)
+        )
+    };
     let subject = match &outcome {
         Outcome::SilentAcceptance { .. } => journal.requests.iter().rev().find(rejected),
         Outcome::FalseRejection { .. } => journal.requests.iter().rev().find(accepted),

@@ -34,8 +34,12 @@ impl Case {
         let code = Arc::new(code);
         let oracle = Oracle::new(None, None).rules(self.rules_judged().clone());
         on_harness_runtime(move || async move {
-            let result = self.run_unjudged(code).await?;
-            Ok(oracle.judge(result))
+            let result = self.run_unjudged(code.clone()).await?;
+            let run = |scenario| {
+                let (case, code) = (self.serving(scenario), code.clone());
+                async move { case.run_unjudged(code).await }
+            };
+            oracle.settled(result, run).await
         })
     }
 }

@@ -36,6 +36,24 @@ where
     T: Debug,
     E: Display,
 {
+    /// Runs every scenario, as the pool does, each with the runs its verdict depends
+    /// on in the same slot, and hands each judged result to `each`.
+    async fn each_settled(
+        &self,
+        scenarios: impl IntoIterator<Item = Scenario>,
+        each: impl FnMut(usize, CaseResult) -> ControlFlow<()>,
+    ) -> Result<(), Error> {
+        let (pool, oracle) = (self.pool.clone(), self.oracle.clone());
+        let run = move |scenario| {
+            let (pool, oracle) = (pool.clone(), oracle.clone());
+            async move {
+                let result = pool.run_one(scenario).await?;
+                oracle.settled(result, |s| pool.run_one(s)).await
+            }
+        };
+        self.pool.each(scenarios, run, each).await
+    }
+
     /// Runs every scenario and judges it; results in the order of the scenarios.
     pub(crate) async fn all(&self, scenarios: Vec<Scenario>) -> Result<Vec<CaseResult>, Error> {
         self.all_observed(scenarios, |_, _| {}).await
@@ -50,14 +68,12 @@ where
     ) -> Result<Vec<CaseResult>, Error> {
         let mut results: Vec<Option<CaseResult>> = Vec::new();
         results.resize_with(scenarios.len(), || None);
-        self.pool
-            .each(scenarios, |i, result| {
-                let result = self.oracle.judge(result);
-                observe(i, &result);
-                results[i] = Some(result);
-                ControlFlow::Continue(())
-            })
-            .await?;
+        self.each_settled(scenarios, |i, result| {
+            observe(i, &result);
+            results[i] = Some(result);
+            ControlFlow::Continue(())
+        })
+        .await?;
         Ok(results.into_iter().flatten().collect())
     }
 
@@ -68,12 +84,11 @@ where
         scenarios: impl IntoIterator<Item = Scenario>,
         mut fold: impl FnMut(usize, CaseResult),
     ) -> Result<(), Error> {
-        self.pool
-            .each(scenarios, |i, result| {
-                fold(i, self.oracle.judge(result));
-                ControlFlow::Continue(())
-            })
-            .await
+        self.each_settled(scenarios, |i, result| {
+            fold(i, result);
+            ControlFlow::Continue(())
+        })
+        .await
     }
 
     /// The first scenario, in the order given, whose judged result `keeps`, and its
@@ -88,23 +103,22 @@ where
         let mut results: Vec<Option<CaseResult>> = Vec::new();
         results.resize_with(scenarios.len(), || None);
         let mut first: Option<CaseResult> = None;
-        self.pool
-            .each(scenarios, |i, result| {
-                results[i] = Some(self.oracle.judge(result));
-                // The earliest index whose result keeps, with all before it known.
-                for slot in &mut results {
-                    match slot {
-                        None => return ControlFlow::Continue(()),
-                        Some(result) if keeps(result) => {
-                            first = slot.take();
-                            return ControlFlow::Break(());
-                        }
-                        Some(_) => {}
+        self.each_settled(scenarios, |i, result| {
+            results[i] = Some(result);
+            // The earliest index whose result keeps, with all before it known.
+            for slot in &mut results {
+                match slot {
+                    None => return ControlFlow::Continue(()),
+                    Some(result) if keeps(result) => {
+                        first = slot.take();
+                        return ControlFlow::Break(());
                     }
+                    Some(_) => {}
                 }
-                ControlFlow::Continue(())
-            })
-            .await?;
+            }
+            ControlFlow::Continue(())
+        })
+        .await?;
         Ok(first)
     }
 }

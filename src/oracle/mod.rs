@@ -19,6 +19,7 @@ pub(crate) mod judged_pool;
 pub(crate) mod oracle;
 mod requests;
 
+pub(crate) use expectations::Counterfactual;
 pub(crate) use judge::JudgeFn;
 pub use judge::Judged;
 pub(crate) use judged_pool::JudgedPool;

@@ -8,7 +8,12 @@ use crate::runner::case::CaseResult;
 use crate::runner::outcome::Outcome;
 use crate::runner::rules::Rules;
 
-use super::expectations::{AcceptanceRule, BaselineOutput};
+use std::future::Future;
+
+use crate::error::Error;
+use crate::scenario::Scenario;
+
+use super::expectations::{AcceptanceRule, BaselineOutput, Counterfactual};
 use super::judge::{self, JudgeFn};
 use super::{behaviour, expectations, requests};
 
@@ -62,13 +67,59 @@ impl Oracle {
             _ => BaselineOutput::Unknown,
         };
         (self.acceptance.baseline == BaselineOutput::Unstable && !self.acceptance.strict).then(|| {
-            "the code returned different values for the same unmodified baseline on two runs (a timestamp, a random id?), so a silent acceptance was judged only by whether the broken value was passed through, not by comparing results".to_owned()
+            "the code returned different values for the same unmodified baseline on two runs (a timestamp, a random id?), so a silent acceptance was claimed only where a case returned the same twice and something else with the broken value undone; Campaign::strict() judges clause by clause".to_owned()
         })
     }
 
-    /// The result with its outcome judged by every rule.
-    pub(crate) fn judge(&self, mut result: CaseResult) -> CaseResult {
-        let mut outcome = expectations::judged(result.outcome, &result.journal, &self.acceptance);
+    /// The scenario this result's verdict depends on, if any: the same case with the
+    /// blamed change undone, to tell whether a broken value caused what the code
+    /// returned (see [`Oracle::judge`]).
+    pub(crate) fn counterfactual(&self, result: &CaseResult) -> Option<Scenario> {
+        self.acceptance
+            .counterfactual(&result.outcome, &result.journal, &result.scenario)
+    }
+
+    /// Whether a counterfactual needs the case itself run again too: the code's
+    /// output is not known to be stable.
+    pub(crate) fn needs_again(&self) -> bool {
+        self.acceptance.needs_again()
+    }
+
+    /// Runs `result`'s counterfactual (and the case again, where needed) with `run`,
+    /// and judges it: the whole verdict on one case, in the slot that ran it.
+    pub(crate) async fn settled<Fut>(
+        &self,
+        result: CaseResult,
+        run: impl Fn(Scenario) -> Fut,
+    ) -> Result<CaseResult, Error>
+    where
+        Fut: Future<Output = Result<CaseResult, Error>>,
+    {
+        let Some(undone) = self.counterfactual(&result) else {
+            return Ok(self.judge(result, None));
+        };
+        let without = run(undone).await?.outcome;
+        let again = match self.needs_again() {
+            true => Some(run(result.scenario.clone()).await?.outcome),
+            false => None,
+        };
+        Ok(self.judge(result, Some(&Counterfactual { without, again })))
+    }
+
+    /// The result with its outcome judged by every rule, given its counterfactual
+    /// when [`Oracle::counterfactual`] asked for one (without it, no silent acceptance
+    /// is claimed but in strict mode and for an error status).
+    pub(crate) fn judge(
+        &self,
+        mut result: CaseResult,
+        counterfactual: Option<&Counterfactual>,
+    ) -> CaseResult {
+        let mut outcome = expectations::judged(
+            result.outcome,
+            &result.journal,
+            &self.acceptance,
+            counterfactual,
+        );
         outcome = behaviour::behaved(
             outcome,
             &result.journal,

@@ -29,9 +29,10 @@ pub(crate) fn checked(contract: &Contract, outcome: Outcome, journal: &Journal) 
 fn violation(contract: &Contract, journal: &Journal, request: &RecordedRequest) -> Option<String> {
     let path = request.target.split('?').next().unwrap_or(&request.target);
     let Some(op) = contract.operation(&request.method, &request.target) else {
+        let why = contract.unmatched(&request.method, &request.target);
         return Some(format!(
-            "undocumented operation {} {path}: the contract has no such operation",
-            request.method
+            "undocumented operation: {}",
+            why.unwrap_or_default()
         ));
     };
     let name = format!("{} {}", op.method, op.path);

@@ -44,6 +44,12 @@ pub struct RecordedRequest {
     pub served_head_len: usize,
     /// When the request had arrived whole, from the provider's start.
     pub at: std::time::Duration,
+    /// A fingerprint of the request's credentials (every header whose value is
+    /// secret: `Authorization`, API keys, cookies), `0` with none: a salted hash whose
+    /// salt is drawn anew in every process, so it tells within one run whether two
+    /// requests carried the same credentials and says nothing of what they were.
+    #[serde(default)]
+    pub credentials: u64,
     /// What the request did to the provider's state, on an endpoint that declares an
     /// effect ([`Baseline::effect`](crate::Baseline::effect)); `None` elsewhere.
     pub effect: Option<Effect>,
@@ -95,6 +101,23 @@ pub(crate) fn recorded_value(name: &str, value: &[u8]) -> String {
     } else {
         escape_bytes(value)
     }
+}
+
+/// See [`RecordedRequest::credentials`].
+pub(crate) fn credentials_fingerprint(headers: &[(String, Vec<u8>)]) -> u64 {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    static SALT: std::sync::OnceLock<std::collections::hash_map::RandomState> =
+        std::sync::OnceLock::new();
+    let mut secret = headers.iter().filter(|(n, _)| is_secret(n)).peekable();
+    if secret.peek().is_none() {
+        return 0;
+    }
+    let mut hasher = SALT.get_or_init(Default::default).build_hasher();
+    for (name, value) in secret {
+        name.to_ascii_lowercase().hash(&mut hasher);
+        value.hash(&mut hasher);
+    }
+    hasher.finish().max(1)
 }
 
 /// A request target with the values of secret query parameters redacted.

@@ -27,6 +27,10 @@ pub struct Liveness {
     excused: AtomicU64,
     /// The client sent more requests than any verdict needs: stop the case.
     enough: AtomicBool,
+    /// Requests received.
+    requests: AtomicUsize,
+    /// Microseconds after `started` of the last request.
+    last_request: AtomicU64,
 }
 
 /// Counts a finite slow response while it is written; its end is progress.
@@ -56,6 +60,8 @@ impl Liveness {
             wait_until: AtomicU64::new(0),
             excused: AtomicU64::new(0),
             enough: AtomicBool::new(false),
+            requests: AtomicUsize::new(0),
+            last_request: AtomicU64::new(0),
         }
     }
 
@@ -81,6 +87,32 @@ impl Liveness {
             .now_us()
             .saturating_add(u64::try_from(wait.as_micros()).unwrap_or(u64::MAX));
         self.wait_until.fetch_max(until, Ordering::SeqCst);
+    }
+
+    /// A request arrived: a new attempt, or a new call.
+    pub(crate) fn request_arrived(&self) {
+        self.requests.fetch_add(1, Ordering::SeqCst);
+        self.last_request.fetch_max(self.now_us(), Ordering::SeqCst);
+        self.touch();
+    }
+
+    /// How long since the last request arrived (since the start, before any).
+    ///
+    /// ```
+    /// assert!(badgateway::Liveness::new().since_request() < std::time::Duration::from_secs(1));
+    /// ```
+    pub fn since_request(&self) -> Duration {
+        let last = self.last_request.load(Ordering::SeqCst);
+        Duration::from_micros(self.now_us().saturating_sub(last))
+    }
+
+    /// How many requests arrived so far.
+    ///
+    /// ```
+    /// assert_eq!(badgateway::Liveness::new().requests(), 0);
+    /// ```
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
     }
 
     /// The case has shown all it can (the client sent more requests than the storm

@@ -361,6 +361,7 @@ async fn serve_connection(mut stream: TcpStream, connection: usize, shared: Arc<
             Ok(Read::Closed) | Err(_) => return,
         };
         let index = shared.next_request.fetch_add(1, Ordering::SeqCst);
+        shared.liveness.request_arrived();
         if shared.limits.request_cap.is_some_and(|cap| index >= cap) {
             shared.liveness.seen_enough();
         }
@@ -571,6 +572,7 @@ fn record(
         served: served.bytes,
         served_head_len: served.head_len,
         at: shared.started.elapsed(),
+        credentials: journal::credentials_fingerprint(&request.headers),
         effect,
     };
     shared.journal.lock().expect("journal lock").push(entry);

@@ -48,9 +48,28 @@ impl PanicSlot {
             .map(|s| (*s).to_owned())
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "Box<dyn Any>".to_owned());
-        let location = info
-            .location()
-            .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
+        let location = info.location();
+        let (message, location) = match location.filter(|l| in_std(l.file())) {
+            Some(l) => {
+                let inside = format!("{}:{}:{}", std_relative(l.file()), l.line(), l.column());
+                let caller = first_caller_outside_std(
+                    &std::backtrace::Backtrace::force_capture().to_string(),
+                    l.file(),
+                    l.line(),
+                );
+                match caller {
+                    Some(caller) => (
+                        format!("{message}\n(raised inside the standard library at {inside})"),
+                        Some(caller),
+                    ),
+                    None => (message, Some(inside)),
+                }
+            }
+            None => (
+                message,
+                location.map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column())),
+            ),
+        };
         let mut first = self.first.lock().unwrap_or_else(|e| e.into_inner());
         first.get_or_insert((message, location));
     }
@@ -59,6 +78,51 @@ impl PanicSlot {
         let first = self.first.lock().unwrap_or_else(|e| e.into_inner()).take();
         first.map(|(message, location)| Outcome::Panic { message, location })
     }
+}
+
+/// Whether a source file is the standard library's (std, core, alloc), as rustc
+/// names it in panic locations and backtraces.
+fn in_std(file: &str) -> bool {
+    ["library/std/", "library/core/", "library/alloc/"]
+        .iter()
+        .any(|lib| file.contains(lib))
+        && (file.starts_with("/rustc/")
+            || file.contains("/rustlib/")
+            || file.starts_with("library/"))
+}
+
+/// A standard library path from `library/`, without the toolchain's hash or the
+/// machine's sysroot.
+fn std_relative(file: &str) -> &str {
+    file.find("library/").map_or(file, |i| &file[i..])
+}
+
+/// The first frame of a backtrace (as `Backtrace` prints it) past the frame at
+/// `file:line` that is outside the standard library: the user's line that called into
+/// std where std panicked (`Instant::now() + Duration::MAX`). Relative to the current
+/// directory when it lies below it, as rustc names the user's own files.
+///
+/// Implementation notes: a panic inside std is located by rustc at std's line
+/// (`library/std/src/time.rs:429:33`), so every such bug in every integration shared
+/// one signature and one fixture name, and the user was not shown their line. The
+/// frames before std's are the hook's own (ours among them), so the search starts at
+/// the frame std panicked in, not at the top.
+fn first_caller_outside_std(backtrace: &str, file: &str, line: u32) -> Option<String> {
+    let locations: Vec<&str> = backtrace
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("at "))
+        .collect();
+    let here = format!("{file}:{line}:");
+    let start = locations.iter().position(|l| l.starts_with(&here))?;
+    let caller = locations[start..].iter().find(|l| !in_std(l))?;
+    let relative = std::env::current_dir()
+        .ok()
+        .and_then(|dir| {
+            let dir = format!("{}/", dir.display());
+            caller.strip_prefix(&dir).map(str::to_owned)
+        })
+        .unwrap_or_else(|| caller.strip_prefix("./").unwrap_or(caller).to_owned());
+    Some(relative)
 }
 
 /// The hook type `std::panic::set_hook` takes.
@@ -226,13 +290,18 @@ enum Finished {
     Cancelled,
 }
 
+/// How many limits a case still sending requests may run before it is stopped anyway.
+const RUNAWAY_LIMITS: u32 = 3;
+
 /// How many deadlines a case may run in all, however live, unless told otherwise.
 pub(crate) const DEFAULT_LIMIT_DEADLINES: u32 = 10;
 
 /// Runs `code(url)` once and classifies what it did. It is a hang when nothing moves
 /// on its connections for the deadline and half as much again (so a client whose own
 /// timeout equals the deadline never races it), and a live hang when it is still
-/// running at `limit`.
+/// running at `limit` (its own time, starvation excused) without having sent a request
+/// for that idle limit, or at three limits: a bounded client whose attempts fill the
+/// limit is never cut short by it.
 ///
 /// Must be called from within a tokio runtime (the harness's, not the case's).
 pub(crate) async fn run<F, Fut, T, E>(
@@ -335,7 +404,18 @@ async fn watch(
                 }
                 // Requests without end past the storm rule's cap: the verdict is in,
                 // and waiting for the limit would only cost time.
-                if started.elapsed() >= limit || liveness.is_enough() {
+                if liveness.is_enough() {
+                    return Watched::Runaway;
+                }
+                // The limit counts the harness's own time, not time it was starved,
+                // and stops what is live without making requests (an endless drip
+                // read, an unbounded wait). A client still sending requests is making
+                // progress, and the journal judges it (storm, pages without end; the
+                // request cap stops it early): the limit never races its last
+                // attempt. Three limits stop any case.
+                let ran = started.elapsed().saturating_sub(liveness.excused());
+                let requesting = liveness.since_request() < idle_limit;
+                if ran >= limit && (!requesting || ran >= limit * RUNAWAY_LIMITS) {
                     return Watched::Runaway;
                 }
             }

@@ -79,8 +79,9 @@ pub enum Outcome {
         clause: String,
         /// What the code returned.
         value: String,
-        /// What it returned for the unmodified baseline, when that is known and
-        /// differs: the broken value changed the result into something else.
+        /// What it returned for the same case with only the broken change undone,
+        /// when that differs: the broken value caused the result. `None` in strict
+        /// mode and for an error status, which are findings whatever the cause.
         baseline: Option<String>,
     },
     /// The code returned `Err` for responses that all conform to the contract.
@@ -340,7 +341,7 @@ impl fmt::Display for Outcome {
                 baseline: Some(baseline),
             } => write!(
                 f,
-                "returned Ok for a response that breaks `{clause}`, and the broken value changed what it returned:\n{value}\nfor the unmodified response it returned:\n{baseline}"
+                "returned Ok for a response that breaks `{clause}`, and the broken value caused what it returned:\n{value}\nwith only that change undone (every other response as served) it returned:\n{baseline}"
             ),
             Outcome::FalseRejection { message } => write!(
                 f,

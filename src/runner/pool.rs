@@ -18,6 +18,9 @@ use super::case::{Case, CaseResult};
 use super::isolation::Workers;
 use super::rules::Rules;
 
+/// The fewest cases a starved pool narrows to.
+const NARROWEST: usize = 2;
+
 /// The code under test, the baseline it runs against, the deadline of each case, and
 /// the slots that bound how many cases run at once. Cloning shares the slots.
 pub(crate) struct Pool<F> {
@@ -25,6 +28,8 @@ pub(crate) struct Pool<F> {
     deadline: Duration,
     code: Arc<F>,
     slots: Arc<Semaphore>,
+    /// How many slots there are now: the pool narrows when the machine starves it.
+    width: Arc<std::sync::atomic::AtomicUsize>,
     secrets: Secrets,
     limit: Option<Duration>,
     rules: Rules,
@@ -41,6 +46,7 @@ impl<F> Clone for Pool<F> {
             deadline: self.deadline,
             code: self.code.clone(),
             slots: self.slots.clone(),
+            width: self.width.clone(),
             secrets: self.secrets.clone(),
             limit: self.limit,
             rules: self.rules.clone(),
@@ -63,12 +69,41 @@ impl<F> Pool<F> {
             deadline,
             code,
             slots: Arc::new(Semaphore::new(concurrency.max(1))),
+            width: Arc::new(concurrency.max(1).into()),
             secrets: Secrets::new(),
             limit: None,
             rules: Rules::default(),
             workers: None,
             providers: Arc::default(),
         }
+    }
+
+    /// One slot fewer, down to [`NARROWEST`]: the machine starved the harness, and
+    /// fewer cases at once leave it the CPU to watch them, rather than a verdict that
+    /// changes with load. Says whether it narrowed.
+    pub(crate) fn narrow(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        let narrowed = self
+            .width
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |w| {
+                (w > NARROWEST).then(|| w - 1)
+            })
+            .is_ok();
+        if narrowed {
+            // A permit held by a running case is forgotten once it is free again.
+            let slots = self.slots.clone();
+            tokio::spawn(async move {
+                if let Ok(permit) = slots.acquire_owned().await {
+                    permit.forget();
+                }
+            });
+        }
+        narrowed
+    }
+
+    /// How many cases run at once now.
+    pub(crate) fn width(&self) -> usize {
+        self.width.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Runs every case in these worker processes instead of in this one.
@@ -146,7 +181,24 @@ where
         }
     }
 
-    /// Runs every scenario, as many at once as there are free slots, and hands each
+    /// Runs one scenario where this pool runs its cases: in a worker process when
+    /// isolated, else in this one.
+    pub(crate) fn run_one(
+        &self,
+        scenario: Scenario,
+    ) -> impl Future<Output = Result<CaseResult, Error>> + Send + 'static {
+        let pool = self.clone();
+        async move {
+            match &pool.workers {
+                Some(workers) => workers.run(scenario).await,
+                None => pool.run_here(scenario).await,
+            }
+        }
+    }
+
+    /// Runs every scenario with `run` (what one slot does with one scenario: a
+    /// judged pool runs a case and, in the same slot, the runs its verdict depends on),
+    /// as many at once as there are free slots, and hands each
     /// result to `each` with the scenario's index as soon as it is known (in the order
     /// cases finish, not the order of `scenarios`). Results are not judged here. When
     /// `each` says `Break`, the cases still running are cancelled (their providers
@@ -156,11 +208,16 @@ where
     /// free for it, and a result is handed on as soon as it is in, so a campaign of
     /// any size holds no more than its running cases (scenarios made lazily, results
     /// folded by the caller).
-    pub(crate) async fn each(
+    pub(crate) async fn each<R, RFut>(
         &self,
         scenarios: impl IntoIterator<Item = Scenario>,
+        run: R,
         mut each: impl FnMut(usize, CaseResult) -> ControlFlow<()>,
-    ) -> Result<(), Error> {
+    ) -> Result<(), Error>
+    where
+        R: Fn(Scenario) -> RFut + Clone + Send + 'static,
+        RFut: Future<Output = Result<CaseResult, Error>> + Send + 'static,
+    {
         let mut scenarios = scenarios.into_iter().enumerate().peekable();
         let mut running = JoinSet::new();
         loop {
@@ -172,14 +229,10 @@ where
                 slot = self.slots.clone().acquire_owned(), if more => {
                     let slot = slot.expect("the semaphore is never closed");
                     let (i, scenario) = scenarios.next().expect("peeked");
-                    let pool = self.clone();
+                    let run = run.clone();
                     running.spawn(async move {
                         let _slot = slot;
-                        let result = match &pool.workers {
-                            Some(workers) => workers.run(scenario).await,
-                            None => pool.run_here(scenario).await,
-                        };
-                        (i, result)
+                        (i, run(scenario).await)
                     });
                 }
                 Some(done) = running.join_next(), if !running.is_empty() => {

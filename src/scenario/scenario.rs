@@ -177,12 +177,20 @@ pub struct Step {
 /// use badgateway::Expectation;
 /// let e = Expectation::Reject { clause: "amount: minimum".into() };
 /// assert_eq!(serde_json::to_string(&e).unwrap(), r#"{"reject":{"clause":"amount: minimum"}}"#);
+/// assert_eq!(serde_json::to_string(&Expectation::Conform).unwrap(), r#""conform""#);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Expectation {
-    /// The response conforms: returning `Err` for it is a false rejection.
+    /// The response conforms and means the same as the baseline (a property added,
+    /// keys reordered, other whitespace, other escapes in strings): no correct client
+    /// returns `Err` for it, so doing so is a false rejection.
     Accept,
+    /// The response conforms but may mean something else than the baseline (a
+    /// generated body, another enum value: a documented failure is an answer): a
+    /// client may surface it as `Err`; only [`Campaign::strict`](crate::Campaign::strict)
+    /// calls that a false rejection. Returning `Ok` for it is never a finding.
+    Conform,
     /// The response breaks this clause: returning `Ok` for it is a silent acceptance.
     Reject {
         /// `path: keyword`, as `data[0].amount: minimum`.

@@ -149,7 +149,7 @@ impl Store {
             .find(|(_, f)| f.signature == fixture.signature);
         let path = dir.join(format!("{}.json", fixture.id));
         match known {
-            Some((old, existing)) if !smaller(fixture, &existing) => Ok(Saved::Known(old)),
+            Some((old, existing)) if !replaces(fixture, &existing) => Ok(Saved::Known(old)),
             Some((old, _)) => {
                 write_atomically("fixture", &path, fixture.to_json().as_bytes())?;
                 if old != path {
@@ -162,6 +162,25 @@ impl Store {
                 Ok(Saved::New(path))
             }
         }
+    }
+}
+
+/// Whether `new` takes the place of `old`, a fixture of the same signature.
+///
+/// Implementation notes: a campaign keeps a finding at first sight (nothing lost if
+/// the run is killed), then again once shrunk. The first sight is whichever case of
+/// the signature finished first, which changes with timing; letting it stand unless
+/// the shrunk one was strictly smaller left 7 of 20 of the example's fixtures holding
+/// another scenario on each of five same-seed runs. So a shrunk fixture replaces one
+/// that was never shrunk (unless a person wrote it), an unshrunk one never replaces a
+/// shrunk one, and otherwise the smaller wins: the file kept is the shrunk one, the
+/// same on every run of one seed.
+fn replaces(new: &Fixture, old: &Fixture) -> bool {
+    let shrunk = |f: &Fixture| f.found.shrink.is_some();
+    match (shrunk(new), shrunk(old)) {
+        (true, false) if old.found.by != "hand" => true,
+        (false, true) => false,
+        _ => smaller(new, old),
     }
 }
 

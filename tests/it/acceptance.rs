@@ -138,7 +138,7 @@ fn an_unknown_status_mapped_to_a_valid_one_is_a_silent_acceptance_showing_both_r
     );
     assert!(report
         .to_string()
-        .contains("for the unmodified response it returned:"));
+        .contains("with only that change undone (every other response as served) it returned:"));
 }
 
 #[test]

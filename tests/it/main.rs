@@ -4,6 +4,7 @@ mod acceptance;
 mod behaviour;
 mod bounded_inputs;
 mod campaigns;
+mod causes;
 mod contracts;
 mod coverage;
 mod faults_with_reqwest;
