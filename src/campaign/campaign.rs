@@ -173,10 +173,12 @@ impl Campaign {
         self
     }
 
-    /// How long one case may run in all, however live, before it is stopped as a live
-    /// hang: an endless drip read without an overall timeout, an unbounded wait,
-    /// requests without end (`BADGATEWAY_CASE_LIMIT_MS` overrides; default: ten
-    /// deadlines).
+    /// How long one case may run, live but sending no request, before it is stopped
+    /// as a live hang: an endless drip read without an overall timeout, an unbounded
+    /// wait (`BADGATEWAY_CASE_LIMIT_MS` overrides; default: ten deadlines). Time the
+    /// harness was starved of CPU does not count, and a client still sending requests
+    /// is not cut short (its attempts are judged by the behaviour rules, and the
+    /// request cap stops requests without end) until three limits have passed.
     ///
     /// ```
     /// use std::time::Duration;
@@ -193,10 +195,13 @@ impl Campaign {
     /// passed the value through unchanged.
     ///
     /// By default (not strict), `Ok` after a clause-breaking response is a finding only
-    /// when the broken value changed the result into something else: the output
-    /// differs from the unmodified baseline's and does not carry the broken value
+    /// when the broken value caused the result: the same case with only that change
+    /// undone returns something else, and the result does not carry the broken value
     /// verbatim (an unknown status mapped to a valid one, a missing amount defaulted
-    /// to 0). `Ok` for an error status is a finding either way.
+    /// to 0). `Ok` for an error status is a finding either way. Strict also calls
+    /// `Err` for any conforming response a false rejection, where by default only
+    /// responses that mean the same as the baseline (a property added, keys
+    /// reordered, whitespace, escapes) are owed acceptance.
     ///
     /// ```
     /// use badgateway::{Baseline, Campaign};

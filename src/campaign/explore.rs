@@ -386,7 +386,8 @@ const CONFIRMATIONS: u32 = 2;
 /// The findings run again, each alone (its runs side by side, no other case beside
 /// them, so a confirmation costs one case's time, never several full limits),
 /// [`CONFIRMATIONS`] times each, and labelled deterministic or flaky. The same bug
-/// seen through another end counts ([`same_finding`]). A hang that does not come back
+/// seen through another end counts ([`same_finding`]). Where every run alone shows
+/// one other finding instead, that one is reported. A hang that does not come back
 /// at all is reported as unconfirmed among the warnings, with its scenario, and never
 /// kept: the machine may have been starved when it was seen.
 async fn confirmed<F, Fut, T, E>(
@@ -408,6 +409,36 @@ where
             .iter()
             .filter(|r| same_finding(&r.outcome, &finding.outcome))
             .count() as u32;
+        // Alone, every run showed another finding, the same each time: that is what
+        // the case does (a crash whose dying worker was slow, first seen as a
+        // hang). It is reported, not lost.
+        let other = reruns.first().map(|r| &r.outcome).filter(|o| {
+            came_back == 0
+                && o.is_finding()
+                && reruns
+                    .iter()
+                    .all(|r| r.outcome.signature() == o.signature())
+        });
+        if let Some(other) = other {
+            if kept
+                .iter()
+                .any(|f: &Finding| f.signature == other.signature())
+            {
+                continue;
+            }
+            let rerun = &reruns[0];
+            kept.push(Finding {
+                signature: other.signature(),
+                outcome: other.clone(),
+                journal: rerun.journal.clone(),
+                reproduced: Some(Reproduced {
+                    times: CONFIRMATIONS,
+                    runs: CONFIRMATIONS,
+                }),
+                ..finding
+            });
+            continue;
+        }
         if came_back == 0 && finding.outcome.class() == Class::Hang {
             warnings.push(format!(
                 "unconfirmed: {} (first seen in case {}) did not come back in {CONFIRMATIONS} runs alone, so it is not reported as a finding nor kept (the machine may have been too busy when it was seen); its scenario: {}",
