@@ -50,15 +50,17 @@ pub fn equivalents(contract: &Contract, pointer: &str, instance: &Value) -> Vec<
             texts.push(added.to_string());
         }
     }
-    let reordered = reordered(instance);
-    if reordered.to_string() != instance.to_string() {
-        texts.push(reordered.to_string());
+    // Compared as text: values compare equal whatever the order of their keys.
+    let original = instance.to_string();
+    let reordered = reordered(instance).to_string();
+    if reordered != original {
+        texts.push(reordered);
     }
     if let Ok(pretty) = serde_json::to_string_pretty(instance) {
         texts.push(format!("\n{pretty}\n"));
     }
     let escaped = escaped(instance);
-    if escaped != instance.to_string() {
+    if escaped != original {
         texts.push(escaped);
     }
     texts
