@@ -323,17 +323,19 @@ fn contract_steps(plan: &Plan) -> Vec<Step> {
         }),
         ..Step::default()
     });
-    let additive = plan.additive.iter().map(|m| Step {
-        mutations: vec![m.clone()],
-        expect: Some(Expectation::Conform),
-        ..Step::default()
+    let conforming = [
+        (&plan.additive, Expectation::Conform),
+        (&plan.equivalent, Expectation::Accept),
+    ]
+    .into_iter()
+    .flat_map(|(changes, expect)| {
+        changes.iter().map(move |m| Step {
+            mutations: vec![m.clone()],
+            expect: Some(expect.clone()),
+            ..Step::default()
+        })
     });
-    let equivalent = plan.equivalent.iter().map(|m| Step {
-        mutations: vec![m.clone()],
-        expect: Some(Expectation::Accept),
-        ..Step::default()
-    });
-    breaking.chain(additive).chain(equivalent).collect()
+    breaking.chain(conforming).collect()
 }
 
 /// At most `max` of `all`, spread evenly over it, in order.

@@ -329,21 +329,18 @@ pub fn contract_steps(
         });
         options.push((4, breaking.boxed()));
     }
-    if !plan.additive.is_empty() {
-        let additive = select(plan.additive.clone()).prop_map(|m| Step {
-            mutations: vec![m],
-            expect: Some(Expectation::Conform),
-            ..Step::default()
-        });
-        options.push((1, additive.boxed()));
-    }
-    if !plan.equivalent.is_empty() {
-        let equivalent = select(plan.equivalent.clone()).prop_map(|m| Step {
-            mutations: vec![m],
-            expect: Some(Expectation::Accept),
-            ..Step::default()
-        });
-        options.push((1, equivalent.boxed()));
+    for (changes, expect) in [
+        (&plan.additive, Expectation::Conform),
+        (&plan.equivalent, Expectation::Accept),
+    ] {
+        if !changes.is_empty() {
+            let step = select(changes.clone()).prop_map(move |m| Step {
+                mutations: vec![m],
+                expect: Some(expect.clone()),
+                ..Step::default()
+            });
+            options.push((1, step.boxed()));
+        }
     }
     proptest::strategy::Union::new_weighted(options).boxed()
 }

@@ -28,6 +28,10 @@ pub(crate) fn behaved(
     rules: &Rules,
     contract: Option<&Contract>,
 ) -> Outcome {
+    let returned_ok = matches!(
+        outcome,
+        Outcome::Ok { .. } | Outcome::SilentAcceptance { .. }
+    );
     let hung = match outcome {
         Outcome::Ok { .. } | Outcome::HandledError { .. } => false,
         Outcome::Hang { blocked: false, .. } => true,
@@ -43,6 +47,7 @@ pub(crate) fn behaved(
             Rule::RetriedFinalError => retried_final_error(journal, &calls, rules, contract),
             Rule::UnboundedWait if hung => unbounded_wait(journal, rules),
             Rule::IgnoredRetryAfter => ignored_retry_after(journal, rules),
+            Rule::IgnoredStatus if returned_ok => ignored_status(journal),
             Rule::Backoff => no_backoff(journal, &calls, rules),
             _ => None,
         };
@@ -54,7 +59,22 @@ pub(crate) fn behaved(
             };
         }
     }
-    outcome
+    match outcome {
+        // A hang on a stall and a hang after every answer came whole are two bugs (a
+        // missing timeout; a loop or lock of the code's own): one label hid the other.
+        Outcome::Hang {
+            after,
+            blocked: false,
+            live: false,
+            answered: false,
+        } if journal.requests.iter().all(read_whole) => Outcome::Hang {
+            after,
+            blocked: false,
+            live: false,
+            answered: true,
+        },
+        other => other,
+    }
 }
 
 /// For each request of the journal (by position), the request it retries, if it is a
@@ -398,9 +418,12 @@ fn ignored_retry_after(journal: &Journal, rules: &Rules) -> Option<(usize, Strin
         let Some((wait, asked)) = retry_after(request) else {
             continue;
         };
+        // Only a retry of the same call is judged here: a client that went on to
+        // another page after a 429 did not retry too soon, it ignored the status
+        // (`ignored_status`), and one label must not hide the other cause.
         let next = journal.requests[i + 1..]
             .iter()
-            .find(|later| later.method == request.method && path(later) == path(request));
+            .find(|later| same_call(later, request));
         if let Some(next) = next {
             let waited = next.at.saturating_sub(request.at);
             if waited + RETRY_AFTER_SLACK < wait.min(rules.retry_after_cap) {
@@ -418,6 +441,38 @@ fn ignored_retry_after(journal: &Journal, rules: &Rules) -> Option<(usize, Strin
         }
     }
     None
+}
+
+/// A 429 or 5xx read whole, after which the client asked for another target of the
+/// same listing (method and path), never for the failed one again, and returned `Ok`:
+/// it read the error as the answer and moved on (the next page), losing what that
+/// response should have held. A client that returns `Err` surfaced the failure.
+fn ignored_status(journal: &Journal) -> Option<(usize, String)> {
+    let requests = &journal.requests;
+    requests.iter().enumerate().find_map(|(i, failed)| {
+        let status = status_of(failed);
+        if !(status == 429 || (500..600).contains(&status)) || !read_whole(failed) {
+            return None;
+        }
+        let later = &requests[i + 1..];
+        if later.iter().any(|r| same_call(r, failed)) {
+            return None;
+        }
+        let next = later.iter().find(|r| {
+            r.method == failed.method && path(r) == path(failed) && r.target != failed.target
+        })?;
+        Some((
+            next.index,
+            format!(
+                "request {} ({} {}) was answered {status}, and the code went on to request {} ({}) without asking for it again: it read the error as an answer",
+                failed.index + 1,
+                failed.method,
+                failed.target,
+                next.index + 1,
+                next.target
+            ),
+        ))
+    })
 }
 
 /// Two or more retries of one call, each sooner than the shortest backoff after the

@@ -364,6 +364,7 @@ where
                 after: if live { limit } else { deadline },
                 blocked: !unwound,
                 live,
+                answered: false,
             };
         }
     };
@@ -379,6 +380,7 @@ where
             after: deadline,
             blocked: false,
             live: false,
+            answered: false,
         },
     }
 }

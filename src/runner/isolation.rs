@@ -215,6 +215,10 @@ fn io_error(e: std::io::Error) -> Error {
     Error::new(ErrorKind::Io, format!("badgateway isolation: {e}"))
 }
 
+/// How long a worker holds a "thread blocked" verdict back, in case its process is
+/// dying of the case (see `serve`).
+const DYING_GRACE: Duration = Duration::from_secs(3);
+
 /// Serves the parent's scenarios with `run` until the parent closes the connection,
 /// then ends the worker process. Runs on the harness runtime.
 async fn serve<R, Fut>(stream: std::net::TcpStream, run: R)
@@ -242,7 +246,21 @@ where
             };
             let (run, tx) = (run.clone(), tx.clone());
             tokio::spawn(async move {
-                let done = match run(scenario).await {
+                let result = run(scenario).await;
+                // Implementation notes: a thread that never yielded may be a process
+                // on its way down (an allocation that failed prints its message, and
+                // with RUST_BACKTRACE set symbolises a backtrace, before it aborts):
+                // on a busy machine that took past the deadline, and a crash was
+                // reported as "hang, thread blocked". So a blocked verdict waits here a
+                // while first: a worker that dies meanwhile is the crash it was.
+                if let Ok(CaseResult {
+                    outcome: Outcome::Hang { blocked: true, .. },
+                    ..
+                }) = &result
+                {
+                    tokio::time::sleep(DYING_GRACE).await;
+                }
+                let done = match result {
                     Ok(result) => ToParent::Done {
                         id,
                         result: Box::new(result),

@@ -60,6 +60,11 @@ pub enum Outcome {
         /// drip read without an overall timeout, an unbounded wait, requests without
         /// end) until the case's limit stopped it, rather than waiting on a stall.
         live: bool,
+        /// Whether every request it made had been answered in full and well-formed:
+        /// it was not waiting on the provider but on something of its own (a loop, a
+        /// lock, a sleep). Another bug than a missing timeout on a stall.
+        #[serde(default)]
+        answered: bool,
     },
     /// Across the requests of the case, the code broke a behaviour [`Rule`]: a double
     /// charge, a retry storm, retries back to back, an ignored or unbounded
@@ -225,7 +230,7 @@ impl Outcome {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let hang = badgateway::Outcome::Hang { after: Duration::from_secs(1), blocked: false, live: false };
+    /// let hang = badgateway::Outcome::Hang { after: Duration::from_secs(1), blocked: false, live: false, answered: false };
     /// assert!(hang.is_finding());
     /// ```
     pub fn is_finding(&self) -> bool {
@@ -238,15 +243,18 @@ impl Outcome {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let hang = badgateway::Outcome::Hang { after: Duration::from_secs(1), blocked: false, live: false };
+    /// let hang = badgateway::Outcome::Hang { after: Duration::from_secs(1), blocked: false, live: false, answered: false };
     /// assert_eq!(hang.signature(), "hang");
-    /// let blocked = badgateway::Outcome::Hang { after: Duration::from_secs(1), blocked: true, live: false };
+    /// let blocked = badgateway::Outcome::Hang { after: Duration::from_secs(1), blocked: true, live: false, answered: false };
     /// assert_eq!(blocked.signature(), "hang, thread blocked");
     /// ```
     pub fn signature(&self) -> String {
         match self {
             Outcome::Hang { blocked: true, .. } => "hang, thread blocked".to_owned(),
             Outcome::Hang { live: true, .. } => "hang, live without end".to_owned(),
+            Outcome::Hang { answered: true, .. } => {
+                "hang, every response answered in full".to_owned()
+            }
             Outcome::Panic {
                 location: Some(at), ..
             } => format!("panic at {at}"),
@@ -322,6 +330,14 @@ impl fmt::Display for Outcome {
             } => write!(
                 f,
                 "did not finish within {after:?} and blocked its thread (it never yielded, so it could not be cancelled)"
+            ),
+            Outcome::Hang {
+                after,
+                answered: true,
+                ..
+            } => write!(
+                f,
+                "did not finish within {after:?}, although every request it made had been answered in full: it was waiting on something of its own (a loop, a lock, a sleep), not on the provider"
             ),
             Outcome::Hang { after, .. } => write!(
                 f,

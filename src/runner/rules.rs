@@ -14,7 +14,7 @@ use crate::provider::Limits;
 /// ```
 /// use badgateway::Rule;
 /// assert_eq!(Rule::DuplicateEffect.to_string(), "duplicate effect");
-/// assert_eq!(Rule::ALL.len(), 8);
+/// assert_eq!(Rule::ALL.len(), 9);
 /// ```
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
@@ -35,6 +35,10 @@ pub enum Rule {
     /// A retry sooner than `Retry-After` asked (in seconds, decimals or an HTTP date),
     /// up to [`Rules::retry_after_cap`].
     IgnoredRetryAfter,
+    /// An error the client read as an answer: after a 429 or 5xx, it went on to
+    /// another request of the same listing (the next page) and never asked for the
+    /// one that failed again, so what that response should have held is lost.
+    IgnoredStatus,
     /// Waiting past [`Rules::retry_after_cap`] because a `Retry-After` said so (a day):
     /// the client went quiet after it and did not return.
     UnboundedWait,
@@ -50,13 +54,14 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule, in the order they are judged.
-    pub const ALL: [Rule; 8] = [
+    pub const ALL: [Rule; 9] = [
         Rule::DuplicateEffect,
         Rule::PaginationCycle,
         Rule::UnboundedPagination,
         Rule::Storm,
         Rule::RetriedFinalError,
         Rule::UnboundedWait,
+        Rule::IgnoredStatus,
         Rule::IgnoredRetryAfter,
         Rule::Backoff,
     ];
@@ -69,6 +74,7 @@ impl fmt::Display for Rule {
             Rule::Storm => "retry storm",
             Rule::Backoff => "no backoff",
             Rule::IgnoredRetryAfter => "ignored retry-after",
+            Rule::IgnoredStatus => "ignored status",
             Rule::UnboundedWait => "unbounded wait",
             Rule::RetriedFinalError => "retried final error",
             Rule::PaginationCycle => "pagination cycle",

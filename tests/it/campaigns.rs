@@ -196,7 +196,8 @@ fn hangs_that_block_the_thread_are_found_and_shrunk_like_any_other() {
         Outcome::Hang {
             after: Duration::from_millis(300),
             blocked: true,
-            live: false
+            live: false,
+            answered: false,
         }
     );
     assert_eq!(hang.scenario.steps.len(), 1, "{report}");

@@ -113,7 +113,9 @@ fn awaiting_forever_is_a_hang_that_could_be_cancelled() {
         Outcome::Hang {
             after: DEADLINE,
             blocked: false,
-            live: false
+            live: false,
+            // It made no request: it was waiting on nothing of the provider's.
+            answered: true,
         }
     );
 }
@@ -135,7 +137,8 @@ fn blocking_the_thread_forever_is_a_hang_and_the_harness_goes_on() {
         Outcome::Hang {
             after: DEADLINE,
             blocked: true,
-            live: false
+            live: false,
+            answered: false,
         }
     );
     // The harness returned although the case's thread never will: the next case runs.
