@@ -83,7 +83,7 @@ impl Campaign {
             narrowed,
         } = folded;
         // Cases finish in any order: the report's order is that of their first cases.
-        groups.sort_by_key(|g| g.first_case);
+        groups.sort_by_key(|g| g.earliest);
         let shrinking = Instant::now();
         let shrunk = shrunk_all(runs, groups).await?;
         let shrinking = shrinking.elapsed();
@@ -299,9 +299,44 @@ struct Folded {
 /// One finding's signature, its first case and result, and how many cases showed it.
 struct Group {
     signature: String,
+    /// The face of the finding: its plainest case (see [`plainness`]).
     first: CaseResult,
+    /// The face's case.
     first_case: usize,
+    /// The earliest case that showed it: the report's order.
+    earliest: usize,
     seen_in: usize,
+}
+
+/// How plain a scenario is, plainest first: fewer changes, then fewer odd forms (a
+/// `Retry-After` that is not whole seconds: a date, a decimal, a negative or garbage
+/// value; a control byte in a header). Among the cases of one finding, the plainest is
+/// its face, shrunk, reported and kept, so a finding that a whole-second `Retry-After`
+/// shows is never shown through `Retry-After: 0.5`; the case number breaks ties, so
+/// the face is the same whatever order the cases finish in.
+fn plainness(scenario: &Scenario) -> (usize, usize) {
+    let odd = |m: &crate::scenario::Mutation| match m {
+        crate::scenario::Mutation::SetHeader { name, value }
+            if name.eq_ignore_ascii_case("retry-after") =>
+        {
+            if value.bytes().all(|b| b.is_ascii_digit()) && !value.is_empty() {
+                0
+            } else if httpdate::parse_http_date(value).is_ok() {
+                1
+            } else {
+                2
+            }
+        }
+        crate::scenario::Mutation::InvalidHeaderBytes { .. } => 1,
+        _ => 0,
+    };
+    let oddness = scenario
+        .steps
+        .iter()
+        .flat_map(|s| &s.mutations)
+        .map(odd)
+        .sum();
+    (scenario.complexity(), oddness)
 }
 
 /// Findings by signature.
@@ -328,8 +363,11 @@ impl Folded {
         match self.groups.iter_mut().find(|g| g.signature == signature) {
             Some(group) => {
                 group.seen_in += 1;
-                // Cases finish out of order: the group's first is the earliest case.
-                if case < group.first_case {
+                group.earliest = group.earliest.min(case);
+                // Cases finish out of order: the face is the plainest case, the
+                // earliest of those, whatever order they came in.
+                let key = |r: &CaseResult, case| (plainness(&r.scenario), case);
+                if key(&result, case) < key(&group.first, group.first_case) {
                     group.first_case = case;
                     group.first = result;
                 }
@@ -338,6 +376,7 @@ impl Folded {
                 signature,
                 first: result,
                 first_case: case,
+                earliest: case,
                 seen_in: 1,
             }),
         }
@@ -359,11 +398,13 @@ where
     for (order, group) in groups.into_iter().enumerate() {
         let runs = runs.clone();
         shrinking.spawn(async move {
+            // The face is shrunk; the report and fixture name the earliest case.
             let Group {
                 signature,
                 first,
-                first_case,
+                earliest: first_case,
                 seen_in,
+                ..
             } = group;
             (
                 order,
@@ -485,4 +526,49 @@ fn status_of(served: &[u8]) -> u16 {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::Rule;
+    use crate::scenario::faults;
+
+    fn ignored(scenario: Scenario) -> CaseResult {
+        CaseResult {
+            scenario,
+            outcome: Outcome::Misbehaviour {
+                rule: Rule::IgnoredRetryAfter,
+                request: 2,
+                what: String::new(),
+            },
+            journal: Journal::default(),
+            elapsed: Duration::ZERO,
+            starved: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn the_face_of_a_finding_is_its_plainest_case_whatever_order_cases_finish_in() {
+        let decimal = Scenario::new().then(faults::too_many_requests("0.5"));
+        let date = Scenario::new().then(faults::too_many_requests("Wed, 21 Oct 2026 07:28:00 GMT"));
+        let whole = Scenario::new().then(faults::too_many_requests("1"));
+        let busier = Scenario::new()
+            .then(faults::too_many_requests("1"))
+            .then(faults::status(500));
+        for order in [[0, 1, 2, 3], [3, 2, 1, 0], [1, 3, 0, 2]] {
+            let cases = [(4, &decimal), (9, &date), (30, &whole), (2, &busier)];
+            let mut folded = Folded::default();
+            for i in order {
+                let (case, scenario) = cases[i];
+                folded.add(case, ignored(scenario.clone()));
+            }
+            let group = &folded.groups[0];
+            assert_eq!(group.first.scenario, whole, "order {order:?}");
+            assert_eq!(
+                (group.first_case, group.earliest, group.seen_in),
+                (30, 2, 4)
+            );
+        }
+    }
 }

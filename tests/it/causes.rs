@@ -586,3 +586,210 @@ fn bounded_retries_that_fill_the_case_limit_get_the_same_verdict_every_run() {
         );
     }
 }
+
+#[test]
+fn a_finding_is_shown_through_a_whole_second_retry_after_rather_than_an_odd_form() {
+    // Retries a 429 at once: every Retry-After form shows it; the plainest is shown.
+    let baseline = Baseline::new().endpoint("GET", "/rates", Response::new(200).body("ok"));
+    let report = Campaign::new("causes.face", baseline)
+        .no_fixtures()
+        .cases(32)
+        .deadline(Duration::from_millis(400))
+        .run(|url| async move {
+            let http = http();
+            for _ in 0..2 {
+                let response = http
+                    .get(format!("{url}/rates"))
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if response.status() != 429 {
+                    return response.text().await.map_err(|e| e.to_string());
+                }
+            }
+            Err("still limited".to_owned())
+        })
+        .unwrap();
+    let finding = report
+        .findings
+        .iter()
+        .find(|f| f.signature == "ignored retry-after")
+        .unwrap_or_else(|| panic!("{report}"));
+    let retry_after: Vec<&str> = finding
+        .scenario
+        .steps
+        .iter()
+        .flat_map(|s| &s.mutations)
+        .filter_map(|m| match m {
+            Mutation::SetHeader { name, value } if name == "retry-after" => Some(value.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        !retry_after.is_empty()
+            && retry_after
+                .iter()
+                .all(|v| v.bytes().all(|b| b.is_ascii_digit())),
+        "{retry_after:?}\n{report}"
+    );
+}
+
+/// Pages by number until `has_more` is false; `checks_status` is the difference
+/// between a correct client and one that reads an error as a page.
+async fn pages(url: String, checks_status: bool) -> Result<usize, String> {
+    let http = http();
+    let mut count = 0;
+    for page in 1..=10 {
+        let response = http
+            .get(format!("{url}/v2/items?page={page}"))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if checks_status && !response.status().is_success() {
+            return Err(format!("page {page}: status {}", response.status()));
+        }
+        let body: Value = response.json().await.map_err(|e| e.to_string())?;
+        count += body["data"].as_array().map_or(0, Vec::len);
+        if body["has_more"] != true {
+            return Ok(count);
+        }
+    }
+    Err("too many pages".into())
+}
+
+#[test]
+fn a_page_read_from_a_503_is_an_ignored_status_not_an_ignored_retry_after() {
+    let unavailable = Scenario::new().then(faults::too_many_requests("1"));
+    let result = Case::new(baseline(), unavailable.clone())
+        .run(|url| pages(url, false))
+        .unwrap();
+    assert!(
+        matches!(&result.outcome, Outcome::Misbehaviour { rule, .. } if rule.to_string() == "ignored status"),
+        "{}",
+        result.outcome
+    );
+    let result = Case::new(baseline(), unavailable)
+        .run(|url| pages(url, true))
+        .unwrap();
+    assert_eq!(
+        result.outcome.class(),
+        Class::HandledError,
+        "{}",
+        result.outcome
+    );
+}
+
+#[test]
+fn a_hang_after_every_answer_came_whole_is_not_merged_with_a_hang_on_a_stall() {
+    let baseline = Baseline::new().endpoint("GET", "/hello", Response::new(200).body("hello"));
+    // Waits on something of its own after a complete answer.
+    let loops = Case::new(baseline.clone(), Scenario::new())
+        .deadline(Duration::from_millis(200))
+        .run(|url| async move {
+            reqwest::get(format!("{url}/hello"))
+                .await
+                .map_err(|e| e.to_string())?
+                .text()
+                .await
+                .map_err(|e| e.to_string())?;
+            loop {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+            }
+            #[allow(unreachable_code)]
+            Ok::<(), String>(())
+        })
+        .unwrap();
+    assert_eq!(
+        loops.outcome.signature(),
+        "hang, every response answered in full"
+    );
+    // Waits on a stall with no timeout.
+    let stalled = Case::new(baseline, Scenario::new().then(faults::stall_after(0)))
+        .deadline(Duration::from_millis(200))
+        .run(|url| async move {
+            reqwest::get(format!("{url}/hello"))
+                .await
+                .map_err(|e| e.to_string())?
+                .text()
+                .await
+                .map_err(|e| e.to_string())
+        })
+        .unwrap();
+    assert_eq!(stalled.outcome.signature(), "hang");
+}
+
+/// Busy threads beside the test, ended when dropped: the load of other work.
+struct Burners(
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+    Vec<std::thread::JoinHandle<()>>,
+);
+
+impl Burners {
+    fn start(n: usize) -> Burners {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let threads = (0..n)
+            .map(|_| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    let mut x = 0u64;
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+                    }
+                })
+            })
+            .collect();
+        Burners(stop, threads)
+    }
+}
+
+impl Drop for Burners {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+        for thread in self.1.drain(..) {
+            let _ = thread.join();
+        }
+    }
+}
+
+#[test]
+fn a_campaign_beside_eight_burners_keeps_every_finding_it_keeps_on_an_idle_machine() {
+    use payment_gateway::{naive, TEST_SECRET_KEY};
+    // The naive listing client: a panic, a hang, a pagination cycle and more, at the
+    // default concurrency.
+    let run = || {
+        Campaign::new("causes.load", crate::support::paygate_baseline())
+            .no_fixtures()
+            .cases(32)
+            .deadline(Duration::from_millis(500))
+            .run(|url| async move {
+                naive::Client::new(&url, TEST_SECRET_KEY)
+                    .all_charges()
+                    .await
+                    .map(|c| c.len())
+            })
+            .unwrap()
+    };
+    let signatures = |report: &Report| {
+        let mut s: Vec<String> = report
+            .findings
+            .iter()
+            .map(|f| f.signature.clone())
+            .collect();
+        s.sort();
+        s
+    };
+    let idle = run();
+    let idle_signatures = signatures(&idle);
+    for wanted in ["hang", "pagination cycle"] {
+        assert!(idle_signatures.iter().any(|s| s == wanted), "{idle}");
+    }
+    assert!(
+        idle_signatures.iter().any(|s| s.starts_with("panic at")),
+        "{idle}"
+    );
+    let busy = {
+        let _burners = Burners::start(8);
+        run()
+    };
+    assert_eq!(signatures(&busy), idle_signatures, "{busy}");
+}
