@@ -52,7 +52,7 @@
 //!    owes back.
 //! 3. **provider**: a [`Provider`] serves the scenario over loopback, writing every
 //!    byte itself, and journals the requests ([`Journal`]).
-//! 4. **generate**: [`strategies`] and [`conformance`] generate scenarios from the seed,
+//! 4. **generate**: [`strategies`], [`conformance`] and [`equivalent`] generate scenarios from the seed,
 //!    shaped by what the probe saw and by the contract.
 //! 5. **runner**: a [`Case`] calls your code through one choke point and says what it
 //!    did ([`Outcome`]).
@@ -125,7 +125,7 @@ mod report;
 mod campaign;
 pub mod fuzz;
 
-pub use generate::{conformance, coverage, strategies};
+pub use generate::{conformance, coverage, equivalent, strategies};
 pub use provider::journal;
 pub use scenario::{faults, render, shrink, wire};
 

@@ -27,7 +27,7 @@ const MOST_ADDED: usize = 8;
 /// [`Mutation::ReplaceBody`] that the schema at `pointer` accepts.
 ///
 /// ```
-/// use badgateway::{generate::equivalent::equivalents, Contract};
+/// use badgateway::{equivalent::equivalents, Contract};
 /// let contract = Contract::from_json_schema(serde_json::json!({"type": "object"}), vec![], "GET", "/c").unwrap();
 /// let pointer = contract.operation("GET", "/c").unwrap().response_schema(200).unwrap();
 /// let variants = equivalents(&contract, pointer, &serde_json::json!({"id": "ch_1", "n": 1}));
