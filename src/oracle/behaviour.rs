@@ -459,7 +459,7 @@ fn ignored_status(journal: &Journal) -> Option<(usize, String)> {
             return None;
         }
         let next = later.iter().find(|r| {
-            r.method == failed.method && path(r) == path(failed) && r.target != failed.target
+            r.method == failed.method && path(r) == path(failed) && moved_on(failed, r)
         })?;
         Some((
             next.index,
@@ -472,6 +472,28 @@ fn ignored_status(journal: &Journal) -> Option<(usize, String)> {
                 next.target
             ),
         ))
+    })
+}
+
+/// Whether `next` asks for another page of the listing `failed` asked for: a query
+/// parameter that names a position in a listing (`page`, `offset`, a cursor such as
+/// `starting_after` or `page_token`) has another value. Any other change of the query
+/// (an attempt counter, a cache buster) is no moving on.
+fn moved_on(failed: &RecordedRequest, next: &RecordedRequest) -> bool {
+    const POSITION: [&str; 9] = [
+        "page", "offset", "cursor", "after", "before", "marker", "skip", "start", "continu",
+    ];
+    let query = |r: &RecordedRequest| -> Vec<(String, String)> {
+        let q = r.target.split_once('?').map_or("", |(_, q)| q);
+        q.split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(n, v)| (n.to_ascii_lowercase(), v.to_owned()))
+            .collect()
+    };
+    let (before, after) = (query(failed), query(next));
+    after.iter().any(|(name, value)| {
+        POSITION.iter().any(|p| name.contains(p))
+            && before.iter().find(|(n, _)| n == name).map(|(_, v)| v) != Some(value)
     })
 }
 

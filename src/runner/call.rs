@@ -88,7 +88,9 @@ fn in_std(file: &str) -> bool {
         .any(|lib| file.contains(lib))
         && (file.starts_with("/rustc/")
             || file.contains("/rustlib/")
-            || file.starts_with("library/"))
+            // A std built locally is named relative; a folder of the user's own of
+            // that name is not std.
+            || (file.starts_with("library/") && !std::path::Path::new(file).exists()))
 }
 
 /// A standard library path from `library/`, without the toolchain's hash or the

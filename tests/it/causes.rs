@@ -677,6 +677,25 @@ fn a_page_read_from_a_503_is_an_ignored_status_not_an_ignored_retry_after() {
         "{}",
         result.outcome
     );
+    // A retry that counts its attempts in the query asks for the same page again.
+    let retried = Case::new(baseline(), Scenario::new().then(faults::status(503)))
+        .run(|url| async move {
+            let http = http();
+            for attempt in 1..=2 {
+                let response = http
+                    .get(format!("{url}/v2/items?attempt={attempt}"))
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if response.status().is_success() {
+                    return response.text().await.map_err(|e| e.to_string());
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err("unavailable".to_owned())
+        })
+        .unwrap();
+    assert_eq!(retried.outcome.class(), Class::Ok, "{}", retried.outcome);
 }
 
 #[test]
