@@ -309,6 +309,10 @@ enum Finished {
     Cancelled,
 }
 
+/// A wake-up of the watch later than this is the harness starved of CPU: excused
+/// from the case's idleness and limit, and from the gaps the backoff rule measures.
+const STARVED_AFTER: Duration = Duration::from_millis(3);
+
 /// How many limits a case still sending requests may run before it is stopped anyway.
 const RUNAWAY_LIMITS: u32 = 3;
 
@@ -417,7 +421,7 @@ async fn watch(
             Ok(finished) => return Watched::Finished(finished),
             Err(_) => {
                 let late = woke.elapsed().saturating_sub(tick);
-                if late > Duration::from_millis(20) {
+                if late > STARVED_AFTER {
                     liveness.excuse(late);
                 }
                 if liveness.idle() >= idle_limit {
