@@ -17,10 +17,10 @@ use crate::generate::strategies::{scenarios, scenarios_under_contract};
 use crate::generate::{plans, Catalog};
 use crate::oracle::JudgedPool;
 use crate::provider::{Baseline, Journal};
-use crate::report::{Finding, Report};
+use crate::report::{Finding, Kept, Report};
 use crate::runner::{CaseResult, Class, Outcome};
 use crate::scenario::Scenario;
-use crate::store::Reproduced;
+use crate::store::{Reproduced, Saved};
 
 use super::campaign::Campaign;
 use super::keeper::Keeper;
@@ -59,6 +59,9 @@ impl Campaign {
         // kept, so memory is flat in the number of cases.
         let mut folded = Folded::default();
         let runs = &runs;
+        // Fixtures new at first sight, by signature: one whose finding is not
+        // confirmed is taken back, so load never leaves a fixture behind.
+        let mut first_sight: Vec<(String, std::path::PathBuf)> = Vec::new();
         runs.each_judged(generated, |i, result| {
             // Nothing lost: the first case of each bug is on disk before shrinking.
             // A hang waits for its confirmation: a starved machine must never leave a
@@ -69,8 +72,12 @@ impl Campaign {
                 folded.narrowed = runs.pool.width();
             }
             let hang = result.outcome.class() == Class::Hang;
-            if result.outcome.is_finding() && !hang && !folded.has(&result.outcome.signature()) {
-                keeper.keep(&result.scenario, &result.outcome, i, None, None);
+            let signature = result.outcome.signature();
+            if result.outcome.is_finding() && !hang && !folded.has(&signature) {
+                let kept = keeper.keep(&result.scenario, &result.outcome, i, None, None);
+                if let Kept::In(Saved::New(path)) = kept {
+                    first_sight.push((signature, path));
+                }
             }
             folded.add(i, result);
         })
@@ -88,6 +95,11 @@ impl Campaign {
         let shrunk = shrunk_all(runs, groups).await?;
         let shrinking = shrinking.elapsed();
         let (mut findings, mut warnings) = confirmed(runs, shrunk).await?;
+        for (signature, path) in first_sight {
+            if !findings.iter().any(|f| f.signature == signature) {
+                let _ = std::fs::remove_file(path);
+            }
+        }
         warnings.extend(unstable);
         // This campaign's own cases only: campaigns running beside it are not blamed.
         // Cases run at once share a busy spell, so the worst case is the measure.
@@ -428,9 +440,10 @@ const CONFIRMATIONS: u32 = 2;
 /// them, so a confirmation costs one case's time, never several full limits),
 /// [`CONFIRMATIONS`] times each, and labelled deterministic or flaky. The same bug
 /// seen through another end counts ([`same_finding`]). Where every run alone shows
-/// one other finding instead, that one is reported. A hang that does not come back
-/// at all is reported as unconfirmed among the warnings, with its scenario, and never
-/// kept: the machine may have been starved when it was seen.
+/// one other finding instead, that one is reported. A finding other than a panic or
+/// a crash that does not come back at all is reported as unconfirmed among the
+/// warnings, with its scenario, and never kept: the machine may have been starved
+/// when it was seen.
 async fn confirmed<F, Fut, T, E>(
     runs: &JudgedPool<F>,
     findings: Vec<Finding>,
@@ -480,7 +493,12 @@ where
             });
             continue;
         }
-        if came_back == 0 && finding.outcome.class() == Class::Hang {
+        // A panic or a crash is a bug however rarely it shows. Anything else the
+        // machine's load can make (a hang, a client's own timeout read as a rejection,
+        // a retry that came late): seen once and never again alone, it is said, not
+        // reported.
+        let load_made = !matches!(finding.outcome.class(), Class::Panic | Class::Crash);
+        if came_back == 0 && load_made {
             warnings.push(format!(
                 "unconfirmed: {} (first seen in case {}) did not come back in {CONFIRMATIONS} runs alone, so it is not reported as a finding nor kept (the machine may have been too busy when it was seen); its scenario: {}",
                 finding.signature,

@@ -44,10 +44,6 @@ pub struct RecordedRequest {
     pub served_head_len: usize,
     /// When the request had arrived whole, from the provider's start.
     pub at: std::time::Duration,
-    /// How long the harness had been starved of CPU by then, from the provider's
-    /// start: the part of a gap between two requests that was the machine's load.
-    #[serde(default)]
-    pub starved_by: std::time::Duration,
     /// A fingerprint of the request's credentials (every header whose value is
     /// secret: `Authorization`, API keys, cookies), `0` with none: a salted hash whose
     /// salt is drawn anew in every process, so it tells within one run whether two

@@ -572,7 +572,6 @@ fn record(
         served: served.bytes,
         served_head_len: served.head_len,
         at: shared.started.elapsed(),
-        starved_by: shared.liveness.excused(),
         credentials: journal::credentials_fingerprint(&request.headers),
         effect,
     };

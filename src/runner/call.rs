@@ -310,7 +310,7 @@ enum Finished {
 }
 
 /// A wake-up of the watch later than this is the harness starved of CPU: excused
-/// from the case's idleness and limit, and from the gaps the backoff rule measures.
+/// from the case's idleness and limit.
 const STARVED_AFTER: Duration = Duration::from_millis(3);
 
 /// How many limits a case still sending requests may run before it is stopped anyway.

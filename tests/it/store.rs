@@ -362,7 +362,14 @@ fn a_long_suite_name_gets_a_bounded_junit_file_and_a_failed_write_keeps_the_repo
         .junit_dir(&dir)
         .run(many_bugs)
         .unwrap();
-    assert!(report.warnings.is_empty(), "{report}");
+    // What the report says of the machine's load is no failure to write.
+    assert!(
+        report
+            .warnings
+            .iter()
+            .all(|w| w.starts_with("the machine was busy")),
+        "{report}"
+    );
     let written: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .filter_map(Result::ok)
