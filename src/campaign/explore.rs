@@ -228,7 +228,7 @@ impl Campaign {
                     "request {n} of the unmodified baseline is no documented operation: {why}. Fix the path in the baseline or the code, or the contract's servers (a base path such as /v1 belongs in a server URL)"
                 ));
             };
-            let status = status_of(&r.served);
+            let status = r.status();
             (!op.documents(status)).then(|| {
                 format!(
                     "the unmodified baseline answers request {n}, {} {}, with {status}, which {} {} does not document in {}: fix the baseline's status or the contract",
@@ -536,14 +536,6 @@ pub(crate) fn same_finding(again: &Outcome, finding: &Outcome) -> bool {
     again.signature() == finding.signature()
         || (again.class() == Class::Hang && finding.class() == Class::Hang)
         || (pages(again) && pages(finding))
-}
-
-/// The status a served response's head names (0 when none can be read).
-fn status_of(served: &[u8]) -> u16 {
-    std::str::from_utf8(served.get(9..12).unwrap_or_default())
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

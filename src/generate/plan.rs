@@ -176,10 +176,7 @@ pub(crate) fn plans(contract: &Contract, probe: &Journal) -> Result<Vec<Option<P
             let Some(op) = contract.operation(&r.method, &r.target) else {
                 return Ok(None);
             };
-            let status = std::str::from_utf8(r.served.get(9..12).unwrap_or_default())
-                .ok()
-                .and_then(|s| s.parse::<u16>().ok())
-                .unwrap_or(0);
+            let status = r.status();
             let Some(pointer) = op.response_schema(status) else {
                 return Ok(None);
             };

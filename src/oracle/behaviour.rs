@@ -561,10 +561,7 @@ fn retry_after(request: &RecordedRequest) -> Option<(Duration, String)> {
 }
 
 pub(super) fn status_of(request: &RecordedRequest) -> u16 {
-    std::str::from_utf8(request.served.get(9..12).unwrap_or_default())
-        .ok()
-        .and_then(|s| s.parse::<u16>().ok())
-        .unwrap_or(0)
+    request.status()
 }
 
 /// Whether the provider's answer to a request was a failure a client retries.

@@ -72,6 +72,25 @@ pub enum Effect {
     NotPerformed,
 }
 
+impl RecordedRequest {
+    /// The status the provider's answer named in its head (0 when none can be read).
+    ///
+    /// ```
+    /// # use badgateway::{Case, Response, Baseline, Scenario};
+    /// let baseline = Baseline::new().endpoint("GET", "/", Response::new(201));
+    /// let result = Case::new(baseline, Scenario::new())
+    ///     .run(|url| async move { reqwest::get(url).await.map(|_| ()) })
+    ///     .unwrap();
+    /// assert_eq!(result.journal.requests[0].status(), 201);
+    /// ```
+    pub fn status(&self) -> u16 {
+        std::str::from_utf8(self.served.get(9..12).unwrap_or_default())
+            .ok()
+            .and_then(|s| s.parse::<u16>().ok())
+            .unwrap_or(0)
+    }
+}
+
 impl Journal {
     /// The number of requests received.
     ///
