@@ -104,21 +104,43 @@ impl Campaign {
             case_limit: None,
             coverage: true,
             rules: Rules::default(),
-            isolated: false,
+            isolated: true,
             memory_cap: DEFAULT_MEMORY_CAP,
         }
     }
 
-    /// Runs every case in a worker process (this program again, filtered to the current
-    /// test), so that an abort, a stack overflow, memory exhausted or `exit(..)` in your
-    /// code kills the worker and not the test: the campaign classifies each as an
-    /// [`Outcome::Crash`], shrinks it and keeps it like any other finding, and a thread
-    /// your code blocks dies with its worker instead of leaking. `BADGATEWAY_ISOLATION`
-    /// (`process` or `off`) overrides.
+    /// Runs every case in this process instead of in worker processes (the default
+    /// since isolation costs about as much): for a test that cannot be run again up to
+    /// its campaign (see [`Campaign::isolated`]), or code that must share this
+    /// process's state. An abort, a stack overflow, memory exhausted or `exit(..)` in
+    /// your code then ends the test process, and the case in flight is named as it
+    /// goes where it can be. `BADGATEWAY_ISOLATION=off` does the same from outside.
     ///
-    /// The worker runs the test from its start and is handed the results of the
-    /// isolated campaigns before this one, so a test must reach its isolated campaigns
-    /// in the same order every run.
+    /// ```
+    /// let campaign = badgateway::Campaign::new("charges", Default::default()).in_process();
+    /// # let _ = campaign;
+    /// ```
+    pub fn in_process(mut self) -> Self {
+        self.isolated = false;
+        self
+    }
+
+    /// Runs every case in worker processes: the default. A worker is this program
+    /// again, filtered to the current test, so that an abort, a stack overflow,
+    /// memory exhausted or `exit(..)` in your code kills the worker and not the test:
+    /// the campaign classifies each as an [`Outcome::Crash`], shrinks it and keeps it
+    /// like any other finding, and a thread your code blocks dies with its worker
+    /// instead of leaking. `BADGATEWAY_ISOLATION` (`process` or `off`) overrides.
+    ///
+    /// **What a test must do to be isolatable:** the worker runs the test again from
+    /// its start, on the test's own thread, and is handed the results of the
+    /// isolated campaigns and replays before this one; so the test must reach its
+    /// campaigns the same way every run (the same campaigns, names and order, on the
+    /// test's thread, not one it spawned). A test that does not fails with an error
+    /// naming this rule, never with another campaign's verdicts. Anything the test
+    /// does before the campaign happens again in the worker; state your code keeps
+    /// (a counter in a static, say) is the worker's, not the test's: use
+    /// [`Campaign::in_process`] where the test must see it.
     ///
     /// ```
     /// let campaign = badgateway::Campaign::new("charges", Default::default()).isolated();
@@ -131,7 +153,8 @@ impl Campaign {
 
     /// The most memory a worker process may use, in bytes (4 GiB unless set;
     /// `BADGATEWAY_MEMORY_CAP_MB` overrides): past it, allocations fail and the case
-    /// is a crash of kind `out of memory`. Applies with [`Campaign::isolated`].
+    /// is a crash of kind `out of memory`, whether the allocation is sudden or grows
+    /// towards the cap. Applies to isolated campaigns (the default).
     ///
     /// ```
     /// let campaign = badgateway::Campaign::new("charges", Default::default()).isolated().memory_cap(1 << 30);
@@ -435,6 +458,7 @@ impl Campaign {
         };
         let runs = self.judged_pool(settings, Arc::new(code));
         let junit = junit_dir(self.junit_dir.as_deref());
+        let key = format!("campaign `{}`", self.suite);
         let explore = move |runs| {
             on_harness_runtime(move || async move {
                 let mut report = self.explore(settings, runs).await?;
@@ -444,7 +468,7 @@ impl Campaign {
         };
         let mut report = if settings.isolated {
             let pool = runs.pool.clone();
-            isolation::isolated(settings.memory_cap, &pool, move |workers| {
+            isolation::isolated(&key, settings.memory_cap, &pool, move |workers| {
                 let mut runs = runs;
                 runs.pool = runs.pool.in_workers(workers);
                 explore(runs)
@@ -514,7 +538,7 @@ impl Campaign {
     /// Runs these scenarios against your code, `concurrency` at a time, without
     /// probing, generating, shrinking or keeping anything: for scenarios of your own,
     /// and for measuring the harness. Results come in the order of the scenarios.
-    /// Isolated when the campaign is ([`Campaign::isolated`]).
+    /// Isolated unless the campaign runs [`Campaign::in_process`].
     ///
     /// ```
     /// use badgateway::{faults, Baseline, Campaign, Class, Response, Scenario};
@@ -543,6 +567,7 @@ impl Campaign {
     {
         let settings = self.settings()?;
         let runs = self.judged_pool(settings, Arc::new(code));
+        let scenarios_len = scenarios.len();
         let all = move |runs: JudgedPool<F>| {
             on_harness_runtime(move || async move { runs.all(scenarios).await })
         };
@@ -550,7 +575,8 @@ impl Campaign {
             return all(runs);
         }
         let pool = runs.pool.clone();
-        isolation::isolated(settings.memory_cap, &pool, move |workers| {
+        let key = format!("scenarios of `{}` ({} of them)", self.suite, scenarios_len);
+        isolation::isolated(&key, settings.memory_cap, &pool, move |workers| {
             let mut runs = runs;
             runs.pool = runs.pool.in_workers(workers);
             all(runs)

@@ -9,8 +9,8 @@
 //! the runtime's blocking pool threads are tagged at start, so a thread-local tells the
 //! process-wide panic hook which case a panic belongs to; panics on threads that belong
 //! to no case go to the hook that was installed before ours. A case that blocked its
-//! thread forever leaks that thread: the only alternative is killing the process
-//! (subprocess isolation, a later feature).
+//! thread forever leaks that thread in this process: isolation (the default) ends it
+//! with its worker.
 
 use std::cell::RefCell;
 use std::fmt::{Debug, Display};
@@ -297,7 +297,7 @@ mod in_flight {
             }
             None => eprintln!("  (their scenarios could not be read as the process exited)"),
         }
-        eprintln!("badgateway: run the campaign with Campaign::isolated() to get this as a crash finding, kept as a fixture; aborting so the run fails.");
+        eprintln!("badgateway: to keep this as a crash finding, shrunk and kept as a fixture, run the campaign isolated, as it is by default: without .in_process() (and without BADGATEWAY_ISOLATION=off); aborting so the run fails.");
         std::process::abort();
     }
 }
@@ -314,7 +314,7 @@ enum Finished {
 const STARVED_AFTER: Duration = Duration::from_millis(3);
 
 /// How many limits a case still sending requests may run before it is stopped anyway.
-const RUNAWAY_LIMITS: u32 = 3;
+pub(crate) const RUNAWAY_LIMITS: u32 = 3;
 
 /// How many deadlines a case may run in all, however live, unless told otherwise.
 pub(crate) const DEFAULT_LIMIT_DEADLINES: u32 = 10;

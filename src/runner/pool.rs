@@ -101,6 +101,17 @@ impl<F> Pool<F> {
         narrowed
     }
 
+    /// How long a case may wait on a stalled provider.
+    pub(crate) fn deadline(&self) -> Duration {
+        self.deadline
+    }
+
+    /// How long a case may run in all, however live.
+    pub(crate) fn limit(&self) -> Duration {
+        self.limit
+            .unwrap_or(self.deadline * super::call::DEFAULT_LIMIT_DEADLINES)
+    }
+
     /// How many cases run at once now.
     pub(crate) fn width(&self) -> usize {
         self.width.load(std::sync::atomic::Ordering::SeqCst)

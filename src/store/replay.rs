@@ -85,16 +85,23 @@ impl Replay {
             strict: false,
             case_limit: None,
             rules: Rules::default(),
-            isolated: false,
+            isolated: true,
             memory_cap: DEFAULT_MEMORY_CAP,
         }
     }
 
-    /// Replays every fixture in a worker process, as
-    /// [`Campaign::isolated`](crate::Campaign::isolated): a fixture that crashed the
-    /// code replays as a crash, and flips its snapshot once fixed.
+    /// Replays every fixture in worker processes, as
+    /// [`Campaign::isolated`](crate::Campaign::isolated) (the default): a fixture
+    /// that crashed the code replays as a crash, and flips its snapshot once fixed.
     pub fn isolated(mut self) -> Self {
         self.isolated = true;
+        self
+    }
+
+    /// Replays in this process, as
+    /// [`Campaign::in_process`](crate::Campaign::in_process).
+    pub fn in_process(mut self) -> Self {
+        self.isolated = false;
         self
     }
 
@@ -107,7 +114,7 @@ impl Replay {
 
     /// Isolation as the campaign handing over its settings had it.
     pub(crate) fn isolated_if(mut self, isolated: bool, memory_cap: u64) -> Self {
-        self.isolated |= isolated;
+        self.isolated = isolated;
         self.memory_cap = memory_cap;
         self
     }
@@ -272,6 +279,7 @@ impl Replay {
                 .rules(self.rules),
         };
         let suite = self.suite;
+        let key = format!("replay of `{suite}` as `{label}`");
         let junit_dir = self.junit_dir;
         let replay = move |mut runs: JudgedPool<F>| {
             let results = on_harness_runtime(move || async move {
@@ -290,7 +298,7 @@ impl Replay {
             return replay(runs);
         }
         let pool = runs.pool.clone();
-        isolation::isolated(memory_cap, &pool, move |workers| {
+        isolation::isolated(&key, memory_cap, &pool, move |workers| {
             let mut runs = runs;
             runs.pool = runs.pool.in_workers(workers);
             replay(runs)

@@ -221,6 +221,7 @@ fn child_process_of_the_exit_guard_test() {
         return;
     }
     let _ = Campaign::new("isolation.exit_in_process", baseline())
+        .in_process()
         .cases(4)
         .no_fixtures()
         .deadline(Duration::from_millis(500))
@@ -258,5 +259,5 @@ fn exit_0_in_process_fails_the_run_naming_the_case_instead_of_passing() {
         "{stderr}"
     );
     assert!(stderr.contains("{\"steps\":["), "{stderr}");
-    assert!(stderr.contains("Campaign::isolated()"), "{stderr}");
+    assert!(stderr.contains("without .in_process()"), "{stderr}");
 }

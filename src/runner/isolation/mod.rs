@@ -1,0 +1,905 @@
+//! Isolation: cases run in worker processes, so an abort, a stack overflow, memory
+//! exhausted, `exit(..)` or a thread that never stops dies with the worker and not
+//! with the harness, and becomes a [`Crash`](Outcome::Crash) finding.
+//!
+//! Implementation notes: the worker is this very program run again, filtered to the
+//! current test (libtest names the test's thread after it; outside a test, the same
+//! command line), as rusty-fork and proptest's fork mode do. A fork server was the
+//! other way: `fork` in a process that already runs tokio runtimes copies only the
+//! calling thread, and locks other threads held stay locked in the child, so every
+//! case would risk a deadlock that no test can rule out. Running the program again
+//! gives the worker the user's own closure, the only way to get code into another
+//! process without asking the user to register it.
+//!
+//! The worker runs the test from its start, so it meets every isolated entry before
+//! the one it serves: the parent answers each of those with the result it already has
+//! (serialised), and the worker's test goes on exactly as the parent's did. Each
+//! entry says its kind and name, and one the parent did not run there is an error
+//! naming the rule, never a verdict from the wrong campaign. At the entry it serves,
+//! the worker runs the scenarios the parent sends and sends each result back;
+//! everything else (generation, judging, shrinking, keeping, the report) stays in the
+//! parent, which therefore always holds the cases in flight: when a worker dies, they
+//! are on record. One case in flight is the crash; when several were, each runs again
+//! alone to tell which.
+//!
+//! Workers are long-lived: a few per entry serve every case, and one is replaced only
+//! when it dies or is ended. A worker runs in a process group of its own, ended whole,
+//! so what the code under test started ends with it. A case that blocked its thread
+//! ends its worker at once (after a look at whether the worker is dying, or growing
+//! towards its memory cap, which is a crash: see `settle`), so a blocked or spinning
+//! client costs a deadline, and leaks nothing.
+
+mod link;
+mod stderr;
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tokio::io::AsyncWriteExt;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::error::{Error, ErrorKind};
+use crate::scenario::Scenario;
+
+use super::case::CaseResult;
+use super::harness::on_harness_runtime;
+use super::outcome::Outcome;
+use super::pool::Pool;
+use link::{io_error, line, next_line, Sealed, ToParent, ToWorker};
+pub(crate) use link::WORKER_VAR;
+use stderr::Stderr;
+
+/// The memory a worker may use unless told otherwise: 4 GiB.
+pub const DEFAULT_MEMORY_CAP: u64 = 4 << 30;
+/// How long a new worker may take to reach its campaign.
+const START_TIMEOUT: Duration = Duration::from_secs(120);
+/// How often a blocked case's worker is looked at while its memory grows.
+const GROWTH_TICK: Duration = Duration::from_millis(100);
+/// Growth per look that counts as growing towards the cap.
+const GROWTH_STEP: u64 = 256 << 10;
+/// How long a worker growing without end is given to reach its cap.
+const GROWTH_WAIT: Duration = Duration::from_secs(60);
+/// What the rule is called in errors, and where the README explains it.
+const RULE: &str = "an isolated campaign must be reached the same way every time its test runs (README, \"Crashes: isolation\"): the worker runs the test again from its start up to the campaign, on the test's own thread, so the campaigns before it, their names and their order must not change from one run to the next; or opt out with `.in_process()`";
+
+thread_local! {
+    /// Isolated entries this thread has made (campaigns, replays), counted the same in
+    /// the parent and in the worker, which runs the same test.
+    static ENTRIES: Cell<usize> = const { Cell::new(0) };
+    /// The results of this thread's isolated entries so far, serialised, for workers
+    /// that must replay them to reach a later one.
+    static RESULTS: RefCell<Vec<(String, String)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// What an isolated entry (a campaign, a replay) is in this process.
+enum Entry {
+    /// The parent: it runs the entry, with its cases in workers.
+    Parent(usize, Arc<Vec<(String, String)>>),
+    /// A worker on its way to the entry it serves: this one's result, from the parent.
+    Replayed(String),
+    /// The worker's own entry: serve its cases, sealed with this token.
+    Serve(std::os::unix::net::UnixStream, String),
+}
+
+/// Where this process stands at an isolated entry: call once per entry, in order.
+fn enter(key: &str) -> Result<Entry, Error> {
+    let number = ENTRIES.with(|n| {
+        let number = n.get();
+        n.set(number + 1);
+        number
+    });
+    if std::env::var_os(WORKER_VAR).is_none() {
+        let earlier = RESULTS.with(|r| r.borrow().clone());
+        return Ok(Entry::Parent(number, Arc::new(earlier)));
+    }
+    cap_memory();
+    let serves: usize = std::env::var(link::ENTRY_VAR)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(usize::MAX);
+    let mut stream = link::worker_end()?;
+    link::send_line(
+        &mut stream,
+        &ToParent::Hello {
+            entry: number,
+            key: key.to_owned(),
+        },
+    )?;
+    let Some(line) = link::read_line(&mut stream)? else {
+        // The parent is gone: nothing is left to do here.
+        std::process::exit(0);
+    };
+    match serde_json::from_str::<ToWorker>(&line) {
+        Ok(ToWorker::Result { json }) if number < serves => Ok(Entry::Replayed(json)),
+        Ok(ToWorker::Serve { token }) if number == serves => Ok(Entry::Serve(stream, token)),
+        other => {
+            // The parent says why on its side; this process has nothing to serve.
+            eprintln!(
+                "badgateway worker: entry {number} ({key}) answered with {:?}",
+                other.map(|m| format!("{m:?}").chars().take(200).collect::<String>())
+            );
+            std::process::exit(0)
+        }
+    }
+}
+
+/// Caps this worker's memory as its parent asked, once.
+fn cap_memory() {
+    static CAPPED: std::sync::Once = std::sync::Once::new();
+    CAPPED.call_once(|| {
+        let cap = std::env::var(link::MEMORY_VAR)
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok());
+        if let Some(cap) = cap {
+            use rustix::process::{setrlimit, Resource, Rlimit};
+            let limit = Rlimit {
+                current: Some(cap),
+                maximum: Some(cap),
+            };
+            // A cap that cannot be set leaves the worker uncapped; the parent reads
+            // the worker's limits and says so in the report.
+            let _ = setrlimit(Resource::Data, limit);
+        }
+    });
+}
+
+/// Runs an isolated entry (a campaign, a replay), named `key` (its kind and name): in
+/// the parent, `parent` runs it with its cases in workers, and its result is kept for
+/// later workers; a worker on its way gets the parent's result for it; the worker
+/// serving it runs the parent's cases with `pool`, and ends when the parent is done.
+pub(crate) fn isolated<R, F, Fut, T, E>(
+    key: &str,
+    memory_cap: u64,
+    pool: &Pool<F>,
+    parent: impl FnOnce(Arc<Workers>) -> Result<R, Error>,
+) -> Result<R, Error>
+where
+    R: Serialize + DeserializeOwned,
+    F: Fn(String) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<T, E>> + 'static,
+    T: std::fmt::Debug,
+    E: std::fmt::Display,
+{
+    match enter(key)? {
+        // The entry's result as the parent had it, error or not.
+        Entry::Replayed(json) => serde_json::from_str::<Result<R, Error>>(&json)
+            .expect("the parent sends results it serialised itself"),
+        Entry::Serve(stream, token) => {
+            let pool = pool.clone();
+            on_harness_runtime(move || async move {
+                serve(stream, token, move |scenario| pool.run_here(scenario)).await;
+            });
+            std::process::exit(0)
+        }
+        Entry::Parent(entry, earlier) => {
+            let workers = Arc::new(Workers::new(entry, key, earlier, memory_cap, pool));
+            let result = parent(workers);
+            let json = serde_json::to_string(&result).expect("results always serialise");
+            RESULTS.with(|r| r.borrow_mut().push((key.to_owned(), json)));
+            result
+        }
+    }
+}
+
+/// Serves the parent's scenarios with `run` until the parent closes the link, then
+/// ends the worker process. Runs on the harness runtime.
+async fn serve<R, Fut>(stream: std::os::unix::net::UnixStream, token: String, run: R)
+where
+    R: Fn(Scenario) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<CaseResult, Error>> + Send + 'static,
+{
+    let run = Arc::new(run);
+    let served = async move {
+        stream.set_nonblocking(true).ok()?;
+        let stream = tokio::net::UnixStream::from_std(stream).ok()?;
+        let (read, mut write) = stream.into_split();
+        let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+        tokio::spawn(async move {
+            while let Some(line) = rx.recv().await {
+                if write.write_all(line.as_bytes()).await.is_err() {
+                    return;
+                }
+            }
+        });
+        let mut read = tokio::io::BufReader::new(read);
+        while let Ok(Some(bytes)) = next_line(&mut read, usize::MAX).await {
+            let Ok(ToWorker::Run { id, scenario }) = serde_json::from_slice(&bytes) else {
+                continue;
+            };
+            let (run, tx, token) = (run.clone(), tx.clone(), token.clone());
+            tokio::spawn(async move {
+                let message = match run(scenario).await {
+                    Ok(result) => ToParent::Done {
+                        id,
+                        result: Box::new(result),
+                    },
+                    Err(error) => ToParent::Failed {
+                        id,
+                        error: error.to_string(),
+                    },
+                };
+                let _ = tx.send(line(&Sealed { token, message }));
+            });
+        }
+        Some(())
+    };
+    let _ = served.await;
+    // The parent is done with this worker (or gone): leaked threads die with it.
+    std::process::exit(0)
+}
+
+/// How a case sent to a worker came back.
+enum Reply {
+    Ran(Box<CaseResult>),
+    /// The harness failed to run it in the worker, or the worker broke the protocol.
+    Failed(String),
+    /// The worker died; `alone` when this case was the only one in flight.
+    Died { crash: Outcome, alone: bool },
+    /// The worker did not answer in time; `alone` as for a death.
+    Silent { alone: bool },
+    /// The worker was ended by the parent (another case blocked it): run again.
+    Retired,
+}
+
+type InFlight = Arc<Mutex<HashMap<u64, oneshot::Sender<Reply>>>>;
+
+/// How a worker ended: its crash when it died by itself, with how many cases were
+/// still in it. `crash` is `None` when the parent ended it.
+#[derive(Debug, Clone)]
+struct Death {
+    crash: Option<Outcome>,
+    in_flight: usize,
+}
+
+/// A live worker process, shared by the cases sent to it.
+#[derive(Clone)]
+struct Handle {
+    pid: u32,
+    writer: mpsc::UnboundedSender<String>,
+    in_flight: InFlight,
+    /// Set once the link closed: no case may be sent to it.
+    dead: Arc<AtomicBool>,
+    /// Set once the parent decided to end it: its cases run again elsewhere.
+    retired: Arc<AtomicBool>,
+    death: watch::Receiver<Option<Death>>,
+    stderr: Arc<Stderr>,
+    process: Arc<Process>,
+}
+
+/// The worker's process (its group), ended when the last handle on it goes.
+struct Process {
+    child: Mutex<Child>,
+    group: rustix::process::Pid,
+}
+
+impl Process {
+    /// Ends the worker and everything in its process group, and reaps it.
+    fn end(&self) {
+        let _ = rustix::process::kill_process_group(self.group, rustix::process::Signal::KILL);
+        let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    fn try_wait(&self) -> Option<ExitStatus> {
+        let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
+        child.try_wait().ok().flatten()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.end();
+    }
+}
+
+impl Handle {
+    fn is_dead(&self) -> bool {
+        self.dead.load(Ordering::SeqCst)
+    }
+
+    /// Ends the worker: the cases still in it run again in another.
+    fn retire(&self) {
+        self.retired.store(true, Ordering::SeqCst);
+        self.process.end();
+    }
+
+    /// How the worker ended, once it has.
+    async fn ended(&self) -> Death {
+        let mut death = self.death.clone();
+        let ended = death.wait_for(Option::is_some).await;
+        ended.ok().and_then(|d| d.clone()).unwrap_or(Death {
+            crash: None,
+            in_flight: 0,
+        })
+    }
+}
+
+fn failed(error: &str) -> Error {
+    Error::new(ErrorKind::Io, format!("in an isolated worker: {error}"))
+}
+
+/// The worker processes of one isolated entry, seen from the parent.
+pub(crate) struct Workers {
+    entry: usize,
+    key: String,
+    /// The worker's command line: this test alone, or the same program.
+    args: Vec<String>,
+    earlier: Arc<Vec<(String, String)>>,
+    memory_cap: u64,
+    /// How long a case may go unanswered before its worker counts as silent.
+    reply_timeout: Duration,
+    /// The long-lived workers cases are spread over.
+    shared: Vec<tokio::sync::Mutex<Option<Handle>>>,
+    /// Idle workers for running a case alone.
+    solo: Mutex<Vec<Handle>>,
+    next_slot: AtomicUsize,
+    next_id: AtomicU64,
+    /// Workers ended because a case blocked a thread in them (threads that would
+    /// otherwise have leaked).
+    retired: AtomicUsize,
+}
+
+impl std::fmt::Debug for Workers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Workers")
+            .field("entry", &self.entry)
+            .field("key", &self.key)
+            .finish()
+    }
+}
+
+/// Cases in flight per long-lived worker, about: a death costs the others theirs.
+const CASES_PER_WORKER: usize = 16;
+/// The most long-lived workers of one entry.
+const MOST_WORKERS: usize = 4;
+
+impl Workers {
+    fn new<F>(
+        entry: usize,
+        key: &str,
+        earlier: Arc<Vec<(String, String)>>,
+        memory_cap: u64,
+        pool: &Pool<F>,
+    ) -> Self {
+        let count = pool.width().div_ceil(CASES_PER_WORKER).clamp(1, MOST_WORKERS);
+        let limit = pool.limit();
+        Self {
+            entry,
+            key: key.to_owned(),
+            args: worker_args(),
+            earlier,
+            memory_cap,
+            reply_timeout: limit * super::call::RUNAWAY_LIMITS
+                + pool.deadline() * 2
+                + Duration::from_secs(30),
+            shared: (0..count).map(|_| tokio::sync::Mutex::new(None)).collect(),
+            solo: Mutex::new(Vec::new()),
+            next_slot: AtomicUsize::new(0),
+            next_id: AtomicU64::new(0),
+            retired: AtomicUsize::new(0),
+        }
+    }
+
+    /// How many workers were ended because a case blocked a thread in them.
+    pub(crate) fn retired(&self) -> usize {
+        self.retired.load(Ordering::Relaxed)
+    }
+
+    /// Why the workers run with no memory cap, when they do.
+    pub(crate) fn uncapped(&self) -> Option<String> {
+        use rustix::process::{getrlimit, Resource};
+        // A worker sets its cap as this process could: if this one cannot lower its
+        // own hard limit to the cap, neither can they.
+        let hard = getrlimit(Resource::Data).maximum;
+        hard.is_some_and(|hard| hard < self.memory_cap).then(|| {
+            format!(
+                "isolated workers ran with this process's data limit ({} MiB), below the memory cap asked for ({} MiB)",
+                hard.unwrap_or(0) >> 20,
+                self.memory_cap >> 20
+            )
+        })
+    }
+
+    /// Runs one scenario in a worker: its result, or a crash when the worker died of
+    /// it. When several cases were in flight as it died, each runs again alone, in a
+    /// worker of its own, to tell which crashed.
+    pub(crate) async fn run(&self, scenario: Scenario) -> Result<CaseResult, Error> {
+        loop {
+            let slot = self.next_slot.fetch_add(1, Ordering::Relaxed) % self.shared.len();
+            let handle = self.worker(slot).await?;
+            let reply = self.send(&handle, &scenario).await;
+            match self.settled(&handle, reply).await {
+                Settled::Result(result) => return Ok(*result),
+                Settled::Crash(crash) => return Ok(self.crashed(scenario, crash)),
+                Settled::Suspect => return self.run_alone(scenario).await,
+                Settled::Failed(error) => return Err(failed(&error)),
+                Settled::Again => {}
+            }
+        }
+    }
+
+    /// Runs one scenario with no other case in its worker, so a crash is surely its
+    /// own. Idle solo workers are reused: one that survived its case is as good as new.
+    async fn run_alone(&self, scenario: Scenario) -> Result<CaseResult, Error> {
+        loop {
+            let idle = self.solo.lock().unwrap_or_else(|e| e.into_inner()).pop();
+            let handle = match idle.filter(|h| !h.is_dead()) {
+                Some(handle) => handle,
+                None => self.start().await?,
+            };
+            let reply = self.send(&handle, &scenario).await;
+            let settled = self.settled(&handle, reply).await;
+            if !handle.is_dead() && !handle.retired.load(Ordering::SeqCst) {
+                self.solo
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(handle.clone());
+            }
+            match settled {
+                Settled::Result(result) => return Ok(*result),
+                Settled::Crash(crash) => return Ok(self.crashed(scenario, crash)),
+                Settled::Failed(error) => return Err(failed(&error)),
+                // Alone, what killed the worker was this case.
+                Settled::Suspect => {
+                    let death = handle.ended().await;
+                    if let Some(crash) = death.crash {
+                        return Ok(self.crashed(scenario, crash));
+                    }
+                }
+                Settled::Again => {}
+            }
+        }
+    }
+
+    /// What a reply means for the case, once any doubt is settled: a case that
+    /// blocked its thread is a hang, unless its worker is dying or growing towards
+    /// its memory cap (then what it dies of), and its worker is ended at once.
+    async fn settled(&self, handle: &Handle, reply: Reply) -> Settled {
+        match reply {
+            Reply::Ran(result) => {
+                if !matches!(result.outcome, Outcome::Hang { blocked: true, .. }) {
+                    return Settled::Result(result);
+                }
+                self.settle_blocked(handle, result).await
+            }
+            Reply::Died { crash, alone: true } => Settled::Crash(crash),
+            Reply::Died { alone: false, .. } => Settled::Suspect,
+            Reply::Silent { alone: true } => Settled::Crash(Outcome::Hang {
+                after: self.reply_timeout,
+                blocked: true,
+                live: false,
+                answered: false,
+            }),
+            Reply::Silent { alone: false } => Settled::Suspect,
+            Reply::Failed(error) => Settled::Failed(error),
+            Reply::Retired => Settled::Again,
+        }
+    }
+
+    /// A case came back blocked: its thread never yielded. Its worker may be dying of
+    /// it (a failed allocation prints its message, and may symbolise a backtrace,
+    /// before it aborts) or growing towards its cap: one bug is one finding, so the
+    /// worker is watched while its memory grows, and what it dies of is the verdict.
+    /// Otherwise it is a hang, and the worker is ended at once, its threads with it.
+    async fn settle_blocked(&self, handle: &Handle, result: Box<CaseResult>) -> Settled {
+        let started = Instant::now();
+        let mut last = memory(handle.pid);
+        while !handle.is_dead() && handle.stderr.fatal().is_none() {
+            tokio::time::sleep(GROWTH_TICK).await;
+            let now = memory(handle.pid);
+            let growing = matches!((last, now), (Some(a), Some(b)) if b >= a + GROWTH_STEP);
+            if !growing || started.elapsed() > GROWTH_WAIT {
+                break;
+            }
+            last = now;
+        }
+        if handle.is_dead() || handle.stderr.fatal().is_some() {
+            let death = handle.ended().await;
+            return match death.crash {
+                Some(crash) if death.in_flight == 0 => Settled::Crash(crash),
+                Some(_) => Settled::Suspect,
+                None => Settled::Result(result),
+            };
+        }
+        self.retire(handle);
+        Settled::Result(result)
+    }
+
+    /// Sends a scenario to a worker and waits for its answer, at most the reply
+    /// timeout: a worker that stops answering is ended, never waited on for ever.
+    async fn send(&self, handle: &Handle, scenario: &Scenario) -> Reply {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut in_flight = handle.in_flight.lock().expect("in-flight lock");
+            // Checked under the lock the reader drains under: a case is either
+            // answered by the worker or told it died, never left waiting.
+            if handle.is_dead() {
+                return Reply::Retired;
+            }
+            in_flight.insert(id, tx);
+        }
+        let _ = handle.writer.send(line(&ToWorker::Run {
+            id,
+            scenario: scenario.clone(),
+        }));
+        match tokio::time::timeout(self.reply_timeout, rx).await {
+            Ok(reply) => reply.unwrap_or(Reply::Retired),
+            Err(_) => {
+                let others = {
+                    let mut in_flight = handle.in_flight.lock().expect("in-flight lock");
+                    in_flight.remove(&id);
+                    in_flight.len()
+                };
+                self.retire(handle);
+                Reply::Silent { alone: others == 0 }
+            }
+        }
+    }
+
+    fn crashed(&self, scenario: Scenario, crash: Outcome) -> CaseResult {
+        CaseResult {
+            scenario,
+            outcome: crash,
+            journal: Default::default(),
+            elapsed: Duration::ZERO,
+            starved: Duration::ZERO,
+        }
+    }
+
+    /// Ends this worker (a case blocked a thread in it): the cases still in it run
+    /// again in the next one.
+    fn retire(&self, handle: &Handle) {
+        if !handle.retired.swap(true, Ordering::SeqCst) {
+            self.retired.fetch_add(1, Ordering::Relaxed);
+        }
+        handle.retire();
+    }
+
+    /// The live worker of this slot, started when there is none (or it ended).
+    async fn worker(&self, slot: usize) -> Result<Handle, Error> {
+        let mut live = self.shared[slot].lock().await;
+        let usable = live
+            .as_ref()
+            .filter(|h| !h.is_dead() && !h.retired.load(Ordering::SeqCst));
+        if let Some(handle) = usable {
+            return Ok(handle.clone());
+        }
+        let started = self.start().await?;
+        *live = Some(started.clone());
+        Ok(started)
+    }
+
+    /// Starts a worker: this program again, filtered to the current test, in a
+    /// process group of its own, its standard input the link; answers its way to this
+    /// entry and hands it the cases.
+    async fn start(&self) -> Result<Handle, Error> {
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair().map_err(io_error)?;
+        let token = link::token();
+        let mut command = self.command()?;
+        // Its stdout (libtest's report of the test, when the worker's run of it
+        // fails) and its stderr are read as one, bounded.
+        let (output, output_writer) = std::io::pipe().map_err(io_error)?;
+        command
+            .stdin(Stdio::from(std::os::fd::OwnedFd::from(theirs)))
+            .stdout(output_writer.try_clone().map_err(io_error)?)
+            .stderr(output_writer);
+        let mut child = command.spawn().map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                format!("cannot start an isolated worker ({command:?}): {e}"),
+            )
+        })?;
+        // The command holds the worker's end of the link: the link ends only once
+        // the worker's copy is the last.
+        drop(command);
+        let pid = child.id();
+        let group = rustix::process::Pid::from_child(&child);
+        let process = Arc::new(Process {
+            child: Mutex::new(child),
+            group,
+        });
+        // A dying message ends the worker at once: what it dies of is already said.
+        let dying = Arc::downgrade(&process);
+        let (stderr, stderr_done) = Stderr::read(output, move || {
+            if let Some(process) = dying.upgrade() {
+                let _ = rustix::process::kill_process_group(
+                    process.group,
+                    rustix::process::Signal::KILL,
+                );
+            }
+        });
+        ours.set_nonblocking(true).map_err(io_error)?;
+        let stream = tokio::net::UnixStream::from_std(ours).map_err(io_error)?;
+        let (read, mut write) = stream.into_split();
+        let mut read = tokio::io::BufReader::new(read);
+        let reached = tokio::time::timeout(START_TIMEOUT, async {
+            self.reach(&mut read, &mut write, &token, &stderr).await
+        })
+        .await;
+        match reached {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                process.end();
+                return Err(error);
+            }
+            Err(_) => {
+                process.end();
+                return Err(Error::new(
+                    ErrorKind::Io,
+                    format!(
+                        "an isolated worker did not reach its campaign within {START_TIMEOUT:?} ({RULE}): {}",
+                        stderr.text()
+                    ),
+                ));
+            }
+        }
+        let (writer, mut outgoing) = mpsc::unbounded_channel::<String>();
+        tokio::spawn(async move {
+            while let Some(line) = outgoing.recv().await {
+                if write.write_all(line.as_bytes()).await.is_err() {
+                    return;
+                }
+            }
+        });
+        let (death_tx, death) = watch::channel(None);
+        let handle = Handle {
+            pid,
+            writer,
+            in_flight: Arc::default(),
+            dead: Arc::default(),
+            retired: Arc::default(),
+            death,
+            stderr,
+            process,
+        };
+        tokio::spawn(read_replies(
+            handle.clone(),
+            read,
+            token,
+            stderr_done,
+            death_tx,
+        ));
+        Ok(handle)
+    }
+
+    /// Answers the worker's way to this entry: the results of the entries before it,
+    /// then this one to serve. An entry that is not the one the parent ran there is
+    /// the rule broken, said as such.
+    async fn reach(
+        &self,
+        read: &mut tokio::io::BufReader<tokio::net::unix::OwnedReadHalf>,
+        write: &mut tokio::net::unix::OwnedWriteHalf,
+        token: &str,
+        stderr: &Stderr,
+    ) -> Result<(), Error> {
+        loop {
+            let bytes = next_line(read, link::LINE_CAP)
+                .await
+                .map_err(io_error)?
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Config,
+                        format!("an isolated worker ended before it reached {}: {RULE}; what it wrote to stderr:\n{}", self.key, stderr.text()),
+                    )
+                })?;
+            let Ok(ToParent::Hello { entry, key }) = serde_json::from_slice::<ToParent>(&bytes)
+            else {
+                return Err(Error::new(
+                    ErrorKind::Io,
+                    format!(
+                        "an isolated worker sent something other than its way to the campaign: {}",
+                        String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
+                    ),
+                ));
+            };
+            let expected = if entry == self.entry {
+                Some(self.key.as_str())
+            } else {
+                self.earlier.get(entry).map(|(key, _)| key.as_str())
+            };
+            if expected != Some(key.as_str()) {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    format!(
+                        "the worker for `{}` reached `{key}` as isolated entry {} of its test, where this process ran {}: {RULE}",
+                        self.key,
+                        entry + 1,
+                        expected.map_or("nothing".to_owned(), |k| format!("`{k}`"))
+                    ),
+                ));
+            }
+            let answer = if entry == self.entry {
+                ToWorker::Serve {
+                    token: token.to_owned(),
+                }
+            } else {
+                ToWorker::Result {
+                    json: self.earlier[entry].1.clone(),
+                }
+            };
+            write
+                .write_all(line(&answer).as_bytes())
+                .await
+                .map_err(io_error)?;
+            if entry == self.entry {
+                return Ok(());
+            }
+        }
+    }
+
+    /// This program again, as a worker for this entry.
+    fn command(&self) -> Result<Command, Error> {
+        use std::os::unix::process::CommandExt;
+        let exe: PathBuf = std::env::current_exe().map_err(io_error)?;
+        let mut command = Command::new(exe);
+        command
+            .args(&self.args)
+            .env(WORKER_VAR, "1")
+            .env(link::ENTRY_VAR, self.entry.to_string())
+            .env(link::MEMORY_VAR, self.memory_cap.to_string())
+            // A dying worker must not spend its last seconds symbolising a backtrace
+            // (a crash was once reported as a hang so); its panics are caught anyway.
+            .env("RUST_BACKTRACE", "0")
+            .process_group(0);
+        Ok(command)
+    }
+}
+
+impl Drop for Workers {
+    /// The entry is done: every worker ends, and what it started with it.
+    fn drop(&mut self) {
+        let solo = std::mem::take(&mut *self.solo.lock().unwrap_or_else(|e| e.into_inner()));
+        let shared = self.shared.iter_mut().filter_map(|s| s.get_mut().take());
+        for handle in solo.into_iter().chain(shared) {
+            handle.retire();
+        }
+    }
+}
+
+/// What a reply settles to for the case.
+enum Settled {
+    Result(Box<CaseResult>),
+    Crash(Outcome),
+    /// The worker died (or went silent) with other cases in it: run it alone.
+    Suspect,
+    Failed(String),
+    /// The worker was ended for another case: run it again.
+    Again,
+}
+
+/// Reads a worker's replies until its link closes, hands each to its case, and then
+/// tells every case still in it how the worker ended. A line that is not a sealed
+/// reply to a case in flight is the protocol broken: the worker is ended and its cases
+/// fail, naming the cause, so nothing forged becomes a verdict.
+async fn read_replies(
+    handle: Handle,
+    mut read: tokio::io::BufReader<tokio::net::unix::OwnedReadHalf>,
+    token: String,
+    stderr_done: oneshot::Receiver<()>,
+    death_tx: watch::Sender<Option<Death>>,
+) {
+    let mut broken = None;
+    loop {
+        let bytes = match next_line(&mut read, link::LINE_CAP).await {
+            Ok(Some(bytes)) => bytes,
+            Err(error) if error.kind() == std::io::ErrorKind::InvalidData => {
+                broken = Some(format!("the worker broke the link: {error}"));
+                break;
+            }
+            // The end of the link, or a reset by a worker dying with replies unread.
+            Ok(None) | Err(_) => break,
+        };
+        let (id, reply) = match serde_json::from_slice::<Sealed<ToParent>>(&bytes) {
+            Ok(sealed) if sealed.token != token => {
+                broken = Some("the worker sent a result without its token (the code under test wrote to the link, its standard input?)".to_owned());
+                break;
+            }
+            Ok(Sealed {
+                message: ToParent::Done { id, result },
+                ..
+            }) => (id, Reply::Ran(result)),
+            Ok(Sealed {
+                message: ToParent::Failed { id, error },
+                ..
+            }) => (id, Reply::Failed(error)),
+            _ => {
+                broken = Some(format!(
+                    "the worker sent a line that is no result: {}",
+                    String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
+                ));
+                break;
+            }
+        };
+        let waiting = handle.in_flight.lock().expect("in-flight lock").remove(&id);
+        match waiting {
+            Some(tx) => {
+                let _ = tx.send(reply);
+            }
+            None if handle.retired.load(Ordering::SeqCst) => {}
+            None => {
+                broken = Some(format!("the worker answered case {id}, which was not in it"));
+                break;
+            }
+        }
+    }
+    if broken.is_some() {
+        handle.process.end();
+    }
+    // The worker is gone: every case still in it gets an answer.
+    let waiting: Vec<_> = {
+        let mut in_flight = handle.in_flight.lock().expect("in-flight lock");
+        handle.dead.store(true, Ordering::SeqCst);
+        in_flight.drain().map(|(_, tx)| tx).collect()
+    };
+    let status = reaped(&handle.process).await;
+    // Whatever it started ends with it (and lets go of its stderr).
+    let _ = rustix::process::kill_process_group(
+        handle.process.group,
+        rustix::process::Signal::KILL,
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(5), stderr_done).await;
+    let retired = handle.retired.load(Ordering::SeqCst);
+    let crash = (!retired && broken.is_none()).then(|| handle.stderr.crash(status));
+    let alone = waiting.len() == 1;
+    let _ = death_tx.send(Some(Death {
+        crash: crash.clone(),
+        in_flight: waiting.len(),
+    }));
+    for tx in waiting {
+        let reply = match (&broken, &crash) {
+            (Some(broken), _) => Reply::Failed(broken.clone()),
+            (None, Some(crash)) => Reply::Died {
+                crash: crash.clone(),
+                alone,
+            },
+            (None, None) => Reply::Retired,
+        };
+        let _ = tx.send(reply);
+    }
+}
+
+/// The dead worker's exit status, once it is reaped.
+async fn reaped(process: &Process) -> Option<ExitStatus> {
+    for _ in 0..500 {
+        if let Some(status) = process.try_wait() {
+            return Some(status);
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    None
+}
+
+/// A process's data size in bytes (what its memory cap limits), if it is alive.
+fn memory(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmData:"))?;
+    let kb: u64 = line
+        .trim_start_matches("VmData:")
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb << 10)
+}
+
+/// The worker's arguments, read on the thread that entered: the current test alone
+/// when it runs in one (libtest names a test's thread after it), else the program's
+/// own.
+fn worker_args() -> Vec<String> {
+    match std::thread::current().name() {
+        Some(test) if test != "main" => {
+            vec![test.to_owned(), "--exact".into(), "--test-threads=1".into()]
+        }
+        _ => std::env::args().skip(1).collect(),
+    }
+}
