@@ -22,8 +22,11 @@
 //! 6. **fuzzing**: one execution at a time, as libFuzzer runs them: the bare round trip
 //!    one call at a time, against `badgateway::fuzz::run` on the empty input (the
 //!    pass-through case) and on 1,000 fixed inputs decoded into faults;
-//! 7. **isolation**: the same pass-through cases run in a worker process
-//!    (`Campaign::isolated`), against in-process. It runs first: the worker runs this
+//! 7. **cost** (`-- cost` alone): per-case cost side by side in one run, in process
+//!    against the bare round trip and against wiremock (one `MockServer` per slot,
+//!    reset and remounted per case), at concurrency 32 and one case at a time; and
+//!    isolated (worker processes, the default) against in process, with the bundled
+//!    example's wall time both ways. The isolated runs come first: a worker runs this
 //!    program again up to the campaign it serves.
 
 use std::time::{Duration, Instant};
@@ -85,6 +88,11 @@ async fn plain_responder() -> String {
 }
 
 fn bare_rate() -> f64 {
+    bare_rate_at(CONCURRENCY, CASES)
+}
+
+/// The bare round trip, `concurrency` calls at a time: calls/s.
+fn bare_rate_at(concurrency: usize, cases: usize) -> f64 {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -92,10 +100,10 @@ fn bare_rate() -> f64 {
         .unwrap();
     runtime.block_on(async {
         let url = plain_responder().await;
-        let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
+        let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency));
         let started = Instant::now();
         let mut tasks = tokio::task::JoinSet::new();
-        for _ in 0..CASES {
+        for _ in 0..cases {
             let (url, semaphore) = (url.clone(), semaphore.clone());
             tasks.spawn(async move {
                 let _slot = semaphore.acquire_owned().await.unwrap();
@@ -105,40 +113,213 @@ fn bare_rate() -> f64 {
         while let Some(done) = tasks.join_next().await {
             assert_eq!(done.unwrap(), "hello");
         }
-        CASES as f64 / started.elapsed().as_secs_f64()
+        cases as f64 / started.elapsed().as_secs_f64()
     })
 }
 
-/// Pass-through cases in a worker process: cases/s, and the worker's start-up included.
-fn isolated_rate() -> f64 {
+/// The bare round trip one call at a time, from a runtime of its own (as a case's
+/// code runs): calls/s.
+fn bare_sequential(calls: usize) -> f64 {
+    let server = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = server.block_on(plain_responder());
+    let client = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let started = Instant::now();
-    let results = Campaign::new("bench.isolated", baseline())
-        .concurrency(CONCURRENCY)
-        .isolated()
-        .run_scenarios(vec![Scenario::new(); CASES * 5], |url| {
+    for _ in 0..calls {
+        assert_eq!(
+            client.block_on(trivial_client(url.clone(), None)).unwrap(),
+            "hello"
+        );
+    }
+    calls as f64 / started.elapsed().as_secs_f64()
+}
+
+/// wiremock one case at a time: the server reset and the mock mounted again, then the
+/// same client: calls/s.
+fn wiremock_sequential(calls: usize) -> f64 {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let client = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    client.block_on(async {
+        let server = MockServer::start().await;
+        let started = Instant::now();
+        for _ in 0..calls {
+            server.reset().await;
+            Mock::given(method("GET"))
+                .and(path("/hello"))
+                .respond_with(ResponseTemplate::new(200).set_body_string("hello"))
+                .mount(&server)
+                .await;
+            assert_eq!(trivial_client(server.uri(), None).await.unwrap(), "hello");
+        }
+        calls as f64 / started.elapsed().as_secs_f64()
+    })
+}
+
+/// wiremock as a harness: one `MockServer` per slot, reset and the mock mounted again
+/// for every case, then the same client: calls/s.
+fn wiremock_rate(concurrency: usize, cases: usize) -> f64 {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut servers = Vec::new();
+        for _ in 0..concurrency {
+            servers.push(MockServer::start().await);
+        }
+        let servers = std::sync::Arc::new(std::sync::Mutex::new(servers));
+        let started = Instant::now();
+        let mut tasks = tokio::task::JoinSet::new();
+        let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency));
+        for _ in 0..cases {
+            let (servers, semaphore) = (servers.clone(), semaphore.clone());
+            tasks.spawn(async move {
+                let _slot = semaphore.acquire_owned().await.unwrap();
+                let server = servers.lock().unwrap().pop().unwrap();
+                server.reset().await;
+                Mock::given(method("GET"))
+                    .and(path("/hello"))
+                    .respond_with(ResponseTemplate::new(200).set_body_string("hello"))
+                    .mount(&server)
+                    .await;
+                let body = trivial_client(server.uri(), None).await.unwrap();
+                servers.lock().unwrap().push(server);
+                body
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            assert_eq!(done.unwrap(), "hello");
+        }
+        cases as f64 / started.elapsed().as_secs_f64()
+    })
+}
+
+/// Pass-through cases through `Campaign::run_scenarios`, `concurrency` at a time, in
+/// worker processes or in this one: cases/s (a worker's start included).
+fn pass_through_rate(concurrency: usize, cases: usize, isolated: bool) -> f64 {
+    let campaign = Campaign::new("bench.harness", baseline()).concurrency(concurrency);
+    let campaign = if isolated {
+        campaign.isolated()
+    } else {
+        campaign.in_process()
+    };
+    let started = Instant::now();
+    let results = campaign
+        .run_scenarios(vec![Scenario::new(); cases], |url| {
             trivial_client(url, None)
         })
         .unwrap();
     let elapsed = started.elapsed();
     assert!(results.iter().all(|r| r.outcome.class() == Class::Ok));
-    (CASES * 5) as f64 / elapsed.as_secs_f64()
+    cases as f64 / elapsed.as_secs_f64()
 }
 
 fn harness_rate() -> f64 {
-    let started = Instant::now();
-    let results = Campaign::new("bench.harness", baseline())
-        .concurrency(CONCURRENCY)
-        .run_scenarios(vec![Scenario::new(); CASES], |url| {
-            trivial_client(url, None)
-        })
-        .unwrap();
-    let elapsed = started.elapsed();
-    assert!(results.iter().all(|r| r.outcome.class() == Class::Ok));
-    CASES as f64 / elapsed.as_secs_f64()
+    pass_through_rate(CONCURRENCY, CASES, false)
+}
+
+/// Cases in one isolated campaign for the cost section.
+const ISOLATED_CASES: usize = 2_000;
+
+/// What isolation costs, measured first (a worker runs this program again up to the
+/// campaign it serves, so nothing heavy may come before): pass-through cases/s at the
+/// campaign's concurrency, best of 3, and the bundled example's wall time.
+struct Isolated {
+    rate: f64,
+    example: Vec<(String, Duration)>,
+}
+
+fn isolated_first(example: bool) -> Isolated {
+    let rate = (0..3)
+        .map(|_| pass_through_rate(CONCURRENCY, ISOLATED_CASES, true))
+        .fold(0.0, f64::max);
+    let example = if example {
+        example_campaigns(true)
+    } else {
+        Vec::new()
+    };
+    Isolated { rate, example }
+}
+
+/// Per-case cost side by side in one run: in process against a bare round trip and
+/// against wiremock reset and remounted per case, at the campaign's concurrency and one
+/// case at a time; isolated against in process. Alternating rounds, median ratio.
+fn cost(isolated: &Isolated) {
+    const ONE_AT_A_TIME: usize = 300;
+    let _ = (
+        bare_sequential(50),
+        pass_through_rate(1, 50, false),
+        wiremock_sequential(50),
+    );
+    let median = |mut ratios: Vec<f64>| {
+        ratios.sort_by(f64::total_cmp);
+        ratios[ratios.len() / 2]
+    };
+    let mut at_32 = (Vec::new(), Vec::new(), Vec::new());
+    let mut at_1 = (Vec::new(), Vec::new(), Vec::new());
+    let mut in_process = Vec::new();
+    for _ in 0..5 {
+        let bare = bare_rate_at(CONCURRENCY, CASES);
+        let ours = pass_through_rate(CONCURRENCY, CASES, false);
+        let wiremock = wiremock_rate(CONCURRENCY, CASES);
+        at_32.0.push(bare / ours);
+        at_32.1.push(bare / wiremock);
+        at_32.2.push(ours);
+        in_process.push(pass_through_rate(CONCURRENCY, ISOLATED_CASES, false));
+        let bare = bare_sequential(ONE_AT_A_TIME);
+        let ours = pass_through_rate(1, ONE_AT_A_TIME, false);
+        let wiremock = wiremock_sequential(ONE_AT_A_TIME);
+        at_1.0.push(bare / ours);
+        at_1.1.push(bare / wiremock);
+        at_1.2.push(1e6 / ours);
+    }
+    let in_process = in_process.into_iter().fold(0.0, f64::max);
+    println!("  cost per case, side by side (median of 5 alternating rounds):");
+    println!(
+        "    concurrency {CONCURRENCY}: in process {:.2}x a bare round trip; wiremock reset and remounted per case {:.2}x",
+        median(at_32.0),
+        median(at_32.1)
+    );
+    println!(
+        "    one at a time:  in process {:.2}x a bare round trip ({:.0} µs a case); wiremock {:.2}x",
+        median(at_1.0),
+        median(at_1.2),
+        median(at_1.1)
+    );
+    println!(
+        "    isolated: {:.0} cases/s against {in_process:.0} in process at concurrency {CONCURRENCY} ({ISOLATED_CASES} cases, best of 3 each, the workers' start included): {:.2}x the cost per case",
+        isolated.rate,
+        in_process / isolated.rate
+    );
+    if !isolated.example.is_empty() {
+        let in_process = example_campaigns(false);
+        for ((suite, isolated), (_, in_process)) in isolated.example.iter().zip(in_process) {
+            println!(
+                "    example `{suite}`: {:.1} s isolated, {:.1} s in process ({:.2}x)",
+                isolated.as_secs_f64(),
+                in_process.as_secs_f64(),
+                isolated.as_secs_f64() / in_process.as_secs_f64()
+            );
+        }
+    }
 }
 
 fn campaign_rate() -> (f64, String) {
     let report = Campaign::new("bench.campaign", baseline())
+        .in_process()
         .no_fixtures()
         .cases(CASES as u32)
         .concurrency(CONCURRENCY)
@@ -169,6 +350,7 @@ fn overlap() -> (Duration, usize) {
         .collect();
     let started = Instant::now();
     let results = Campaign::new("bench.overlap", baseline())
+        .in_process()
         .deadline(Duration::from_secs(1))
         .run_scenarios(scenarios, |url| trivial_client(url, None))
         .unwrap();
@@ -372,6 +554,7 @@ fn behaviour() {
             |c, field| c.ignoring(field),
         );
         Campaign::new("bench.coverage", Baseline::from_file(file).unwrap())
+            .in_process()
             .contract(contract)
             .no_fixtures()
             .cases(0)
@@ -433,6 +616,7 @@ fn behaviour() {
     );
     let started = Instant::now();
     let results = Campaign::new("bench.retry_after", Baseline::from_file(file).unwrap())
+        .in_process()
         .no_fixtures()
         .run_scenarios(scenarios.clone(), move |url| async move {
             hardened::Client::new(&url, TEST_SECRET_KEY, quick())
@@ -581,6 +765,7 @@ fn timed_campaign(
     let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let seen = first.clone();
     let report = Campaign::new("bench.real", baseline)
+        .in_process()
         .contract(contract)
         .cases(64)
         .deadline(Duration::from_millis(500))
@@ -620,6 +805,7 @@ static PER_SECOND: [std::sync::atomic::AtomicU32; 1024] =
 fn scale_child(cases: u32) {
     let started = Instant::now();
     let report = Campaign::new("bench.scale", baseline())
+        .in_process()
         .no_fixtures()
         .coverage(false)
         .cases(cases)
@@ -721,9 +907,9 @@ fn scale() {
 }
 
 /// The bundled example's naive campaigns, as `cargo run --example campaign` runs them
-/// (strict, 200 cases, 2 s deadline), without keeping fixtures: wall time and the part
-/// of it spent shrinking findings.
-fn example_shrinking() {
+/// (strict, 200 cases, 2 s deadline), without keeping fixtures, in worker processes or
+/// in this one: each one's report.
+fn example_reports(isolated: bool) -> Vec<badgateway::Report> {
     use payment_gateway::{naive, TEST_SECRET_KEY};
     let contract = || {
         payment_gateway::UNREAD_FIELDS.iter().fold(
@@ -732,7 +918,7 @@ fn example_shrinking() {
         )
     };
     let campaign = |suite: &str| {
-        Campaign::new(
+        let campaign = Campaign::new(
             suite,
             Baseline::from_file(concat!(
                 env!("CARGO_MANIFEST_DIR"),
@@ -744,7 +930,12 @@ fn example_shrinking() {
         .strict()
         .cases(200)
         .deadline(Duration::from_secs(2))
-        .no_fixtures()
+        .no_fixtures();
+        if isolated {
+            campaign.isolated()
+        } else {
+            campaign.in_process()
+        }
     };
     let create = campaign("paygate.create_charge")
         .run(|url| async move {
@@ -761,7 +952,20 @@ fn example_shrinking() {
                 .map(|c| c.len())
         })
         .unwrap();
-    for report in [create, list] {
+    vec![create, list]
+}
+
+/// The example's campaigns' wall times.
+fn example_campaigns(isolated: bool) -> Vec<(String, Duration)> {
+    example_reports(isolated)
+        .into_iter()
+        .map(|r| (r.suite, r.elapsed))
+        .collect()
+}
+
+/// The example's campaigns in process: wall time and the part spent shrinking.
+fn example_shrinking() {
+    for report in example_reports(false) {
         println!(
             "  example `{}`: {} findings in {:.1} s, of which shrinking {:.1} s",
             report.suite,
@@ -868,11 +1072,25 @@ fn main() {
     if std::env::args().skip(1).any(|a| a == "example") {
         return example_shrinking(); // `cargo bench --bench throughput -- example`
     }
+    if let [_, section, concurrency] = &args[..] {
+        if section == "pass-through" {
+            // `-- pass-through N`: pass-through cases alone, N at a time, for a profiler.
+            let concurrency = concurrency.parse().expect("a concurrency");
+            let rate = pass_through_rate(concurrency, 3_000, false);
+            return println!("  pass-through, {concurrency} at a time: {rate:.0} cases/s");
+        }
+    }
+    if std::env::args().skip(1).any(|a| a == "cost") {
+        // `cargo bench --bench throughput -- cost`: per-case cost, and the example's
+        // wall time isolated and in process.
+        let isolated = isolated_first(true);
+        return cost(&isolated);
+    }
     if std::env::args().skip(1).any(|a| a == "scale") {
         return scale(); // `cargo bench --bench throughput -- scale`
     }
-    // First, so that the worker, which runs this program again, reaches it at once.
-    let isolated = isolated_rate();
+    // First, so that a worker, which runs this program again, reaches it at once.
+    let isolated = isolated_first(false);
     println!("badgateway throughput: {CASES} cases, concurrency {CONCURRENCY}");
     // Warm up the allocator, the thread pools and the loopback path once, then take
     // the median of alternating rounds so a noisy neighbour hits both sides alike.
@@ -881,7 +1099,6 @@ fn main() {
     rounds.sort_by(|a, b| (a.0 / a.1).total_cmp(&(b.0 / b.1)));
     let (bare, harness) = rounds[rounds.len() / 2];
     let (campaign, tally) = campaign_rate();
-    let in_process = (0..3).map(|_| harness_rate()).fold(0.0, f64::max);
     println!("  bare round trip     {bare:8.0} calls/s   (plain responder, the same client)");
     println!(
         "  harness, pass-through {harness:6.0} cases/s   ratio {:.2}x the bare round trip's time (median of 5 rounds)",
@@ -891,11 +1108,7 @@ fn main() {
         "  generated campaign  {campaign:8.0} cases/s   ratio {:.2}x   ({tally})",
         bare / campaign
     );
-    println!(
-        "  isolated, pass-through {isolated:5.0} cases/s   {:.2}x the cost per case in process ({in_process:.0} cases/s; {} cases, the worker's start included)",
-        in_process / isolated,
-        CASES * 5
-    );
+    cost(&isolated);
     fuzz_rates();
     scale();
     stripe_campaign();

@@ -13,6 +13,7 @@
 //! with its worker.
 
 use std::cell::RefCell;
+use std::fmt::Write as _;
 use std::fmt::{Debug, Display};
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe, PanicHookInfo};
@@ -29,6 +30,9 @@ use crate::runner::outcome::Outcome;
 const CANCEL_GRACE: Duration = Duration::from_millis(100);
 /// Longest `Debug` form of an `Ok` value that an outcome keeps.
 const MAX_VALUE_CHARS: usize = 500;
+/// Longest error or panic message an outcome keeps: a 20 MB panic message once
+/// became a 20 MB fixture, a 20 MB JUnit file and 21 MB of report.
+const MAX_MESSAGE_CHARS: usize = 2000;
 
 thread_local! {
     static CURRENT_CASE: RefCell<Option<Arc<PanicSlot>>> = const { RefCell::new(None) };
@@ -70,6 +74,7 @@ impl PanicSlot {
                 location.map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column())),
             ),
         };
+        let message = cut(&message, MAX_MESSAGE_CHARS);
         let mut first = self.first.lock().unwrap_or_else(|e| e.into_inner());
         first.get_or_insert((message, location));
     }
@@ -231,7 +236,7 @@ mod in_flight {
     use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
     use std::sync::{Mutex, Once};
 
-    static CASES: Mutex<Option<HashMap<u64, String>>> = Mutex::new(None);
+    static CASES: Mutex<Option<HashMap<u64, crate::scenario::Scenario>>> = Mutex::new(None);
     /// How many cases are on record: read without the lock as the process exits.
     static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
     static NEXT: AtomicU64 = AtomicU64::new(0);
@@ -251,7 +256,7 @@ mod in_flight {
     }
 
     /// Puts a case on record until the guard drops, and arms the exit guard.
-    pub(super) fn record(what: String) -> OnRecord {
+    pub(super) fn record(what: crate::scenario::Scenario) -> OnRecord {
         GUARD.call_once(|| {
             shutdown_hooks::add_shutdown_hook(on_exit);
         });
@@ -292,6 +297,9 @@ mod in_flight {
         match cases.as_ref().and_then(|c| c.as_ref()) {
             Some(cases) => {
                 for scenario in cases.values() {
+                    // Written only now: serialising every case as it starts cost more
+                    // than a loopback round trip's share.
+                    let scenario = serde_json::to_string(scenario).unwrap_or_default();
                     eprintln!("  {scenario}");
                 }
             }
@@ -341,8 +349,7 @@ where
     T: Debug,
     E: Display,
 {
-    let _on_record =
-        in_flight::record(serde_json::to_string(scenario).expect("a scenario always serialises"));
+    let _on_record = in_flight::record(scenario.clone());
     let slot = Arc::new(PanicSlot::default());
     let (done_tx, mut done_rx) = oneshot::channel();
     let (cancel_tx, cancel_rx) = oneshot::channel::<()>();
@@ -448,6 +455,84 @@ async fn watch(
     }
 }
 
+/// A case thread's runtime, kept for its next case: building one (an epoll, an
+/// eventfd, a timer wheel) cost more than a loopback round trip.
+///
+/// Implementation notes: a runtime is kept only when the case left nothing in it: no
+/// task still alive once it has had a few turns to finish (a client's connection task
+/// ends once its client is dropped), and no blocking thread ever started (those are
+/// tagged with the case they started in, so a later case could be blamed for their
+/// panic). A case that panicked, was cancelled or left anything behind gets its
+/// runtime shut down, as every case once did.
+struct CaseRuntime {
+    runtime: tokio::runtime::Runtime,
+    /// Blocking threads the runtime started.
+    blocking: Arc<AtomicUsize>,
+    /// The case its blocking threads belong to.
+    case: Arc<Mutex<Option<Arc<PanicSlot>>>>,
+}
+
+thread_local! {
+    static KEPT_RUNTIME: RefCell<Option<CaseRuntime>> = const { RefCell::new(None) };
+}
+
+/// Turns a kept runtime gets for the tasks of its last case to finish.
+const SETTLING_TURNS: usize = 16;
+
+impl CaseRuntime {
+    /// This thread's kept runtime, or a new one, for the case of `slot`.
+    fn take(slot: &Arc<PanicSlot>) -> Option<Self> {
+        let kept = KEPT_RUNTIME.with(|k| k.borrow_mut().take());
+        let kept = match kept {
+            Some(kept) => kept,
+            None => {
+                let blocking = Arc::new(AtomicUsize::new(0));
+                let case: Arc<Mutex<Option<Arc<PanicSlot>>>> = Arc::default();
+                let (started, owner) = (blocking.clone(), case.clone());
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .on_thread_start(move || {
+                        started.fetch_add(1, Ordering::SeqCst);
+                        let owner = owner.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                        if let Some(slot) = owner {
+                            enter_case(&slot);
+                        }
+                    })
+                    .build()
+                    .ok()?;
+                Self {
+                    runtime,
+                    blocking,
+                    case,
+                }
+            }
+        };
+        *kept.case.lock().unwrap_or_else(|e| e.into_inner()) = Some(slot.clone());
+        Some(kept)
+    }
+
+    /// Keeps the runtime for this thread's next case if the case left nothing in it;
+    /// shuts it down otherwise.
+    fn put_back(self) {
+        let metrics = self.runtime.metrics();
+        self.runtime.block_on(async {
+            for _ in 0..SETTLING_TURNS {
+                if metrics.num_alive_tasks() == 0 {
+                    break;
+                }
+                tokio::task::yield_now().await;
+            }
+        });
+        let clean = metrics.num_alive_tasks() == 0 && self.blocking.load(Ordering::SeqCst) == 0;
+        if clean {
+            *self.case.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            KEPT_RUNTIME.with(|k| *k.borrow_mut() = Some(self));
+        } else {
+            self.runtime.shutdown_background();
+        }
+    }
+}
+
 fn run_on_this_thread<F, Fut, T, E>(
     slot: &Arc<PanicSlot>,
     code: Arc<F>,
@@ -461,45 +546,103 @@ where
     E: Display,
 {
     enter_case(slot);
-    let pool_slot = slot.clone();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .on_thread_start(move || enter_case(&pool_slot))
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            return Finished::Returned(Outcome::HandledError {
-                message: format!("badgateway could not build a runtime for the case: {e}"),
-            })
-        }
+    let Some(kept) = CaseRuntime::take(slot) else {
+        return Finished::Returned(Outcome::HandledError {
+            message: "badgateway could not build a runtime for the case".into(),
+        });
     };
     let result = panic::catch_unwind(AssertUnwindSafe(|| {
-        runtime.block_on(async {
+        kept.runtime.block_on(async {
             tokio::select! {
                 result = code(url) => Some(result),
                 _ = cancel => None,
             }
         })
     }));
-    // Tasks the code spawned and left running must not keep the thread alive.
-    runtime.shutdown_background();
-    match result {
+    let finished = match result {
         Ok(Some(Ok(value))) => Finished::Returned(Outcome::Ok {
-            value: truncate_chars(format!("{value:?}"), MAX_VALUE_CHARS),
+            value: Bounded::format(MAX_VALUE_CHARS, |w| write!(w, "{value:?}")),
         }),
         Ok(Some(Err(error))) => Finished::Returned(Outcome::HandledError {
-            message: error.to_string(),
+            message: Bounded::format(MAX_MESSAGE_CHARS, |w| write!(w, "{error}")),
         }),
         Ok(None) => Finished::Cancelled,
         Err(_) => Finished::Panicked,
+    };
+    if matches!(finished, Finished::Returned(_)) {
+        kept.put_back();
+    } else {
+        // Tasks the code spawned and left running must not keep the thread alive.
+        kept.runtime.shutdown_background();
+    }
+    finished
+}
+
+/// Text kept to its first `max` characters, with a note of how many more were cut.
+pub(crate) fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!(
+            "{}… [{} more characters cut]",
+            &text[..at],
+            text[at..].chars().count()
+        ),
+        None => text.to_owned(),
     }
 }
 
-fn truncate_chars(mut text: String, max: usize) -> String {
-    if let Some((cut, _)) = text.char_indices().nth(max) {
-        text.truncate(cut);
-        text.push('…');
+/// A writer that keeps the first characters of what is formatted into it and counts
+/// the rest, so a value of any size is formatted in bounded memory.
+struct Bounded {
+    kept: String,
+    max: usize,
+    chars: usize,
+}
+
+impl Bounded {
+    fn format(max: usize, write: impl FnOnce(&mut Self) -> std::fmt::Result) -> String {
+        let mut bounded = Self {
+            kept: String::new(),
+            max,
+            chars: 0,
+        };
+        // A `Debug` or `Display` that fails leaves what it wrote.
+        let _ = write(&mut bounded);
+        if bounded.chars > max {
+            bounded
+                .kept
+                .push_str(&format!("… [{} more characters cut]", bounded.chars - max));
+        }
+        bounded.kept
     }
-    text
+}
+
+impl std::fmt::Write for Bounded {
+    fn write_str(&mut self, text: &str) -> std::fmt::Result {
+        for c in text.chars() {
+            if self.chars < self.max {
+                self.kept.push(c);
+            }
+            self.chars += 1;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn big_outputs_are_cut_with_a_note_of_how_much() {
+        use std::fmt::Write as _;
+        let huge = "é".repeat(20_000_000);
+        let kept = Bounded::format(MAX_MESSAGE_CHARS, |w| write!(w, "{huge}"));
+        assert_eq!(
+            kept,
+            format!("{}… [19998000 more characters cut]", "é".repeat(2000))
+        );
+        assert_eq!(cut(&huge, 3), "ééé… [19999997 more characters cut]");
+        assert_eq!(cut("short", 5), "short");
+        assert_eq!(Bounded::format(5, |w| write!(w, "short")), "short");
+    }
 }

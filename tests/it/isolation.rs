@@ -1,6 +1,8 @@
-//! Crashes are findings: with isolation, an abort, a stack overflow, memory exhausted,
-//! `exit(..)`, a spinning or blocked thread in the code under test kill or taint a
-//! worker process, never the test; each is found, classified, shrunk and kept.
+//! Crashes are findings by default: isolation is on unless a campaign opts out, so an
+//! abort, a stack overflow, memory exhausted (at once or growing), `exit(..)`, a
+//! spinning or blocked thread in the code under test kill or taint a worker process,
+//! never the test; each is found, classified, shrunk and kept. Workers that flood
+//! stderr, start processes of their own or are reached by a stranger change nothing.
 // See: issue "crashes are findings": a stack overflow on a deeply nested body killed the
 // whole test process in 0.3 s, with no report and nothing kept.
 
@@ -46,13 +48,18 @@ fn nesting(body: &[u8], at: usize) -> usize {
     }
 }
 
+/// This test run's folder: the same in a worker, whose parent is the test process.
 fn fixtures() -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("badgateway-it-{}-isolation", std::process::id()))
+    let run = match std::env::var_os("BADGATEWAY_WORKER") {
+        Some(_) => std::os::unix::process::parent_id(),
+        None => std::process::id(),
+    };
+    std::env::temp_dir().join(format!("badgateway-it-{run}-isolation"))
 }
 
+/// A campaign with no isolation setting: crashes must be findings by default.
 fn campaign(suite: &str) -> Campaign {
     Campaign::new(suite, baseline())
-        .isolated()
         .cases(16)
         .deadline(Duration::from_millis(500))
         .fixtures_dir(fixtures())
@@ -79,7 +86,6 @@ where
         );
     }
     let replay = Replay::new(suite, baseline())
-        .isolated()
         .deadline(Duration::from_millis(500))
         .fixtures_dir(fixtures())
         .run("isolated", code)
@@ -260,4 +266,266 @@ fn exit_0_in_process_fails_the_run_naming_the_case_instead_of_passing() {
     );
     assert!(stderr.contains("{\"steps\":["), "{stderr}");
     assert!(stderr.contains("without .in_process()"), "{stderr}");
+}
+
+/// An allocation that grows under the cap, a slice at a time, never yielding: the case
+/// is seen blocked before the cap is reached, and must still be one finding, a crash
+/// of kind `out of memory`, never a hang beside it.
+#[test]
+fn an_allocation_growing_under_a_1_gib_cap_is_one_crash_never_a_hang() {
+    let report = campaign("isolation.growing")
+        .memory_cap(1 << 30)
+        .run(|url| async move {
+            let (status, _) = get(&url).await?;
+            if status == 503 {
+                let mut held: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    held.push(vec![1u8; 8 << 20]);
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+            Ok::<_, String>(status)
+        })
+        .unwrap();
+    let signatures: Vec<&str> = report
+        .findings
+        .iter()
+        .map(|f| f.signature.as_str())
+        .collect();
+    assert_eq!(signatures, ["crash: out of memory"], "{report}");
+}
+
+/// Pids the code under test wrote to `dir`, one file each.
+fn pids_in(dir: &std::path::Path) -> Vec<u32> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether a process is running (a zombie, killed and not yet reaped, is not).
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    })
+}
+
+#[test]
+fn processes_the_code_under_test_starts_end_with_its_worker() {
+    let dir = fixtures().join("grandchildren");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let pids = dir.clone();
+    let report = campaign("isolation.grandchildren")
+        .no_fixtures()
+        .run(move |url| {
+            let pids = pids.clone();
+            async move {
+                let (status, _) = get(&url).await?;
+                // A helper left running, as a client that shells out might.
+                let child = std::process::Command::new("sleep")
+                    .arg("300")
+                    .spawn()
+                    .map_err(|e| e.to_string())?;
+                std::fs::write(pids.join(child.id().to_string()), "").map_err(|e| e.to_string())?;
+                Ok::<_, String>(status)
+            }
+        })
+        .unwrap();
+    let started = pids_in(&dir);
+    assert!(started.len() > 10, "{} helpers: {report}", started.len());
+    let left: Vec<u32> = started.into_iter().filter(|pid| running(*pid)).collect();
+    assert!(left.is_empty(), "left running after the campaign: {left:?}");
+}
+
+/// Run by the test below in a child process of its own, so its memory is its own: a
+/// worker that writes invalid UTF-8 and a 64 MiB line to stderr on a 503, and
+/// overflows its stack on deep nesting.
+#[test]
+fn child_process_of_the_stderr_flood_test() {
+    if std::env::var_os("BADGATEWAY_IT_FLOOD_CHILD").is_none() {
+        return;
+    }
+    let high_water = || {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let line = status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))
+            .unwrap()
+            .to_owned();
+        line.split_whitespace()
+            .nth(1)
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            << 10
+    };
+    let before = high_water();
+    let report = campaign("isolation.flood")
+        .no_fixtures()
+        .run(|url| async move {
+            use std::io::Write;
+            let (status, body) = get(&url).await?;
+            if status == 503 {
+                let mut stderr = std::io::stderr().lock();
+                stderr
+                    .write_all(b"\xff\xfe not UTF-8\n")
+                    .map_err(|e| e.to_string())?;
+                stderr
+                    .write_all(&vec![b'x'; 64 << 20])
+                    .map_err(|e| e.to_string())?;
+                stderr.write_all(b"\n").map_err(|e| e.to_string())?;
+            }
+            let at = body.iter().position(|b| *b == b'[').unwrap_or(0);
+            Ok::<_, String>(nesting(&body, at))
+        })
+        .unwrap();
+    let grown = high_water().saturating_sub(before);
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.signature == "crash: stack overflow"),
+        "{report}"
+    );
+    let text = report.to_string();
+    assert!(text.len() < 200_000, "a report of {} bytes", text.len());
+    assert!(
+        grown < 200 << 20,
+        "the test process grew by {} MiB",
+        grown >> 20
+    );
+    println!("BADGATEWAY_IT_FLOOD_OK grown {} MiB", grown >> 20);
+}
+
+#[test]
+fn a_worker_flooding_stderr_costs_bounded_memory_and_its_stack_overflow_is_still_diagnosed() {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "isolation::child_process_of_the_stderr_flood_test",
+            "--exact",
+            "--test-threads=1",
+            "--nocapture",
+        ])
+        .env("BADGATEWAY_IT_FLOOD_CHILD", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        &stderr[..stderr.len().min(4000)]
+    );
+    assert!(stdout.contains("BADGATEWAY_IT_FLOOD_OK"), "{stdout}");
+}
+
+/// A stranger on the machine goes for the link: the old link's address was in the
+/// worker's environment; now there is none, and its standard input (the link) cannot
+/// be opened from outside. The verdicts are those of a run no one touched.
+#[test]
+fn a_stranger_cannot_reach_the_link_and_verdicts_are_unchanged() {
+    let code = |url: String| async move {
+        let (status, _) = get(&url).await?;
+        if status == 500 {
+            std::process::abort();
+        }
+        Ok::<_, String>(status)
+    };
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stranger = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let me = std::process::id();
+            let (mut workers_seen, mut ways_in) = (0, Vec::new());
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+                    let Some(pid) = entry
+                        .file_name()
+                        .to_str()
+                        .and_then(|p| p.parse::<u32>().ok())
+                    else {
+                        continue;
+                    };
+                    let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
+                        continue;
+                    };
+                    let environ = String::from_utf8_lossy(&environ).into_owned();
+                    if pid == me || !environ.contains("BADGATEWAY_WORKER=") {
+                        continue;
+                    }
+                    workers_seen += 1;
+                    for var in environ.split('\0').filter(|v| v.starts_with("BADGATEWAY_")) {
+                        let value = var.split_once('=').map_or("", |(_, v)| v);
+                        if let Ok(address) = value.parse::<std::net::SocketAddr>() {
+                            if let Ok(mut stream) = std::net::TcpStream::connect(address) {
+                                use std::io::Write;
+                                let _ =
+                                    stream.write_all(b"{\"Hello\":{\"entry\":0,\"key\":\"x\"}}\n");
+                                ways_in.push(var.to_owned());
+                            }
+                        }
+                    }
+                    if std::fs::OpenOptions::new()
+                        .write(true)
+                        .open(format!("/proc/{pid}/fd/0"))
+                        .is_ok()
+                    {
+                        ways_in.push(format!("/proc/{pid}/fd/0"));
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            (workers_seen, ways_in)
+        })
+    };
+    let report = campaign("isolation.stranger")
+        .no_fixtures()
+        .run(code)
+        .unwrap();
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (workers_seen, ways_in) = stranger.join().unwrap();
+    assert!(workers_seen > 0, "the stranger never saw a worker");
+    assert!(ways_in.is_empty(), "the stranger got in: {ways_in:?}");
+    let signatures: Vec<&str> = report
+        .findings
+        .iter()
+        .map(|f| f.signature.as_str())
+        .collect();
+    assert_eq!(signatures, ["crash: signal 6 (SIGABRT)"], "{report}");
+}
+
+/// The code under test runs in the worker and can write to the link itself: what it
+/// forges is refused, and the campaign fails naming the cause, never with its verdict.
+#[test]
+fn a_result_forged_on_the_link_is_an_error_naming_the_cause() {
+    let error = campaign("isolation.forged")
+        .no_fixtures()
+        .run(|url| async move {
+            use std::io::Write;
+            use std::os::fd::AsFd;
+            let (status, _) = get(&url).await?;
+            if status == 500 {
+                let link = std::io::stdin()
+                    .as_fd()
+                    .try_clone_to_owned()
+                    .map_err(|e| e.to_string())?;
+                let mut link = std::fs::File::from(link);
+                let forged = r#"{"token":"guess","message":{"Done":{"id":0,"result":{}}}}"#;
+                link.write_all(format!("{forged}\n").as_bytes())
+                    .map_err(|e| e.to_string())?;
+            }
+            Ok::<_, String>(status)
+        })
+        .unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains("without its token"), "{message}");
 }

@@ -165,9 +165,15 @@ mod tests {
     async fn a_line_past_the_cap_is_an_error_not_memory() {
         let text = format!("short\n{}\nnever read\n", "x".repeat(100));
         let mut reader = tokio::io::BufReader::with_capacity(7, text.as_bytes());
-        assert_eq!(next_line(&mut reader, 50).await.unwrap(), Some(b"short".to_vec()));
+        assert_eq!(
+            next_line(&mut reader, 50).await.unwrap(),
+            Some(b"short".to_vec())
+        );
         let error = next_line(&mut reader, 50).await.unwrap_err();
-        assert!(error.to_string().contains("longer than 50 bytes"), "{error}");
+        assert!(
+            error.to_string().contains("longer than 50 bytes"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -52,8 +52,8 @@ use super::case::CaseResult;
 use super::harness::on_harness_runtime;
 use super::outcome::Outcome;
 use super::pool::Pool;
-use link::{io_error, line, next_line, Sealed, ToParent, ToWorker};
 pub(crate) use link::WORKER_VAR;
+use link::{io_error, line, next_line, Sealed, ToParent, ToWorker};
 use stderr::Stderr;
 
 /// The memory a worker may use unless told otherwise: 4 GiB.
@@ -241,9 +241,14 @@ enum Reply {
     /// The harness failed to run it in the worker, or the worker broke the protocol.
     Failed(String),
     /// The worker died; `alone` when this case was the only one in flight.
-    Died { crash: Outcome, alone: bool },
+    Died {
+        crash: Outcome,
+        alone: bool,
+    },
     /// The worker did not answer in time; `alone` as for a death.
-    Silent { alone: bool },
+    Silent {
+        alone: bool,
+    },
     /// The worker was ended by the parent (another case blocked it): run again.
     Retired,
 }
@@ -357,7 +362,7 @@ impl std::fmt::Debug for Workers {
 }
 
 /// Cases in flight per long-lived worker, about: a death costs the others theirs.
-const CASES_PER_WORKER: usize = 16;
+const CASES_PER_WORKER: usize = 32;
 /// The most long-lived workers of one entry.
 const MOST_WORKERS: usize = 4;
 
@@ -369,7 +374,10 @@ impl Workers {
         memory_cap: u64,
         pool: &Pool<F>,
     ) -> Self {
-        let count = pool.width().div_ceil(CASES_PER_WORKER).clamp(1, MOST_WORKERS);
+        let count = pool
+            .width()
+            .div_ceil(CASES_PER_WORKER)
+            .clamp(1, MOST_WORKERS);
         let limit = pool.limit();
         Self {
             entry,
@@ -592,7 +600,7 @@ impl Workers {
             .stdin(Stdio::from(std::os::fd::OwnedFd::from(theirs)))
             .stdout(output_writer.try_clone().map_err(io_error)?)
             .stderr(output_writer);
-        let mut child = command.spawn().map_err(|e| {
+        let child = command.spawn().map_err(|e| {
             Error::new(
                 ErrorKind::Io,
                 format!("cannot start an isolated worker ({command:?}): {e}"),
@@ -788,6 +796,10 @@ async fn read_replies(
     death_tx: watch::Sender<Option<Death>>,
 ) {
     let mut broken = None;
+    let sealed_prefix = format!(
+        "{{\"token\":{}",
+        serde_json::to_string(&token).expect("a string serialises")
+    );
     loop {
         let bytes = match next_line(&mut read, link::LINE_CAP).await {
             Ok(Some(bytes)) => bytes,
@@ -798,11 +810,13 @@ async fn read_replies(
             // The end of the link, or a reset by a worker dying with replies unread.
             Ok(None) | Err(_) => break,
         };
+        // A sealed line starts with its token (serde writes fields in order): a line
+        // that does not is refused before it is parsed.
+        if !bytes.starts_with(sealed_prefix.as_bytes()) {
+            broken = Some("the worker sent a result without its token (the code under test wrote to the link, its standard input?)".to_owned());
+            break;
+        }
         let (id, reply) = match serde_json::from_slice::<Sealed<ToParent>>(&bytes) {
-            Ok(sealed) if sealed.token != token => {
-                broken = Some("the worker sent a result without its token (the code under test wrote to the link, its standard input?)".to_owned());
-                break;
-            }
             Ok(Sealed {
                 message: ToParent::Done { id, result },
                 ..
@@ -826,7 +840,9 @@ async fn read_replies(
             }
             None if handle.retired.load(Ordering::SeqCst) => {}
             None => {
-                broken = Some(format!("the worker answered case {id}, which was not in it"));
+                broken = Some(format!(
+                    "the worker answered case {id}, which was not in it"
+                ));
                 break;
             }
         }
@@ -842,10 +858,8 @@ async fn read_replies(
     };
     let status = reaped(&handle.process).await;
     // Whatever it started ends with it (and lets go of its stderr).
-    let _ = rustix::process::kill_process_group(
-        handle.process.group,
-        rustix::process::Signal::KILL,
-    );
+    let _ =
+        rustix::process::kill_process_group(handle.process.group, rustix::process::Signal::KILL);
     let _ = tokio::time::timeout(Duration::from_secs(5), stderr_done).await;
     let retired = handle.retired.load(Ordering::SeqCst);
     let crash = (!retired && broken.is_none()).then(|| handle.stderr.crash(status));

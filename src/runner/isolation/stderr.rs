@@ -263,9 +263,15 @@ mod tests {
         assert!(!state.push(&huge));
         assert!(!state.push(b"\xff\xfe not utf-8\n"));
         assert!(state.push(b"thread 'badgateway-case' (77) has overflowed its stack\n"));
-        assert!(!state.push(b"memory allocation of 5 bytes failed\n"), "only the first dying message counts");
+        assert!(
+            !state.push(b"memory allocation of 5 bytes failed\n"),
+            "only the first dying message counts"
+        );
         let cut = huge.len() + b"\xff\xfe not utf-8".len() - LINE_BYTES;
-        assert_eq!(state.lines[0], format!("{} … [{cut} more bytes cut]", "x".repeat(LINE_BYTES)));
+        assert_eq!(
+            state.lines[0],
+            format!("{} … [{cut} more bytes cut]", "x".repeat(LINE_BYTES))
+        );
         assert_eq!(state.fatal.as_ref().map(|f| f.0), Some("stack overflow"));
         let kept: usize = state.lines.iter().map(String::len).sum();
         assert!(kept < 4096, "{kept} bytes kept");
@@ -284,10 +290,21 @@ mod tests {
         let stderr = Stderr {
             state: Mutex::new(state),
         };
-        let Outcome::Crash { kind, status, stderr } = stderr.crash(None) else {
+        let Outcome::Crash {
+            kind,
+            status,
+            stderr,
+        } = stderr.crash(None)
+        else {
             unreachable!()
         };
-        assert_eq!((kind.as_str(), status.as_str()), ("out of memory", "aborted"));
-        assert!(stderr.contains("memory allocation of 1000000000000 bytes failed"), "{stderr}");
+        assert_eq!(
+            (kind.as_str(), status.as_str()),
+            ("out of memory", "aborted")
+        );
+        assert!(
+            stderr.contains("memory allocation of 1000000000000 bytes failed"),
+            "{stderr}"
+        );
     }
 }
