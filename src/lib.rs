@@ -91,9 +91,10 @@
 //!   [`repeat`](Step::repeat) (the provider stays down) or come
 //!   [`after_effect`](Step#structfield.after_effect) (the charge is taken, then the
 //!   connection resets).
-//! - **Isolation** ([`Campaign::isolated`]): cases run in a worker process, so an
-//!   abort, a stack overflow, memory exhausted or `exit(..)` is an [`Outcome::Crash`]
-//!   finding instead of the end of the test run.
+//! - **Isolation**, on by default ([`Campaign::isolated`], opted out of with
+//!   [`Campaign::in_process`]): cases run in long-lived worker processes, so an abort,
+//!   a stack overflow, memory exhausted or `exit(..)` is an [`Outcome::Crash`] finding
+//!   instead of the end of the test run.
 //! - **[`Fixture`]s in a [`Store`]**: every finding is kept as a readable JSON file,
 //!   atomically, one per signature; a [`Replay`] (or [`Campaign::replay`], with the
 //!   campaign's settings) replays them with one insta snapshot per fixture, so a fixed

@@ -288,7 +288,7 @@ fn leaked<F>(runs: &JudgedPool<F>, blocked: usize) -> Option<String> {
             workers.retired()
         ),
         None => format!(
-            "{blocked} case thread(s) were left blocked or spinning in this process, where nothing can stop them: with Campaign::isolated() they end with a worker process"
+            "{blocked} case thread(s) were left blocked or spinning in this process, where nothing can stop them: isolated (the default, without in_process()) they end with a worker process"
         ),
     })
 }
@@ -458,7 +458,13 @@ where
     let mut warnings = Vec::new();
     for finding in findings {
         let again = vec![finding.scenario.clone(); CONFIRMATIONS as usize];
-        let reruns = runs.all(again).await?;
+        // Each run alone in its worker: a hang that blocks its thread ends only its
+        // own, and the other run is not started again for it.
+        let alone = JudgedPool {
+            pool: runs.pool.alone(),
+            oracle: runs.oracle.clone(),
+        };
+        let reruns = alone.all(again).await?;
         let came_back = reruns
             .iter()
             .filter(|r| same_finding(&r.outcome, &finding.outcome))
@@ -474,10 +480,13 @@ where
                     .all(|r| r.outcome.signature() == o.signature())
         });
         if let Some(other) = other {
-            if kept
-                .iter()
-                .any(|f: &Finding| f.signature == other.signature())
+            // One bug, one finding: cases first seen another way (a crash first seen
+            // as a hang) join the finding already kept for it.
+            if let Some(known) = kept
+                .iter_mut()
+                .find(|f: &&mut Finding| f.signature == other.signature())
             {
+                known.seen_in += finding.seen_in;
                 continue;
             }
             let rerun = &reruns[0];
@@ -505,6 +514,10 @@ where
                 finding.first_case + 1,
                 serde_json::to_string(&finding.scenario).unwrap_or_default()
             ));
+            continue;
+        }
+        if let Some(known) = kept.iter_mut().find(|f| f.signature == finding.signature) {
+            known.seen_in += finding.seen_in;
             continue;
         }
         kept.push(Finding {

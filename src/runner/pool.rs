@@ -34,6 +34,9 @@ pub(crate) struct Pool<F> {
     limit: Option<Duration>,
     rules: Rules,
     workers: Option<Arc<Workers>>,
+    /// Whether each case runs alone in its worker (confirmations: a case that blocks
+    /// its thread ends only its own worker, and no other case runs again for it).
+    alone: bool,
     /// Providers between cases, kept for the next: at most one per slot is ever
     /// running, so a campaign binds about `concurrency` ports in all.
     providers: Arc<std::sync::Mutex<Vec<crate::provider::Provider>>>,
@@ -51,6 +54,7 @@ impl<F> Clone for Pool<F> {
             limit: self.limit,
             rules: self.rules.clone(),
             workers: self.workers.clone(),
+            alone: self.alone,
             providers: self.providers.clone(),
         }
     }
@@ -74,6 +78,7 @@ impl<F> Pool<F> {
             limit: None,
             rules: Rules::default(),
             workers: None,
+            alone: false,
             providers: Arc::default(),
         }
     }
@@ -121,6 +126,14 @@ impl<F> Pool<F> {
     pub(crate) fn in_workers(mut self, workers: Arc<Workers>) -> Self {
         self.workers = Some(workers);
         self
+    }
+
+    /// This pool, each of its cases alone in a worker when isolated.
+    pub(crate) fn alone(&self) -> Self {
+        Self {
+            alone: true,
+            ..self.clone()
+        }
     }
 
     /// The worker processes the cases run in, if isolated.
@@ -201,6 +214,7 @@ where
         let pool = self.clone();
         async move {
             match &pool.workers {
+                Some(workers) if pool.alone => workers.run_alone(scenario).await,
                 Some(workers) => workers.run(scenario).await,
                 None => pool.run_here(scenario).await,
             }

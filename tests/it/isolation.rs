@@ -295,27 +295,33 @@ fn an_allocation_growing_under_a_1_gib_cap_is_one_crash_never_a_hang() {
     assert_eq!(signatures, ["crash: out of memory"], "{report}");
 }
 
-/// Pids the code under test wrote to `dir`, one file each.
-fn pids_in(dir: &std::path::Path) -> Vec<u32> {
+/// The processes the code under test wrote to `dir`, one file each, named
+/// `pid-starttime` (pids are reused on a busy machine; the start time tells).
+fn pids_in(dir: &std::path::Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .map(|entries| {
             entries
-                .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .filter_map(|e| Some(e.ok()?.file_name().to_str()?.to_owned()))
                 .collect()
         })
         .unwrap_or_default()
 }
 
-/// Whether a process is running (a zombie, killed and not yet reaped, is not).
-fn running(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        !stat
-            .rsplit(')')
-            .next()
-            .unwrap_or("")
-            .trim_start()
-            .starts_with('Z')
-    })
+/// A process's state letter and start time, from `/proc/<pid>/stat`.
+fn state_and_start(pid: u32) -> Option<(char, String)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    Some((fields.first()?.chars().next()?, fields.get(19)?.to_string()))
+}
+
+/// Whether the process named `pid-starttime` is still running (a zombie, killed and
+/// not yet reaped, is not).
+fn running(process: &str) -> bool {
+    let Some((pid, start)) = process.split_once('-') else {
+        return false;
+    };
+    state_and_start(pid.parse().unwrap_or(0))
+        .is_some_and(|(state, now)| now == start && state != 'Z')
 }
 
 #[test]
@@ -335,14 +341,23 @@ fn processes_the_code_under_test_starts_end_with_its_worker() {
                     .arg("300")
                     .spawn()
                     .map_err(|e| e.to_string())?;
-                std::fs::write(pids.join(child.id().to_string()), "").map_err(|e| e.to_string())?;
+                let (_, start) = state_and_start(child.id()).ok_or("no /proc entry")?;
+                std::fs::write(pids.join(format!("{}-{start}", child.id())), "")
+                    .map_err(|e| e.to_string())?;
                 Ok::<_, String>(status)
             }
         })
         .unwrap();
     let started = pids_in(&dir);
     assert!(started.len() > 10, "{} helpers: {report}", started.len());
-    let left: Vec<u32> = started.into_iter().filter(|pid| running(*pid)).collect();
+    // A killed process is gone a moment after its signal: waited for, never slept on
+    // for a fixed time.
+    let waited = std::time::Instant::now();
+    let mut left: Vec<String> = started;
+    while !left.is_empty() && waited.elapsed() < Duration::from_secs(10) {
+        left.retain(|p| running(p));
+        std::thread::yield_now();
+    }
     assert!(left.is_empty(), "left running after the campaign: {left:?}");
 }
 

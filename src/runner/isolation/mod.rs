@@ -180,7 +180,10 @@ where
         }
         Entry::Parent(entry, earlier) => {
             let workers = Arc::new(Workers::new(entry, key, earlier, memory_cap, pool));
-            let result = parent(workers);
+            let result = parent(workers.clone());
+            // Ended now, not whenever the last task holding them lets go: what the
+            // code under test started is gone when the campaign returns.
+            workers.end_all();
             let json = serde_json::to_string(&result).expect("results always serialise");
             RESULTS.with(|r| r.borrow_mut().push((key.to_owned(), json)));
             result
@@ -436,7 +439,7 @@ impl Workers {
 
     /// Runs one scenario with no other case in its worker, so a crash is surely its
     /// own. Idle solo workers are reused: one that survived its case is as good as new.
-    async fn run_alone(&self, scenario: Scenario) -> Result<CaseResult, Error> {
+    pub(crate) async fn run_alone(&self, scenario: Scenario) -> Result<CaseResult, Error> {
         loop {
             let idle = self.solo.lock().unwrap_or_else(|e| e.into_inner()).pop();
             let handle = match idle.filter(|h| !h.is_dead()) {
@@ -762,14 +765,23 @@ impl Workers {
     }
 }
 
-impl Drop for Workers {
+impl Workers {
     /// The entry is done: every worker ends, and what it started with it.
-    fn drop(&mut self) {
+    fn end_all(&self) {
         let solo = std::mem::take(&mut *self.solo.lock().unwrap_or_else(|e| e.into_inner()));
-        let shared = self.shared.iter_mut().filter_map(|s| s.get_mut().take());
+        let shared = self
+            .shared
+            .iter()
+            .filter_map(|s| s.try_lock().ok().and_then(|mut h| h.take()));
         for handle in solo.into_iter().chain(shared) {
             handle.retire();
         }
+    }
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        self.end_all();
     }
 }
 
