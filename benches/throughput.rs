@@ -637,23 +637,7 @@ fn behaviour() {
 /// timeout, so a stalled input costs its timeout and no more).
 fn fuzz_rates() {
     const RUNS: usize = 2_000;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let url = runtime.block_on(plain_responder());
-    let client = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let bare = |runs: usize| {
-        let started = Instant::now();
-        for _ in 0..runs {
-            client.block_on(trivial_client(url.clone(), None)).unwrap();
-        }
-        runs as f64 / started.elapsed().as_secs_f64()
-    };
+    let bare = bare_sequential;
     let campaign = Campaign::new("bench.fuzz", baseline())
         .deadline(Duration::from_millis(100))
         .no_fixtures();
