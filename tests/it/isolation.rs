@@ -544,3 +544,92 @@ fn a_result_forged_on_the_link_is_an_error_naming_the_cause() {
     let message = error.to_string();
     assert!(message.contains("without its token"), "{message}");
 }
+
+/// The worker process (pid and start time) each of four pass-through cases ran in.
+fn worker_pids(suite: &str, spawn_helper: bool) -> Vec<String> {
+    let scenarios = vec![badgateway::Scenario::new(); 4];
+    let results = campaign(suite)
+        .concurrency(2)
+        .run_scenarios(scenarios, move |url| async move {
+            get(&url).await?;
+            if spawn_helper {
+                // Started and left running past the case, as a client that shells out.
+                std::process::Command::new("sleep")
+                    .arg("300")
+                    .spawn()
+                    .map_err(|e| e.to_string())?;
+            }
+            let me = std::process::id();
+            let (_, start) = state_and_start(me).ok_or("no /proc entry")?;
+            Ok::<_, String>(format!("{me}-{start}"))
+        })
+        .unwrap();
+    results
+        .iter()
+        .map(|r| match &r.outcome {
+            badgateway::Outcome::Ok { value } => value.trim_matches('"').to_owned(),
+            other => panic!("{other}"),
+        })
+        .collect()
+}
+
+/// A worker costs a process start and the test's way up to its campaign: a clean one
+/// goes on to the test's next campaign instead of ending, and serves it. One that left
+/// a process of its own running ends with its campaign (nothing it started outlives
+/// it), and the next campaign gets a new worker.
+#[test]
+fn a_clean_worker_serves_the_next_campaign_and_a_tainted_one_ends() {
+    let first = worker_pids("isolation.handed-on.1", false);
+    let second = worker_pids("isolation.handed-on.2", false);
+    // The test's own process, in a worker too (which runs this test up to its campaign).
+    let test = match std::env::var_os("BADGATEWAY_WORKER") {
+        Some(_) => std::os::unix::process::parent_id(),
+        None => std::process::id(),
+    };
+    let test = format!("{test}-");
+    assert!(
+        !first[0].starts_with(&test),
+        "{first:?} ran in the test process"
+    );
+    assert_eq!(first[0], second[0], "{first:?} then {second:?}");
+    let tainted = worker_pids("isolation.handed-on.3", true);
+    assert_eq!(tainted[0], second[0], "{second:?} then {tainted:?}");
+    let after = worker_pids("isolation.handed-on.4", false);
+    assert_ne!(after[0], tainted[0], "{tainted:?} then {after:?}");
+    assert!(
+        !running(&tainted[0]),
+        "the worker that started a helper outlived its campaign"
+    );
+}
+
+/// The worker runs the test again up to its campaign: a test that reaches its
+/// campaign another way there (here, a name that depends on the process) breaks the
+/// rule, and fails with an error naming it, never with a verdict from the wrong
+/// campaign. Its first campaign is reached the same way, so the worker that served it
+/// is the one handed on to the second, which is where they part.
+#[test]
+fn a_campaign_the_worker_reaches_another_way_fails_naming_the_rule() {
+    let client = |url: String| async move {
+        let (status, _) = get(&url).await?;
+        Ok::<_, String>(status)
+    };
+    campaign("isolation.rule.same")
+        .no_fixtures()
+        .run(client)
+        .unwrap();
+    let suite = match std::env::var_os("BADGATEWAY_WORKER") {
+        Some(_) => "isolation.rule.in-the-worker",
+        None => "isolation.rule.in-the-test",
+    };
+    let error = campaign(suite).no_fixtures().run(client).unwrap_err();
+    assert_eq!(error.kind(), badgateway::ErrorKind::Config, "{error}");
+    let message = error.to_string();
+    for said in [
+        "must be reached the same way every time its test runs",
+        "`isolation.rule.in-the-worker`",
+        "`isolation.rule.in-the-test`",
+        ".in_process()",
+    ] {
+        assert!(message.contains(said), "{said:?} not in: {message}");
+    }
+}

@@ -42,6 +42,8 @@ pub(super) enum ToParent {
     Done { id: u64, result: Box<CaseResult> },
     /// A case could not run: the harness's own failure (a provider that cannot bind).
     Failed { id: u64, error: String },
+    /// The worker is done with its entry and waits, idle, to be resumed.
+    Parked,
 }
 
 /// A message to the worker.
@@ -54,6 +56,11 @@ pub(super) enum ToWorker {
     Serve { token: String },
     /// Run one scenario.
     Run { id: u64, scenario: Scenario },
+    /// The entry is done and this is its result: stop serving, say `Parked`, and wait
+    /// for `Resume` (or the end of the link) before going on with the test.
+    Park { json: String },
+    /// Go on with the test, to its next isolated entry.
+    Resume,
 }
 
 /// A message with the token of the worker that sent it.
@@ -117,6 +124,42 @@ pub(super) fn read_line(stream: &mut UnixStream) -> Result<Option<String>, Error
             _ => line.push(byte[0]),
         }
     }
+}
+
+/// The worker's side of parking: the link back to blocking, `Parked` said (sealed),
+/// and a wait for `Resume`. An error or the end of the link: the parent is done.
+pub(super) fn park(token: &str) -> Result<(), Error> {
+    let mut stream = worker_end()?;
+    stream.set_nonblocking(false).map_err(io_error)?;
+    send_line(
+        &mut stream,
+        &Sealed {
+            token: token.to_owned(),
+            message: ToParent::Parked,
+        },
+    )?;
+    match read_line(&mut stream)? {
+        Some(line) if matches!(serde_json::from_str(&line), Ok(ToWorker::Resume)) => Ok(()),
+        _ => Err(Error::new(
+            ErrorKind::Io,
+            "the parent did not resume this worker",
+        )),
+    }
+}
+
+/// The link as two streams of this runtime, one read and one written, each on a
+/// descriptor of its own. Not `into_split`: its write half shuts the socket's writing
+/// down when dropped, for every descriptor, and a worker parked between two entries
+/// outlives the runtime of the one it served.
+pub(super) fn halves(
+    link: &UnixStream,
+) -> Result<(tokio::net::UnixStream, tokio::net::UnixStream), Error> {
+    let half = || {
+        let half = link.try_clone().map_err(io_error)?;
+        half.set_nonblocking(true).map_err(io_error)?;
+        tokio::net::UnixStream::from_std(half).map_err(io_error)
+    };
+    Ok((half()?, half()?))
 }
 
 pub(super) fn send_line<T: Serialize>(stream: &mut UnixStream, message: &T) -> Result<(), Error> {

@@ -118,7 +118,8 @@ fn enter(key: &str) -> Result<Entry, Error> {
     };
     match serde_json::from_str::<ToWorker>(&line) {
         Ok(ToWorker::Result { json }) if number < serves => Ok(Entry::Replayed(json)),
-        Ok(ToWorker::Serve { token }) if number == serves => Ok(Entry::Serve(stream, token)),
+        // A worker serves its first entry, and then, resumed, each later one.
+        Ok(ToWorker::Serve { token }) if number >= serves => Ok(Entry::Serve(stream, token)),
         other => {
             // The parent says why on its side; this process has nothing to serve.
             eprintln!(
@@ -173,38 +174,51 @@ where
             .expect("the parent sends results it serialised itself"),
         Entry::Serve(stream, token) => {
             let pool = pool.clone();
-            on_harness_runtime(move || async move {
-                serve(stream, token, move |scenario| pool.run_here(scenario)).await;
+            let sealing = token.clone();
+            let parked = on_harness_runtime(move || async move {
+                serve(stream, token, move |scenario| pool.run_here(scenario)).await
             });
-            std::process::exit(0)
+            // The parent handed this worker on to the test's next entry: wait there,
+            // idle, until it gets there too (or ends, and this worker with it).
+            let Some(json) = parked else {
+                std::process::exit(0)
+            };
+            if link::park(&sealing).is_err() {
+                std::process::exit(0)
+            }
+            serde_json::from_str::<Result<R, Error>>(&json)
+                .expect("the parent sends results it serialised itself")
         }
         Entry::Parent(entry, earlier) => {
             let workers = Arc::new(Workers::new(entry, key, earlier, memory_cap, pool));
             let result = parent(workers.clone());
-            // Ended now, not whenever the last task holding them lets go: what the
-            // code under test started is gone when the campaign returns.
-            workers.end_all();
             let json = serde_json::to_string(&result).expect("results always serialise");
+            // Parked or ended now, not whenever the last task holding them lets go:
+            // what the code under test started is gone when the campaign returns.
+            workers.park_all(&json);
             RESULTS.with(|r| r.borrow_mut().push((key.to_owned(), json)));
             result
         }
     }
 }
 
-/// Serves the parent's scenarios with `run` until the parent closes the link, then
-/// ends the worker process. Runs on the harness runtime.
-async fn serve<R, Fut>(stream: std::os::unix::net::UnixStream, token: String, run: R)
+/// Serves the parent's scenarios with `run` until the parent parks this worker (then
+/// the entry's result, once every reply is written) or closes the link (then it ends
+/// the worker process). Runs on the harness runtime.
+async fn serve<R, Fut>(
+    stream: std::os::unix::net::UnixStream,
+    token: String,
+    run: R,
+) -> Option<String>
 where
     R: Fn(Scenario) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<CaseResult, Error>> + Send + 'static,
 {
     let run = Arc::new(run);
     let served = async move {
-        stream.set_nonblocking(true).ok()?;
-        let stream = tokio::net::UnixStream::from_std(stream).ok()?;
-        let (read, mut write) = stream.into_split();
+        let (read, mut write) = link::halves(&stream).ok()?;
         let (tx, mut rx) = mpsc::unbounded_channel::<String>();
-        tokio::spawn(async move {
+        let writer = tokio::spawn(async move {
             while let Some(line) = rx.recv().await {
                 if write.write_all(line.as_bytes()).await.is_err() {
                     return;
@@ -213,8 +227,16 @@ where
         });
         let mut read = tokio::io::BufReader::new(read);
         while let Ok(Some(bytes)) = next_line(&mut read, usize::MAX).await {
-            let Ok(ToWorker::Run { id, scenario }) = serde_json::from_slice(&bytes) else {
-                continue;
+            let (id, scenario) = match serde_json::from_slice(&bytes) {
+                Ok(ToWorker::Run { id, scenario }) => (id, scenario),
+                // The parent parks only a worker with no case in it: every reply is
+                // queued already, and written before the worker says it is parked.
+                Ok(ToWorker::Park { json }) => {
+                    drop(tx);
+                    let _ = writer.await;
+                    return Some(Some(json));
+                }
+                _ => continue,
             };
             let (run, tx, token) = (run.clone(), tx.clone(), token.clone());
             tokio::spawn(async move {
@@ -231,11 +253,13 @@ where
                 let _ = tx.send(line(&Sealed { token, message }));
             });
         }
-        Some(())
+        Some(None)
     };
-    let _ = served.await;
-    // The parent is done with this worker (or gone): leaked threads die with it.
-    std::process::exit(0)
+    match served.await {
+        Some(Some(json)) => Some(json),
+        // The parent is done with this worker (or gone): leaked threads die with it.
+        _ => std::process::exit(0),
+    }
 }
 
 /// How a case sent to a worker came back.
@@ -279,6 +303,42 @@ struct Handle {
     death: watch::Receiver<Option<Death>>,
     stderr: Arc<Stderr>,
     process: Arc<Process>,
+    /// The parent's end of the link, kept apart from the runtime's copy so that the
+    /// worker can be parked once the entry's runtime is gone.
+    link: Arc<std::os::unix::net::UnixStream>,
+    token: String,
+    /// Tells the reader to stop (the worker is being parked); it lets go of `reading`
+    /// as it ends.
+    stop: Arc<watch::Sender<bool>>,
+    reading: Arc<Mutex<Option<std::sync::mpsc::Receiver<()>>>>,
+    /// Told when the worker's output ended, once it has died.
+    output_done: OutputDone,
+    memory_cap: u64,
+}
+
+type OutputDone = Arc<Mutex<Option<oneshot::Receiver<()>>>>;
+
+/// A worker between two entries of its test, parked: it has returned the last one's
+/// result and waits for the next entry to resume it. Dropping it ends it.
+struct Idle {
+    pid: u32,
+    link: Arc<std::os::unix::net::UnixStream>,
+    process: Arc<Process>,
+    stderr: Arc<Stderr>,
+    output_done: OutputDone,
+    memory_cap: u64,
+}
+
+/// The most workers parked between two entries.
+const MOST_PARKED: usize = MOST_WORKERS + 1;
+/// How long a worker may take to say it is parked.
+const PARK_TIMEOUT: Duration = Duration::from_secs(5);
+
+thread_local! {
+    /// Workers this thread's last isolated entry parked, for its next to adopt; they
+    /// end with the thread (or, on the main thread, with the process: a parked worker
+    /// waits on its link, and its end ends the worker).
+    static PARKED: RefCell<Vec<Idle>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The worker's process (its group), ended when the last handle on it goes.
@@ -319,6 +379,64 @@ impl Handle {
         self.process.end();
     }
 
+    /// Parks the worker, idle between two entries, with the entry's result, when it
+    /// is clean: alive, no case in it, no dying message, nothing else in its process
+    /// group (what the code under test started must end with the entry), its reader
+    /// stopped. `None` when it is not: the caller ends it.
+    fn park(&self, json: &str) -> Option<Idle> {
+        let clean = |h: &Self| {
+            !h.is_dead()
+                && !h.retired.load(Ordering::SeqCst)
+                && h.stderr.fatal().is_none()
+                && h.in_flight.lock().map(|f| f.is_empty()).unwrap_or(false)
+        };
+        if !clean(self) {
+            return None;
+        }
+        self.stop.send_replace(true);
+        let reading = self
+            .reading
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()?;
+        // Gone (the entry's runtime dropped it) or returned: either way it reads no more.
+        if !matches!(
+            reading.recv_timeout(PARK_TIMEOUT),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected)
+        ) {
+            return None;
+        }
+        if !clean(self) || others_in_group(self.pid) {
+            return None;
+        }
+        let mut link = self.link.as_ref();
+        link.set_nonblocking(false).ok()?;
+        link.set_write_timeout(Some(PARK_TIMEOUT)).ok()?;
+        link.set_read_timeout(Some(PARK_TIMEOUT)).ok()?;
+        use std::io::Write;
+        link.write_all(
+            line(&ToWorker::Park {
+                json: json.to_owned(),
+            })
+            .as_bytes(),
+        )
+        .ok()?;
+        let mut stream = self.link.try_clone().ok()?;
+        let said = link::read_line(&mut stream).ok()??;
+        let parked = matches!(
+            serde_json::from_str::<Sealed<ToParent>>(&said),
+            Ok(Sealed { token, message: ToParent::Parked }) if token == self.token
+        );
+        parked.then(|| Idle {
+            pid: self.pid,
+            link: self.link.clone(),
+            process: self.process.clone(),
+            stderr: self.stderr.clone(),
+            output_done: self.output_done.clone(),
+            memory_cap: self.memory_cap,
+        })
+    }
+
     /// How the worker ended, once it has.
     async fn ended(&self) -> Death {
         let mut death = self.death.clone();
@@ -348,6 +466,8 @@ pub(crate) struct Workers {
     shared: Vec<tokio::sync::Mutex<Option<Handle>>>,
     /// Idle workers for running a case alone.
     solo: Mutex<Vec<Handle>>,
+    /// Workers the entry before this one parked, resumed before any is started.
+    adoptable: Mutex<Vec<Idle>>,
     next_slot: AtomicUsize,
     next_id: AtomicU64,
     /// Workers ended because a case blocked a thread in them (threads that would
@@ -382,6 +502,12 @@ impl Workers {
             .div_ceil(CASES_PER_WORKER)
             .clamp(1, MOST_WORKERS);
         let limit = pool.limit();
+        // A parked worker has the cap of the entry it served.
+        let adoptable = PARKED.with(|p| std::mem::take(&mut *p.borrow_mut()));
+        let adoptable = adoptable
+            .into_iter()
+            .filter(|idle| idle.memory_cap == memory_cap)
+            .collect();
         Self {
             entry,
             key: key.to_owned(),
@@ -393,6 +519,7 @@ impl Workers {
                 + Duration::from_secs(30),
             shared: (0..count).map(|_| tokio::sync::Mutex::new(None)).collect(),
             solo: Mutex::new(Vec::new()),
+            adoptable: Mutex::new(adoptable),
             next_slot: AtomicUsize::new(0),
             next_id: AtomicU64::new(0),
             retired: AtomicUsize::new(0),
@@ -589,12 +716,36 @@ impl Workers {
         Ok(started)
     }
 
-    /// Starts a worker: this program again, filtered to the current test, in a
-    /// process group of its own, its standard input the link; answers its way to this
-    /// entry and hands it the cases.
+    /// A worker for this entry: one the entry before parked, resumed, or else a new
+    /// one. A parked worker that does not reach this entry is ended, and a new one
+    /// started: it says why, if the test broke the rule.
     async fn start(&self) -> Result<Handle, Error> {
+        loop {
+            let idle = self
+                .adoptable
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .pop();
+            let Some(idle) = idle else { break };
+            let resumed = {
+                use std::io::Write;
+                (&*idle.link).write_all(line(&ToWorker::Resume).as_bytes())
+            };
+            if resumed.is_ok() {
+                if let Ok(handle) = self.attach(idle).await {
+                    return Ok(handle);
+                }
+            }
+        }
+        let idle = self.spawn()?;
+        self.attach(idle).await
+    }
+
+    /// Starts a worker: this program again, filtered to the current test, in a
+    /// process group of its own, its standard input the link. It is on its way to
+    /// this entry, as a resumed one is.
+    fn spawn(&self) -> Result<Idle, Error> {
         let (ours, theirs) = std::os::unix::net::UnixStream::pair().map_err(io_error)?;
-        let token = link::token();
         let mut command = self.command()?;
         // Its stdout (libtest's report of the test, when the worker's run of it
         // fails) and its stderr are read as one, bounded.
@@ -620,7 +771,7 @@ impl Workers {
         });
         // A dying message ends the worker at once: what it dies of is already said.
         let dying = Arc::downgrade(&process);
-        let (stderr, stderr_done) = Stderr::read(output, move || {
+        let (stderr, output_done) = Stderr::read(output, move || {
             if let Some(process) = dying.upgrade() {
                 let _ = rustix::process::kill_process_group(
                     process.group,
@@ -628,9 +779,28 @@ impl Workers {
                 );
             }
         });
-        ours.set_nonblocking(true).map_err(io_error)?;
-        let stream = tokio::net::UnixStream::from_std(ours).map_err(io_error)?;
-        let (read, mut write) = stream.into_split();
+        Ok(Idle {
+            pid,
+            link: Arc::new(ours),
+            process,
+            stderr,
+            output_done: Arc::new(Mutex::new(Some(output_done))),
+            memory_cap: self.memory_cap,
+        })
+    }
+
+    /// Answers a worker's way to this entry and hands it the cases.
+    async fn attach(&self, idle: Idle) -> Result<Handle, Error> {
+        let Idle {
+            pid,
+            link,
+            process,
+            stderr,
+            output_done,
+            memory_cap,
+        } = idle;
+        let token = link::token();
+        let (read, mut write) = link::halves(&link)?;
         let mut read = tokio::io::BufReader::new(read);
         let reached = tokio::time::timeout(START_TIMEOUT, async {
             self.reach(&mut read, &mut write, &token, &stderr).await
@@ -662,6 +832,8 @@ impl Workers {
             }
         });
         let (death_tx, death) = watch::channel(None);
+        let (stop, stopped) = watch::channel(false);
+        let (alive, reading) = std::sync::mpsc::channel();
         let handle = Handle {
             pid,
             writer,
@@ -671,12 +843,18 @@ impl Workers {
             death,
             stderr,
             process,
+            link,
+            token: token.clone(),
+            stop: Arc::new(stop),
+            reading: Arc::new(Mutex::new(Some(reading))),
+            output_done,
+            memory_cap,
         };
         tokio::spawn(read_replies(
             handle.clone(),
             read,
             token,
-            stderr_done,
+            Reader { stopped, alive },
             death_tx,
         ));
         Ok(handle)
@@ -687,8 +865,8 @@ impl Workers {
     /// the rule broken, said as such.
     async fn reach(
         &self,
-        read: &mut tokio::io::BufReader<tokio::net::unix::OwnedReadHalf>,
-        write: &mut tokio::net::unix::OwnedWriteHalf,
+        read: &mut tokio::io::BufReader<tokio::net::UnixStream>,
+        write: &mut tokio::net::UnixStream,
         token: &str,
         stderr: &Stderr,
     ) -> Result<(), Error> {
@@ -766,16 +944,39 @@ impl Workers {
 }
 
 impl Workers {
-    /// The entry is done: every worker ends, and what it started with it.
-    fn end_all(&self) {
+    /// Every worker of this entry, taken out of it.
+    fn take_all(&self) -> Vec<Handle> {
         let solo = std::mem::take(&mut *self.solo.lock().unwrap_or_else(|e| e.into_inner()));
         let shared = self
             .shared
             .iter()
             .filter_map(|s| s.try_lock().ok().and_then(|mut h| h.take()));
-        for handle in solo.into_iter().chain(shared) {
+        solo.into_iter().chain(shared).collect()
+    }
+
+    /// The entry is done: every worker ends, and what it started with it.
+    fn end_all(&self) {
+        for handle in self.take_all() {
             handle.retire();
         }
+    }
+
+    /// The entry is done with this result: clean workers are parked for the thread's
+    /// next entry (a worker costs a process start and the test's way up to the entry),
+    /// the others end, and what they started with them.
+    fn park_all(&self, json: &str) {
+        let mut parked = Vec::new();
+        // Shared workers first: they are the ones the next entry needs.
+        for handle in self.take_all().into_iter().rev() {
+            let idle = (parked.len() < MOST_PARKED)
+                .then(|| handle.park(json))
+                .flatten();
+            match idle {
+                Some(idle) => parked.push(idle),
+                None => handle.retire(),
+            }
+        }
+        PARKED.with(|p| *p.borrow_mut() = parked);
     }
 }
 
@@ -802,9 +1003,9 @@ enum Settled {
 /// fail, naming the cause, so nothing forged becomes a verdict.
 async fn read_replies(
     handle: Handle,
-    mut read: tokio::io::BufReader<tokio::net::unix::OwnedReadHalf>,
+    mut read: tokio::io::BufReader<tokio::net::UnixStream>,
     token: String,
-    stderr_done: oneshot::Receiver<()>,
+    mut reader: Reader,
     death_tx: watch::Sender<Option<Death>>,
 ) {
     let mut broken = None;
@@ -813,7 +1014,13 @@ async fn read_replies(
         serde_json::to_string(&token).expect("a string serialises")
     );
     loop {
-        let bytes = match next_line(&mut read, link::LINE_CAP).await {
+        let next = tokio::select! {
+            biased;
+            // Parked: the link is the next entry's to read.
+            _ = reader.stopped.wait_for(|stop| *stop) => return,
+            next = next_line(&mut read, link::LINE_CAP) => next,
+        };
+        let bytes = match next {
             Ok(Some(bytes)) => bytes,
             Err(error) if error.kind() == std::io::ErrorKind::InvalidData => {
                 broken = Some(format!("the worker broke the link: {error}"));
@@ -872,7 +1079,15 @@ async fn read_replies(
     // Whatever it started ends with it (and lets go of its stderr).
     let _ =
         rustix::process::kill_process_group(handle.process.group, rustix::process::Signal::KILL);
-    let _ = tokio::time::timeout(Duration::from_secs(5), stderr_done).await;
+    drop(reader);
+    let output_done = handle
+        .output_done
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take();
+    if let Some(done) = output_done {
+        let _ = tokio::time::timeout(Duration::from_secs(5), done).await;
+    }
     let retired = handle.retired.load(Ordering::SeqCst);
     let crash = (!retired && broken.is_none()).then(|| handle.stderr.crash(status));
     let alone = waiting.len() == 1;
@@ -891,6 +1106,35 @@ async fn read_replies(
         };
         let _ = tx.send(reply);
     }
+}
+
+/// What a reply reader is told and tells: to stop, and (by ending) that it has.
+struct Reader {
+    stopped: watch::Receiver<bool>,
+    #[allow(dead_code)] // Its end is the message.
+    alive: std::sync::mpsc::Sender<()>,
+}
+
+/// Whether a process other than `pid` is in `pid`'s process group.
+fn others_in_group(pid: u32) -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return true;
+    };
+    entries.flatten().any(|entry| {
+        let name = entry.file_name();
+        let Some(other) = name.to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            return false;
+        };
+        other != pid && group_of(other) == Some(pid)
+    })
+}
+
+/// A process's process group, from `/proc/<pid>/stat` (the field after its state).
+fn group_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name is in parentheses and may hold anything: read after the last.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(2)?.parse().ok()
 }
 
 /// The dead worker's exit status, once it is reaped.
