@@ -1056,11 +1056,13 @@ fn main() {
     if std::env::args().skip(1).any(|a| a == "example") {
         return example_shrinking(); // `cargo bench --bench throughput -- example`
     }
-    if let [_, section, concurrency] = &args[..] {
+    if let [_, section, concurrency, how @ ..] = &args[..] {
         if section == "pass-through" {
-            // `-- pass-through N`: pass-through cases alone, N at a time, for a profiler.
+            // `-- pass-through N [isolated]`: pass-through cases alone, N at a time, in
+            // process or isolated, for a profiler.
             let concurrency = concurrency.parse().expect("a concurrency");
-            let rate = pass_through_rate(concurrency, 3_000, false);
+            let isolated = how.iter().any(|h| h == "isolated");
+            let rate = pass_through_rate(concurrency, 3_000, isolated);
             return println!("  pass-through, {concurrency} at a time: {rate:.0} cases/s");
         }
     }

@@ -23,19 +23,25 @@
 //! alone to tell which.
 //!
 //! Workers are long-lived: a few per entry serve every case, and one is replaced only
-//! when it dies or is ended. A worker runs in a process group of its own, ended whole,
+//! when it dies or is ended. When the entry is done, a clean worker (no case in it, no
+//! dying message, no process of its own left running) is not ended but parked with
+//! the entry's result: its test goes on to the next isolated entry only once the
+//! parent's has reached it too, and the parent resumes it there, so a test of many
+//! campaigns starts its workers once, not once per campaign. A worker runs in a process group of its own, ended whole,
 //! so what the code under test started ends with it. A case that blocked its thread
 //! ends its worker at once (after a look at whether the worker is dying, or growing
 //! towards its memory cap, which is a crash: see `settle`), so a blocked or spinning
 //! client costs a deadline, and leaks nothing.
 
 mod link;
+mod process;
 mod stderr;
+mod worker;
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -54,7 +60,9 @@ use super::outcome::Outcome;
 use super::pool::Pool;
 pub(crate) use link::WORKER_VAR;
 use link::{io_error, line, next_line, Sealed, ToParent, ToWorker};
+use process::{memory, others_in_group, reaped, Process};
 use stderr::Stderr;
+use worker::{enter, serve, Entry, RESULTS};
 
 /// The memory a worker may use unless told otherwise: 4 GiB.
 pub const DEFAULT_MEMORY_CAP: u64 = 4 << 30;
@@ -68,88 +76,6 @@ const GROWTH_STEP: u64 = 256 << 10;
 const GROWTH_WAIT: Duration = Duration::from_secs(60);
 /// What the rule is called in errors, and where the README explains it.
 const RULE: &str = "an isolated campaign must be reached the same way every time its test runs (README, \"Crashes: isolation\"): the worker runs the test again from its start up to the campaign, on the test's own thread, so the campaigns before it, their names and their order must not change from one run to the next; or opt out with `.in_process()`";
-
-thread_local! {
-    /// Isolated entries this thread has made (campaigns, replays), counted the same in
-    /// the parent and in the worker, which runs the same test.
-    static ENTRIES: Cell<usize> = const { Cell::new(0) };
-    /// The results of this thread's isolated entries so far, serialised, for workers
-    /// that must replay them to reach a later one.
-    static RESULTS: RefCell<Vec<(String, String)>> = const { RefCell::new(Vec::new()) };
-}
-
-/// What an isolated entry (a campaign, a replay) is in this process.
-enum Entry {
-    /// The parent: it runs the entry, with its cases in workers.
-    Parent(usize, Arc<Vec<(String, String)>>),
-    /// A worker on its way to the entry it serves: this one's result, from the parent.
-    Replayed(String),
-    /// The worker's own entry: serve its cases, sealed with this token.
-    Serve(std::os::unix::net::UnixStream, String),
-}
-
-/// Where this process stands at an isolated entry: call once per entry, in order.
-fn enter(key: &str) -> Result<Entry, Error> {
-    let number = ENTRIES.with(|n| {
-        let number = n.get();
-        n.set(number + 1);
-        number
-    });
-    if std::env::var_os(WORKER_VAR).is_none() {
-        let earlier = RESULTS.with(|r| r.borrow().clone());
-        return Ok(Entry::Parent(number, Arc::new(earlier)));
-    }
-    cap_memory();
-    let serves: usize = std::env::var(link::ENTRY_VAR)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(usize::MAX);
-    let mut stream = link::worker_end()?;
-    link::send_line(
-        &mut stream,
-        &ToParent::Hello {
-            entry: number,
-            key: key.to_owned(),
-        },
-    )?;
-    let Some(line) = link::read_line(&mut stream)? else {
-        // The parent is gone: nothing is left to do here.
-        std::process::exit(0);
-    };
-    match serde_json::from_str::<ToWorker>(&line) {
-        Ok(ToWorker::Result { json }) if number < serves => Ok(Entry::Replayed(json)),
-        // A worker serves its first entry, and then, resumed, each later one.
-        Ok(ToWorker::Serve { token }) if number >= serves => Ok(Entry::Serve(stream, token)),
-        other => {
-            // The parent says why on its side; this process has nothing to serve.
-            eprintln!(
-                "badgateway worker: entry {number} ({key}) answered with {:?}",
-                other.map(|m| format!("{m:?}").chars().take(200).collect::<String>())
-            );
-            std::process::exit(0)
-        }
-    }
-}
-
-/// Caps this worker's memory as its parent asked, once.
-fn cap_memory() {
-    static CAPPED: std::sync::Once = std::sync::Once::new();
-    CAPPED.call_once(|| {
-        let cap = std::env::var(link::MEMORY_VAR)
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok());
-        if let Some(cap) = cap {
-            use rustix::process::{setrlimit, Resource, Rlimit};
-            let limit = Rlimit {
-                current: Some(cap),
-                maximum: Some(cap),
-            };
-            // A cap that cannot be set leaves the worker uncapped; the parent reads
-            // the worker's limits and says so in the report.
-            let _ = setrlimit(Resource::Data, limit);
-        }
-    });
-}
 
 /// Runs an isolated entry (a campaign, a replay), named `key` (its kind and name): in
 /// the parent, `parent` runs it with its cases in workers, and its result is kept for
@@ -199,66 +125,6 @@ where
             RESULTS.with(|r| r.borrow_mut().push((key.to_owned(), json)));
             result
         }
-    }
-}
-
-/// Serves the parent's scenarios with `run` until the parent parks this worker (then
-/// the entry's result, once every reply is written) or closes the link (then it ends
-/// the worker process). Runs on the harness runtime.
-async fn serve<R, Fut>(
-    stream: std::os::unix::net::UnixStream,
-    token: String,
-    run: R,
-) -> Option<String>
-where
-    R: Fn(Scenario) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<CaseResult, Error>> + Send + 'static,
-{
-    let run = Arc::new(run);
-    let served = async move {
-        let (read, mut write) = link::halves(&stream).ok()?;
-        let (tx, mut rx) = mpsc::unbounded_channel::<String>();
-        let writer = tokio::spawn(async move {
-            while let Some(line) = rx.recv().await {
-                if write.write_all(line.as_bytes()).await.is_err() {
-                    return;
-                }
-            }
-        });
-        let mut read = tokio::io::BufReader::new(read);
-        while let Ok(Some(bytes)) = next_line(&mut read, usize::MAX).await {
-            let (id, scenario) = match serde_json::from_slice(&bytes) {
-                Ok(ToWorker::Run { id, scenario }) => (id, scenario),
-                // The parent parks only a worker with no case in it: every reply is
-                // queued already, and written before the worker says it is parked.
-                Ok(ToWorker::Park { json }) => {
-                    drop(tx);
-                    let _ = writer.await;
-                    return Some(Some(json));
-                }
-                _ => continue,
-            };
-            let (run, tx, token) = (run.clone(), tx.clone(), token.clone());
-            tokio::spawn(async move {
-                let message = match run(scenario).await {
-                    Ok(result) => ToParent::Done {
-                        id,
-                        result: Box::new(result),
-                    },
-                    Err(error) => ToParent::Failed {
-                        id,
-                        error: error.to_string(),
-                    },
-                };
-                let _ = tx.send(line(&Sealed { token, message }));
-            });
-        }
-        Some(None)
-    };
-    match served.await {
-        Some(Some(json)) => Some(json),
-        // The parent is done with this worker (or gone): leaked threads die with it.
-        _ => std::process::exit(0),
     }
 }
 
@@ -339,33 +205,6 @@ thread_local! {
     /// end with the thread (or, on the main thread, with the process: a parked worker
     /// waits on its link, and its end ends the worker).
     static PARKED: RefCell<Vec<Idle>> = const { RefCell::new(Vec::new()) };
-}
-
-/// The worker's process (its group), ended when the last handle on it goes.
-struct Process {
-    child: Mutex<Child>,
-    group: rustix::process::Pid,
-}
-
-impl Process {
-    /// Ends the worker and everything in its process group, and reaps it.
-    fn end(&self) {
-        let _ = rustix::process::kill_process_group(self.group, rustix::process::Signal::KILL);
-        let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-
-    fn try_wait(&self) -> Option<ExitStatus> {
-        let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
-        child.try_wait().ok().flatten()
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        self.end();
-    }
 }
 
 impl Handle {
@@ -1113,53 +952,6 @@ struct Reader {
     stopped: watch::Receiver<bool>,
     #[allow(dead_code)] // Its end is the message.
     alive: std::sync::mpsc::Sender<()>,
-}
-
-/// Whether a process other than `pid` is in `pid`'s process group.
-fn others_in_group(pid: u32) -> bool {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return true;
-    };
-    entries.flatten().any(|entry| {
-        let name = entry.file_name();
-        let Some(other) = name.to_str().and_then(|n| n.parse::<u32>().ok()) else {
-            return false;
-        };
-        other != pid && group_of(other) == Some(pid)
-    })
-}
-
-/// A process's process group, from `/proc/<pid>/stat` (the field after its state).
-fn group_of(pid: u32) -> Option<u32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name is in parentheses and may hold anything: read after the last.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(2)?.parse().ok()
-}
-
-/// The dead worker's exit status, once it is reaped.
-async fn reaped(process: &Process) -> Option<ExitStatus> {
-    for _ in 0..500 {
-        if let Some(status) = process.try_wait() {
-            return Some(status);
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    None
-}
-
-/// A process's data size in bytes (what its memory cap limits), if it is alive.
-fn memory(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmData:"))?;
-    let kb: u64 = line
-        .trim_start_matches("VmData:")
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kb << 10)
 }
 
 /// The worker's arguments, read on the thread that entered: the current test alone
