@@ -38,7 +38,7 @@ fn main() -> ExitCode {
     match run(&args) {
         Ok(code) => code,
         Err(Failure(message)) => {
-            eprintln!("badgateway: {message}");
+            eprintln!("badgateway: {}", terminal_safe(&message));
             ExitCode::from(2)
         }
     }
@@ -103,6 +103,7 @@ impl Promote {
         let suite = suite.ok_or_else(|| {
             usage("`promote` needs `--suite <name>`: the fixture suite the replay test reads (`paygate.create_charge`)")
         })?;
+        check_suite(&suite)?;
         if !artifact.is_file() {
             return Err(Failure(format!(
                 "no artifact at {}: give the file libFuzzer named on its `Test unit written to` line (fuzz/artifacts/<target>/crash-...)",
@@ -171,9 +172,73 @@ fn fuzz_dir_of(artifact: &Path) -> Result<PathBuf, Failure> {
     }
 }
 
+/// A suite name a replay test can read: not empty, no surrounding spaces, no control
+/// characters (it names a folder and is printed).
+fn check_suite(suite: &str) -> Result<(), Failure> {
+    let fine = !suite.is_empty() && suite.trim() == suite && !suite.chars().any(unsafe_char);
+    if fine {
+        return Ok(());
+    }
+    Err(usage(&format!(
+        "`--suite {}` is no suite name: give the name the replay test reads, such as `paygate.create_charge` (not empty, no surrounding spaces, no control characters)",
+        terminal_safe(&format!("{suite:?}"))
+    )))
+}
+
+/// Characters a terminal acts on rather than shows: control characters (escape
+/// sequences clear the screen, retitle the window, plant links) and the invisible
+/// direction marks that reorder what is shown.
+fn unsafe_char(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t')
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` as a terminal may show it: every character it would act on, escaped.
+fn terminal_safe(text: &str) -> String {
+    let mut safe = String::with_capacity(text.len());
+    for c in text.chars() {
+        if unsafe_char(c) {
+            safe.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            safe.push(c);
+        }
+    }
+    safe
+}
+
+/// A folder of this process's own for the target's answer: made anew (never one that
+/// already exists), readable by this user only, so no other process can plant or read
+/// the promotion.
+fn private_dir() -> Result<PathBuf, Failure> {
+    use std::hash::{BuildHasher, Hasher};
+    use std::os::unix::fs::DirBuilderExt;
+    for _ in 0..16 {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u32(std::process::id());
+        let dir = std::env::temp_dir().join(format!("badgateway-promote-{:016x}", hasher.finish()));
+        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => {
+                return Err(Failure(format!(
+                    "cannot make a folder for the promotion in {}: {e}; set TMPDIR to a writable folder",
+                    std::env::temp_dir().display()
+                )))
+            }
+        }
+    }
+    Err(Failure("cannot make a fresh folder for the promotion in the temporary folder: set TMPDIR to another".into()))
+}
+
 fn promote(promote: &Promote) -> Result<ExitCode, Failure> {
-    let out = std::env::temp_dir().join(format!("badgateway-promote-{}.json", std::process::id()));
-    let _ = std::fs::remove_file(&out);
+    let private = private_dir()?;
+    let out = private.join("promoted.json");
+    let answer = run_target(promote, &out);
+    let _ = std::fs::remove_dir_all(&private);
+    answer
+}
+
+fn run_target(promote: &Promote, out: &Path) -> Result<ExitCode, Failure> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     eprintln!(
         "badgateway: running {} on {} to confirm its finding (cargo fuzz run --sanitizer none)",
@@ -186,12 +251,12 @@ fn promote(promote: &Promote) -> Result<ExitCode, Failure> {
         .arg(&promote.target)
         .arg(&promote.artifact)
         .env(PROMOTE_SUITE_VAR, &promote.suite)
-        .env(PROMOTE_OUT_VAR, &out)
+        .env(PROMOTE_OUT_VAR, out)
         .status()
         .map_err(|e| Failure(format!("cannot run `{cargo} fuzz`: {e}; install it with `cargo install cargo-fuzz --locked`")))?;
-    let written = std::fs::read_to_string(&out);
-    let _ = std::fs::remove_file(&out);
-    let Ok(written) = written else {
+    let written = std::fs::read_to_string(out);
+    let written = written.ok().filter(|_| status.success());
+    let Some(written) = written else {
         return Err(Failure(format!(
             "`cargo fuzz run {}` ended ({status}) without promoting anything: does the target call badgateway::fuzz::run, and does it build? Its output is above",
             promote.target
@@ -207,7 +272,7 @@ fn promote(promote: &Promote) -> Result<ExitCode, Failure> {
             report,
             ..
         } => {
-            println!("{report}");
+            println!("{}", terminal_safe(&report));
             let what = match saved.as_str() {
                 "known" => "already kept, as small or smaller: nothing duplicated",
                 "replaced" => "kept, replacing a larger scenario of the same bug",
@@ -222,12 +287,18 @@ fn promote(promote: &Promote) -> Result<ExitCode, Failure> {
                         .map(Path::to_path_buf)
                 })
                 .unwrap_or_else(|| PathBuf::from(&fixture));
-            println!("fixture: {} ({what})", fixture.display());
+            println!(
+                "fixture: {} ({what})",
+                terminal_safe(&fixture.display().to_string())
+            );
             println!("next: run the replay test of suite `{suite}` (cargo test), review its new snapshot (cargo insta review), and commit both");
             Ok(ExitCode::from(1))
         }
         Promoted::Clean { outcome } => {
-            println!("the artifact runs clean now, nothing kept: {outcome}");
+            println!(
+                "the artifact runs clean now, nothing kept: {}",
+                terminal_safe(&outcome)
+            );
             Ok(ExitCode::SUCCESS)
         }
         Promoted::Failed { error } => Err(Failure(error)),
@@ -235,6 +306,12 @@ fn promote(promote: &Promote) -> Result<ExitCode, Failure> {
 }
 
 fn show(path: &Path) -> Result<ExitCode, Failure> {
+    print!("{}", shown(path)?);
+    Ok(ExitCode::from(1))
+}
+
+/// A fixture's report as `show` prints it: what a terminal would act on, escaped.
+fn shown(path: &Path) -> Result<String, Failure> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         Failure(format!(
             "cannot read the fixture {}: {e}; fixtures are kept as fixtures/regressions/<suite>/<id>.json",
@@ -242,8 +319,7 @@ fn show(path: &Path) -> Result<ExitCode, Failure> {
         ))
     })?;
     let fixture = Fixture::from_json(&text, path).map_err(|e| Failure(e.to_string()))?;
-    print!("{}", fixture.report());
-    Ok(ExitCode::from(1))
+    Ok(terminal_safe(&fixture.report()))
 }
 
 #[cfg(test)]
@@ -329,5 +405,37 @@ mod tests {
             .join("../fixtures/regressions/paygate.create_charge/394082f57196fd23.json");
         assert_eq!(show(&kept).ok(), Some(ExitCode::from(1)));
         let _ = std::fs::remove_dir_all(&root);
+    }
+
+    /// A fixture is a file anyone may hand over: what it says is shown, never acted on
+    /// (escape sequences clear the screen, retitle the terminal, plant hyperlinks).
+    #[test]
+    fn show_escapes_what_a_terminal_would_act_on() {
+        let root =
+            std::env::temp_dir().join(format!("badgateway-cli-escapes-{}", std::process::id()));
+        std::fs::create_dir_all(&root).unwrap();
+        let hostile = "\u{1b}]0;pwned\u{7}\u{1b}[2J\u{1b}]8;;http://evil\u{1b}\\here\u{202e}txt";
+        let fixture = badgateway::Fixture::by_hand(
+            "cli.hostile",
+            badgateway::Scenario::new(),
+            &format!("panic at {hostile}"),
+        );
+        let path = root.join(format!("{}.json", fixture.id));
+        std::fs::write(&path, fixture.to_json()).unwrap();
+        let text = shown(&path).unwrap_or_else(|Failure(e)| panic!("{e}"));
+        assert!(!text.chars().any(unsafe_char), "{text:?}");
+        assert!(text.contains("\\u{1b}]0;pwned\\u{7}\\u{1b}[2J"), "{text}");
+        assert!(text.contains("\\u{202e}txt"), "{text}");
+        assert!(text.contains('\n'), "line breaks stay: {text}");
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn a_suite_name_that_is_empty_or_holds_control_characters_is_refused() {
+        for suite in ["", " paygate", "pay\u{1b}[2Jgate"] {
+            let message = failure(run(&args(&["promote", "x", "--suite", suite])));
+            assert!(message.contains("is no suite name"), "{message}");
+            assert!(!message.contains('\u{1b}'), "{message:?}");
+        }
     }
 }

@@ -118,6 +118,7 @@ impl Store {
         paths
             .into_iter()
             .map(|path| {
+                refuse_link(&path)?;
                 let text = fs::read_to_string(&path).map_err(|e| {
                     Error::new(
                         ErrorKind::Io,
@@ -126,6 +127,7 @@ impl Store {
                     .with_path(&path)
                 })?;
                 let fixture = Fixture::from_json(&text, &path)?;
+                check_place(&path, suite, &fixture)?;
                 Ok((path, fixture))
             })
             .collect()
@@ -163,6 +165,48 @@ impl Store {
             }
         }
     }
+}
+
+/// A fixture must be a file of its own: a symbolic link could make the store read (and
+/// a replay judge, and a save overwrite) a file anywhere.
+fn refuse_link(path: &Path) -> Result<(), Error> {
+    let is_link = fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    if !is_link {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::InvalidFile,
+        format!(
+            "fixture {} is a symbolic link: fixtures are read only from files of their own; replace the link with a copy of the file it points to, or remove it",
+            path.display()
+        ),
+    )
+    .with_path(path))
+}
+
+/// A fixture is where its `suite` and `id` say: one whose file is named after another
+/// id would share that one's snapshot and overwrite its verdict, and one from another
+/// suite would be judged against the wrong baseline.
+fn check_place(path: &Path, suite: &str, fixture: &Fixture) -> Result<(), Error> {
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    let wrong = if fixture.suite != suite {
+        format!(
+            "its `suite` is {:?} but it is in the folder of suite {suite:?}: move it to that suite's folder, or set `suite` to {suite:?}",
+            fixture.suite
+        )
+    } else if fixture.id != stem {
+        format!(
+            "its `id` is {:?} but its file is named {stem:?}.json: rename the file to {:?}.json, or set `id` to {stem:?} (two fixtures with one id would share one snapshot)",
+            fixture.id, fixture.id
+        )
+    } else {
+        return Ok(());
+    };
+    Err(Error::new(
+        ErrorKind::InvalidFile,
+        format!("fixture {}: {wrong}", path.display()),
+    )
+    .with_path(path))
 }
 
 /// Whether `new` takes the place of `old`, a fixture of the same signature.

@@ -426,3 +426,71 @@ fn a_junit_file_is_never_written_through_a_planted_link() {
         .unwrap()
         .starts_with("<?xml"));
 }
+
+/// The store checks what it reads: a fixture that is a link (it could make a replay
+/// read, and a save overwrite, a file anywhere), one whose file is named after
+/// another id (two fixtures with one id share one snapshot and overwrite each other's
+/// verdict) and one of another suite are each refused, naming the file and the fix;
+/// the other fixtures still load.
+#[test]
+fn a_linked_or_misplaced_fixture_is_refused_naming_the_file_and_the_fix() {
+    use badgateway::{faults, Scenario, Store};
+    let root = fresh_dir("trust-read");
+    let store = Store::new(&root);
+    let bug = |suite: &str, status: u16| {
+        Fixture::by_hand(
+            suite,
+            Scenario::new().then(faults::status(status)),
+            &format!("panic at src/pay.rs:{status}:1"),
+        )
+    };
+    let good = bug("paygate", 500);
+    store.save(&good).unwrap();
+    let dir = store.suite_dir("paygate");
+    let outside = bug("paygate", 502);
+    let target = root.join(format!("{}.json", outside.id));
+    std::fs::write(&target, outside.to_json()).unwrap();
+    std::os::unix::fs::symlink(&target, dir.join(format!("{}.json", outside.id))).unwrap();
+    std::fs::write(dir.join("copy.json"), good.to_json()).unwrap();
+    let stranger = bug("elsewhere", 503);
+    std::fs::write(
+        dir.join(format!("{}.json", stranger.id)),
+        stranger.to_json(),
+    )
+    .unwrap();
+
+    let loaded = store.load("paygate");
+    assert_eq!(loaded.len(), 4, "{loaded:#?}");
+    let kept: Vec<&str> = loaded
+        .iter()
+        .filter_map(|l| l.as_ref().ok())
+        .map(|(_, f)| f.id.as_str())
+        .collect();
+    assert_eq!(kept, [good.id.as_str()]);
+    let errors: Vec<String> = loaded
+        .iter()
+        .filter_map(|l| l.as_ref().err())
+        .map(ToString::to_string)
+        .collect();
+    let said = |parts: &[&str]| {
+        assert!(
+            errors.iter().any(|e| parts.iter().all(|p| e.contains(p))),
+            "no error says {parts:?}: {errors:#?}"
+        );
+    };
+    said(&[
+        &format!("{}.json", outside.id),
+        "is a symbolic link",
+        "replace the link with a copy",
+    ]);
+    said(&[
+        "copy.json",
+        &format!("its `id` is {:?}", good.id),
+        &format!("rename the file to {:?}.json", good.id),
+    ]);
+    said(&[
+        &format!("{}.json", stranger.id),
+        "its `suite` is \"elsewhere\"",
+        "in the folder of suite \"paygate\"",
+    ]);
+}
