@@ -100,7 +100,7 @@ where
         return;
     }
     match prepared.confirmed(scenario, code) {
-        Confirmed::Clean(_) => {}
+        Confirmed::Clean => {}
         Confirmed::Unconfirmed { first, again } => {
             let signature = first.outcome.signature();
             if prepared.unconfirmed.insert(signature.clone()) {
@@ -115,9 +115,9 @@ where
 }
 
 /// What a scenario did, run once and, when that was a finding, once more.
-pub(super) enum Confirmed {
+enum Confirmed {
     /// No finding.
-    Clean(CaseResult),
+    Clean,
     /// A finding the second run did not show: flaky, or the machine was busy.
     Unconfirmed {
         /// The run that showed it.
@@ -219,7 +219,7 @@ impl Prepared {
 
     /// Runs `scenario`, and again when it is a finding: a verdict must not change with
     /// load, so a finding counts only when the same scenario shows it twice.
-    pub(super) fn confirmed<F, Fut, T, E>(&self, scenario: Scenario, code: Arc<F>) -> Confirmed
+    fn confirmed<F, Fut, T, E>(&self, scenario: Scenario, code: Arc<F>) -> Confirmed
     where
         F: Fn(String) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<T, E>> + 'static,
@@ -228,7 +228,7 @@ impl Prepared {
     {
         let first = self.judged(scenario.clone(), code.clone());
         if !first.outcome.is_finding() {
-            return Confirmed::Clean(first);
+            return Confirmed::Clean;
         }
         let again = self.judged(scenario, code);
         if again.outcome.signature() == first.outcome.signature() {

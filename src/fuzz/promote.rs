@@ -15,10 +15,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::campaign::shrinking::shrunk;
 use crate::campaign::Campaign;
+use crate::error::Error;
+use crate::oracle::judged_pool::JudgedPool;
+use crate::runner::harness::on_harness_runtime;
+use crate::runner::isolation;
+use crate::runner::CaseResult;
 use crate::scenario::Scenario;
-use crate::store::{Fixture, Found, Reproduced, Saved};
+use crate::store::{Fixture, Found, Reproduced, Saved, Store};
 
-use super::fuzzer::{finding_text, Confirmed, Prepared};
+use super::fuzzer::{finding_text, Prepared};
 
 /// Set to the suite a promoted finding is kept under (empty: the campaign's own).
 pub const PROMOTE_SUITE_VAR: &str = "BADGATEWAY_PROMOTE_SUITE";
@@ -108,20 +113,6 @@ where
         Ok(suite) if !suite.trim().is_empty() => suite.trim().to_owned(),
         _ => campaign.suite.clone(),
     };
-    let first = match prepared.confirmed(scenario, code.clone()) {
-        Confirmed::Finding(first) => first,
-        Confirmed::Clean(first) => {
-            return Promoted::Clean {
-                outcome: format!("it {}", first.outcome),
-            }
-        }
-        Confirmed::Unconfirmed { first, again } => {
-            return Promoted::Clean {
-                outcome: format!("it {}; run again, it {}", first.outcome, again.outcome),
-            }
-        }
-    };
-    let signature = first.outcome.signature();
     let Some(store) = campaign.keeping.store() else {
         return Promoted::Failed {
             error: format!("campaign `{}` keeps no fixtures (`no_fixtures()`, or BADGATEWAY_FIXTURES=off): give it a fixtures folder", campaign.suite),
@@ -135,27 +126,84 @@ where
             }
         }
     };
-    let mut runs = campaign.judged_pool(settings, code.clone());
+    let mut runs = campaign.judged_pool(settings, code);
     runs.oracle = prepared.oracle.clone();
-    let finding = match prepared
-        .runtime
-        .block_on(shrunk(&runs, signature.clone(), first, 0, 1))
-    {
-        Ok(finding) => finding,
-        Err(error) => {
-            return Promoted::Failed {
-                error: error.to_string(),
-            }
-        }
-    };
-    let times = (0..REPRODUCTION_RUNS)
-        .filter(|_| {
-            prepared
-                .judged(finding.scenario.clone(), code.clone())
-                .outcome
-                .signature()
-                == signature
+    let key = format!("promotion of `{}` to `{suite}`", campaign.suite);
+    let keep = move |runs: JudgedPool<F>| {
+        on_harness_runtime(move || async move {
+            Ok(kept(&runs, scenario, suite, store)
+                .await
+                .unwrap_or_else(|error| Promoted::Failed {
+                    error: error.to_string(),
+                }))
         })
+    };
+    let promoted = if settings.isolated {
+        // The worker is the fuzz target run again on the same input: libFuzzer must
+        // leave its deaths to the harness (a crash is a finding with its own name, not
+        // libFuzzer's report), and not cap its memory below the worker's own cap.
+        isolation::worker_flags(LIBFUZZER_WORKER_FLAGS);
+        let pool = runs.pool.clone();
+        isolation::isolated(&key, settings.memory_cap, &pool, move |workers| {
+            let mut runs = runs;
+            runs.pool = runs.pool.in_workers(workers);
+            keep(runs)
+        })
+    } else {
+        keep(runs)
+    };
+    promoted.unwrap_or_else(|error| Promoted::Failed {
+        error: error.to_string(),
+    })
+}
+
+/// libFuzzer's flags for a worker: no signal handlers of its own (a death is the
+/// harness's to see), and no memory or time limits of its own.
+const LIBFUZZER_WORKER_FLAGS: &[&str] = &[
+    "-handle_segv=0",
+    "-handle_bus=0",
+    "-handle_abrt=0",
+    "-handle_ill=0",
+    "-handle_fpe=0",
+    "-rss_limit_mb=0",
+    "-malloc_limit_mb=0",
+    "-timeout=0",
+];
+
+/// Confirms the finding `scenario` shows (two runs), shrinks it, runs the shrunk one
+/// again to say how reliably it fails, and keeps it.
+async fn kept<F, Fut, T, E>(
+    runs: &JudgedPool<F>,
+    scenario: Scenario,
+    suite: String,
+    store: Store,
+) -> Result<Promoted, Error>
+where
+    F: Fn(String) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<T, E>> + 'static,
+    T: Debug,
+    E: Display,
+{
+    let first = one(runs, scenario.clone()).await?;
+    if !first.outcome.is_finding() {
+        return Ok(Promoted::Clean {
+            outcome: format!("it {}", first.outcome),
+        });
+    }
+    let again = one(runs, scenario).await?;
+    let signature = first.outcome.signature();
+    if again.outcome.signature() != signature {
+        return Ok(Promoted::Clean {
+            outcome: format!("it {}; run again, it {}", first.outcome, again.outcome),
+        });
+    }
+    let finding = shrunk(runs, signature.clone(), first, 0, 1).await?;
+    let reruns = vec![finding.scenario.clone(); REPRODUCTION_RUNS as usize];
+    let times = runs
+        .all(reruns)
+        .await?
+        .iter()
+        .filter(|r| r.outcome.signature() == signature)
         .count();
     let times = u32::try_from(times).unwrap_or(u32::MAX);
     let found = Found {
@@ -167,14 +215,7 @@ where
         ..Found::by_fuzzer(&finding.outcome)
     };
     let fixture = Fixture::of_finding(&suite, &finding.scenario, &finding.outcome, found);
-    let saved = match store.save(&fixture) {
-        Ok(saved) => saved,
-        Err(error) => {
-            return Promoted::Failed {
-                error: error.to_string(),
-            }
-        }
-    };
+    let saved = store.save(&fixture)?;
     let sent = format!(
         "what the provider sent (shrunk from {} to {} changes)",
         finding.shrink.from_complexity, finding.shrink.to_complexity
@@ -183,7 +224,7 @@ where
         "badgateway: promoted `{signature}` to suite `{suite}`\n{}",
         finding_text(&finding.outcome, &finding.journal, &finding.scenario, &sent)
     );
-    Promoted::Kept {
+    Ok(Promoted::Kept {
         suite,
         signature,
         fixture: saved
@@ -199,5 +240,17 @@ where
         }
         .to_owned(),
         report,
-    }
+    })
+}
+
+/// One scenario, run and judged.
+async fn one<F, Fut, T, E>(runs: &JudgedPool<F>, scenario: Scenario) -> Result<CaseResult, Error>
+where
+    F: Fn(String) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<T, E>> + 'static,
+    T: Debug,
+    E: Display,
+{
+    let mut results = runs.all(vec![scenario]).await?;
+    Ok(results.pop().expect("one scenario, one result"))
 }

@@ -214,3 +214,114 @@ fn promoted_fixtures_replay_with_the_class_the_fuzzer_crashed_with() {
         );
     }
 }
+
+/// Set in the child process of the isolated promotion test: the input to promote.
+const PROMOTE_CHILD: &str = "BADGATEWAY_IT_PROMOTE_INPUT";
+const BALANCE: &str = r#"{"available":10}"#;
+
+fn aborting_campaign(store: &Path) -> badgateway::Campaign {
+    let baseline = badgateway::Baseline::new().endpoint(
+        "GET",
+        "/v1/balance",
+        badgateway::Response::new(200)
+            .header("content-type", "application/json")
+            .body(BALANCE),
+    );
+    badgateway::Campaign::new("fuzzing.abort", baseline)
+        .deadline(std::time::Duration::from_millis(300))
+        .fixtures_dir(store)
+}
+
+/// Whether the client below aborts on what it was served: anything but the baseline.
+async fn would_abort(url: String) -> Result<bool, String> {
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_millis(200))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let response = client
+        .get(format!("{url}/v1/balance"))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    let body = response.text().await.map_err(|e| e.to_string())?;
+    Ok(status != 200 || body != BALANCE)
+}
+
+/// A client that aborts its process on any response but the baseline's.
+async fn aborting(url: String) -> Result<(), String> {
+    if would_abort(url).await? {
+        std::process::abort();
+    }
+    Ok(())
+}
+
+/// The fuzz target of the test below, under `badgateway promote`'s variables.
+#[test]
+fn child_process_of_the_isolated_promotion_test() {
+    let Some(input) = std::env::var_os(PROMOTE_CHILD) else {
+        return;
+    };
+    let input = PathBuf::from(input);
+    let campaign = aborting_campaign(input.parent().unwrap());
+    badgateway::fuzz::run(&std::fs::read(&input).unwrap(), &campaign, aborting);
+}
+
+/// Promotion is isolated as campaigns are: an artifact the code under test aborts on
+/// is kept as a crash fixture, and the fuzz target's process lives to say so (in
+/// process, the abort ended the promotion with nothing kept).
+#[test]
+fn an_artifact_that_aborts_the_process_is_promoted_to_a_crash_fixture() {
+    let root = crate::support::fresh_dir("promote-abort");
+    let campaign = aborting_campaign(&root);
+    // An input the client aborts on, told in process first without aborting.
+    let candidates = seeds()
+        .into_iter()
+        .map(|(_, bytes)| bytes)
+        .chain((1..=255u8).map(|b| vec![b; 16]));
+    let mut input = None;
+    for bytes in candidates {
+        let scenario = badgateway::fuzz::decode(&bytes, &campaign, aborting).unwrap();
+        if scenario.steps.is_empty() {
+            continue;
+        }
+        let results = aborting_campaign(&root)
+            .in_process()
+            .no_fixtures()
+            .run_scenarios(vec![scenario], would_abort)
+            .unwrap();
+        if matches!(&results[0].outcome, badgateway::Outcome::Ok { value } if value == "true") {
+            input = Some(bytes);
+            break;
+        }
+    }
+    let input = input.expect("an input the client aborts on");
+    let artifact = root.join("crash-artifact");
+    std::fs::write(&artifact, &input).unwrap();
+    let out = root.join("promoted.json");
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "fuzzing::child_process_of_the_isolated_promotion_test",
+            "--exact",
+        ])
+        .env(PROMOTE_CHILD, &artifact)
+        .env(badgateway::fuzz::PROMOTE_SUITE_VAR, "fuzzing.abort")
+        .env(badgateway::fuzz::PROMOTE_OUT_VAR, &out)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "the promotion died with its case: {status}"
+    );
+    let promoted: badgateway::fuzz::Promoted =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let badgateway::fuzz::Promoted::Kept { signature, .. } = &promoted else {
+        panic!("{promoted:?}");
+    };
+    assert_eq!(signature, "crash: signal 6 (SIGABRT)");
+    let kept = badgateway::Store::new(&root).load("fuzzing.abort");
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    let (_, fixture) = kept[0].as_ref().unwrap();
+    assert_eq!(fixture.signature, "crash: signal 6 (SIGABRT)");
+}

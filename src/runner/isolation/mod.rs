@@ -962,6 +962,26 @@ fn worker_args() -> Vec<String> {
         Some(test) if test != "main" => {
             vec![test.to_owned(), "--exact".into(), "--test-threads=1".into()]
         }
-        _ => std::env::args().skip(1).collect(),
+        _ => {
+            let flags = WORKER_FLAGS.lock().unwrap_or_else(|e| e.into_inner());
+            std::env::args()
+                .skip(1)
+                .chain(flags.iter().cloned())
+                .collect()
+        }
+    }
+}
+
+/// Flags added to a worker's command line when it is the program run again (not a
+/// test): those a fuzz target's libFuzzer needs to leave a worker's deaths to us.
+static WORKER_FLAGS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Adds these flags to the command line of workers that run this program again.
+pub(crate) fn worker_flags(flags: &[&str]) {
+    let mut all = WORKER_FLAGS.lock().unwrap_or_else(|e| e.into_inner());
+    for flag in flags {
+        if !all.iter().any(|f| f == flag) {
+            all.push((*flag).to_owned());
+        }
     }
 }
