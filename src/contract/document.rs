@@ -45,6 +45,18 @@ pub(crate) fn parse_document(text: &str, source: &str) -> Result<Value, Error> {
     let looks_json = source.ends_with(".json") || text.trim_start().starts_with('{');
     if looks_json {
         serde_json::from_str(text).map_err(|e| {
+            if e.to_string().contains("recursion limit exceeded") {
+                let offset = offset_of(text, e.line(), e.column());
+                return too_deep(
+                    source,
+                    &format!(
+                        " at line {} column {} ({})",
+                        e.line(),
+                        e.column(),
+                        pointer_at(text, offset)
+                    ),
+                );
+            }
             Error::new(
                 ErrorKind::InvalidFile,
                 format!(
@@ -60,12 +72,106 @@ pub(crate) fn parse_document(text: &str, source: &str) -> Result<Value, Error> {
                 .location()
                 .map(|l| format!(" at line {} column {}", l.line(), l.column()))
                 .unwrap_or_default();
+            if e.to_string().contains("recursion limit exceeded") {
+                return too_deep(source, &at);
+            }
             Error::new(
                 ErrorKind::InvalidFile,
                 format!("invalid contract {source}{at}: {e}: fix the YAML syntax"),
             )
         })
     }
+}
+
+/// How deep a contract may nest: the JSON and YAML readers' own limit, which also
+/// keeps every later walk over the document far from the stack's end.
+const NESTING_LIMIT: usize = 128;
+
+/// A document nested deeper than [`NESTING_LIMIT`]: valid, but not read.
+fn too_deep(source: &str, at: &str) -> Error {
+    Error::new(
+        ErrorKind::InvalidFile,
+        format!(
+            "contract {source} nests deeper than {NESTING_LIMIT} levels{at}: that is badgateway's nesting limit, not a syntax error; flatten it by moving the inner schemas to `components/schemas` and pointing at them with `$ref`"
+        ),
+    )
+}
+
+/// The byte offset of a 1-based line and column.
+fn offset_of(text: &str, line: usize, column: usize) -> usize {
+    let start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    (start + column.saturating_sub(1)).min(text.len())
+}
+
+/// The JSON pointer of where `offset` is in the JSON `text`, by a scan that tracks the
+/// objects, arrays and keys open there (no recursion, so any depth).
+fn pointer_at(text: &str, offset: usize) -> String {
+    enum Open {
+        Object {
+            key: Option<String>,
+            expect_key: bool,
+        },
+        Array(usize),
+    }
+    let mut open: Vec<Open> = Vec::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < offset.min(bytes.len()) {
+        match bytes[i] {
+            b'"' => {
+                let start = i + 1;
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                if let Some(Open::Object { key, expect_key }) = open.last_mut() {
+                    if *expect_key {
+                        let raw = &text[start..i.min(text.len())];
+                        *key = Some(
+                            serde_json::from_str(&format!("\"{raw}\""))
+                                .unwrap_or_else(|_| raw.to_owned()),
+                        );
+                    }
+                }
+            }
+            b'{' => open.push(Open::Object {
+                key: None,
+                expect_key: true,
+            }),
+            b'[' => open.push(Open::Array(0)),
+            b'}' | b']' => {
+                open.pop();
+            }
+            b':' => {
+                if let Some(Open::Object { expect_key, .. }) = open.last_mut() {
+                    *expect_key = false;
+                }
+            }
+            b',' => match open.last_mut() {
+                Some(Open::Object { expect_key, .. }) => *expect_key = true,
+                Some(Open::Array(index)) => *index += 1,
+                None => {}
+            },
+            _ => {}
+        }
+        i += 1;
+    }
+    let mut pointer = String::from("#");
+    for level in &open {
+        match level {
+            Open::Object { key: Some(key), .. } => {
+                pointer.push('/');
+                pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
+            }
+            Open::Object { key: None, .. } => {}
+            Open::Array(index) => pointer.push_str(&format!("/{index}")),
+        }
+    }
+    pointer
 }
 
 /// Every local `$ref` must point somewhere; the error names where the ref is.
@@ -187,6 +293,54 @@ pub(crate) fn rebased_refs(mut schema: Value, base: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A valid spec nested 1,000 levels deep was refused with "fix the JSON syntax":
+    /// the limit is named as such, with where it was hit.
+    #[test]
+    fn a_spec_past_the_nesting_limit_is_named_as_such_with_its_pointer() {
+        let mut schema = String::from(r#"{"type":"string"}"#);
+        for _ in 0..1000 {
+            schema = format!(r#"{{"type":"array","items":{schema}}}"#);
+        }
+        let spec = format!(
+            r#"{{"openapi":"3.1.0","paths":{{"/v1/a~b":{{"get":{{"responses":{{"200":{{"content":{{"application/json":{{"schema":{schema}}}}}}}}}}}}}}}}}"#
+        );
+        let message = parse_document(&spec, "deep.json").unwrap_err().to_string();
+        assert!(
+            message.contains("nests deeper than 128 levels"),
+            "{message}"
+        );
+        assert!(!message.contains("fix the JSON syntax"), "{message}");
+        assert!(
+            message.contains("(#/paths/~1v1~1a~0b/get/responses/200/content/application~1json/schema/items/items/"),
+            "{message}"
+        );
+        assert!(message.contains("components/schemas"), "{message}");
+        let yaml = format!(
+            "openapi: 3.1.0\nx: {}{}",
+            "[".repeat(1000),
+            "]".repeat(1000)
+        );
+        let message = parse_document(&yaml, "deep.yaml").unwrap_err().to_string();
+        assert!(
+            message.contains("nests deeper than 128 levels"),
+            "{message}"
+        );
+        // Within the limit, the same shape reads.
+        assert!(parse_document(
+            &spec
+                .replacen(&"{\"type\":\"array\",\"items\":".repeat(900), "", 1)
+                .replacen(&"}".repeat(900), "", 1),
+            "ok.json"
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn the_pointer_of_an_offset_follows_keys_indexes_and_escapes() {
+        let text = r#"{"a":[1,{"b\"c":{"d/e":[0,0,{"#;
+        assert_eq!(pointer_at(text, text.len()), "#/a/1/b\"c/d~1e/2");
+    }
 
     #[test]
     fn nullable_becomes_a_type_array_or_an_any_of() {
