@@ -11,6 +11,8 @@
 //! scenario room only.
 
 pub(crate) mod baseline;
+mod connection;
+mod forward;
 pub mod journal;
 mod liveness;
 #[allow(clippy::module_inception)] // One concept per file, named by its noun.

@@ -34,21 +34,20 @@
 //! client costs a deadline, and leaks nothing.
 
 mod link;
+mod park;
 mod process;
+mod replies;
+mod start;
 mod stderr;
 mod worker;
 
-use std::cell::RefCell;
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::error::{Error, ErrorKind};
@@ -59,8 +58,9 @@ use super::harness::on_harness_runtime;
 use super::outcome::Outcome;
 use super::pool::Pool;
 pub(crate) use link::WORKER_VAR;
-use link::{io_error, line, next_line, Sealed, ToParent, ToWorker};
-use process::{memory, others_in_group, reaped, Process};
+use link::{line, ToWorker};
+use park::{Idle, PARKED};
+use process::{memory, Process};
 use stderr::Stderr;
 use worker::{enter, serve, Entry, RESULTS};
 
@@ -184,29 +184,6 @@ struct Handle {
 
 type OutputDone = Arc<Mutex<Option<oneshot::Receiver<()>>>>;
 
-/// A worker between two entries of its test, parked: it has returned the last one's
-/// result and waits for the next entry to resume it. Dropping it ends it.
-struct Idle {
-    pid: u32,
-    link: Arc<std::os::unix::net::UnixStream>,
-    process: Arc<Process>,
-    stderr: Arc<Stderr>,
-    output_done: OutputDone,
-    memory_cap: u64,
-}
-
-/// The most workers parked between two entries.
-const MOST_PARKED: usize = MOST_WORKERS + 1;
-/// How long a worker may take to say it is parked.
-const PARK_TIMEOUT: Duration = Duration::from_secs(5);
-
-thread_local! {
-    /// Workers this thread's last isolated entry parked, for its next to adopt; they
-    /// end with the thread (or, on the main thread, with the process: a parked worker
-    /// waits on its link, and its end ends the worker).
-    static PARKED: RefCell<Vec<Idle>> = const { RefCell::new(Vec::new()) };
-}
-
 impl Handle {
     fn is_dead(&self) -> bool {
         self.dead.load(Ordering::SeqCst)
@@ -216,64 +193,6 @@ impl Handle {
     fn retire(&self) {
         self.retired.store(true, Ordering::SeqCst);
         self.process.end();
-    }
-
-    /// Parks the worker, idle between two entries, with the entry's result, when it
-    /// is clean: alive, no case in it, no dying message, nothing else in its process
-    /// group (what the code under test started must end with the entry), its reader
-    /// stopped. `None` when it is not: the caller ends it.
-    fn park(&self, json: &str) -> Option<Idle> {
-        let clean = |h: &Self| {
-            !h.is_dead()
-                && !h.retired.load(Ordering::SeqCst)
-                && h.stderr.fatal().is_none()
-                && h.in_flight.lock().map(|f| f.is_empty()).unwrap_or(false)
-        };
-        if !clean(self) {
-            return None;
-        }
-        self.stop.send_replace(true);
-        let reading = self
-            .reading
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()?;
-        // Gone (the entry's runtime dropped it) or returned: either way it reads no more.
-        if !matches!(
-            reading.recv_timeout(PARK_TIMEOUT),
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected)
-        ) {
-            return None;
-        }
-        if !clean(self) || others_in_group(self.pid) {
-            return None;
-        }
-        let mut link = self.link.as_ref();
-        link.set_nonblocking(false).ok()?;
-        link.set_write_timeout(Some(PARK_TIMEOUT)).ok()?;
-        link.set_read_timeout(Some(PARK_TIMEOUT)).ok()?;
-        use std::io::Write;
-        link.write_all(
-            line(&ToWorker::Park {
-                json: json.to_owned(),
-            })
-            .as_bytes(),
-        )
-        .ok()?;
-        let mut stream = self.link.try_clone().ok()?;
-        let said = link::read_line(&mut stream).ok()??;
-        let parked = matches!(
-            serde_json::from_str::<Sealed<ToParent>>(&said),
-            Ok(Sealed { token, message: ToParent::Parked }) if token == self.token
-        );
-        parked.then(|| Idle {
-            pid: self.pid,
-            link: self.link.clone(),
-            process: self.process.clone(),
-            stderr: self.stderr.clone(),
-            output_done: self.output_done.clone(),
-            memory_cap: self.memory_cap,
-        })
     }
 
     /// How the worker ended, once it has.
@@ -554,269 +473,6 @@ impl Workers {
         *live = Some(started.clone());
         Ok(started)
     }
-
-    /// A worker for this entry: one the entry before parked, resumed, or else a new
-    /// one. A parked worker that does not reach this entry is ended, and a new one
-    /// started: it says why, if the test broke the rule.
-    async fn start(&self) -> Result<Handle, Error> {
-        loop {
-            let idle = self
-                .adoptable
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .pop();
-            let Some(idle) = idle else { break };
-            let resumed = {
-                use std::io::Write;
-                (&*idle.link).write_all(line(&ToWorker::Resume).as_bytes())
-            };
-            if resumed.is_ok() {
-                if let Ok(handle) = self.attach(idle).await {
-                    return Ok(handle);
-                }
-            }
-        }
-        let idle = self.spawn()?;
-        self.attach(idle).await
-    }
-
-    /// Starts a worker: this program again, filtered to the current test, in a
-    /// process group of its own, its standard input the link. It is on its way to
-    /// this entry, as a resumed one is.
-    fn spawn(&self) -> Result<Idle, Error> {
-        let (ours, theirs) = std::os::unix::net::UnixStream::pair().map_err(io_error)?;
-        let mut command = self.command()?;
-        // Its stdout (libtest's report of the test, when the worker's run of it
-        // fails) and its stderr are read as one, bounded.
-        let (output, output_writer) = std::io::pipe().map_err(io_error)?;
-        command
-            .stdin(Stdio::from(std::os::fd::OwnedFd::from(theirs)))
-            .stdout(output_writer.try_clone().map_err(io_error)?)
-            .stderr(output_writer);
-        let child = command.spawn().map_err(|e| {
-            Error::new(
-                ErrorKind::Io,
-                format!("cannot start an isolated worker ({command:?}): {e}"),
-            )
-        })?;
-        // The command holds the worker's end of the link: the link ends only once
-        // the worker's copy is the last.
-        drop(command);
-        let pid = child.id();
-        let group = rustix::process::Pid::from_child(&child);
-        let process = Arc::new(Process {
-            child: Mutex::new(child),
-            group,
-        });
-        // A dying message ends the worker at once: what it dies of is already said.
-        let dying = Arc::downgrade(&process);
-        let (stderr, output_done) = Stderr::read(output, move || {
-            if let Some(process) = dying.upgrade() {
-                let _ = rustix::process::kill_process_group(
-                    process.group,
-                    rustix::process::Signal::KILL,
-                );
-            }
-        });
-        Ok(Idle {
-            pid,
-            link: Arc::new(ours),
-            process,
-            stderr,
-            output_done: Arc::new(Mutex::new(Some(output_done))),
-            memory_cap: self.memory_cap,
-        })
-    }
-
-    /// Answers a worker's way to this entry and hands it the cases.
-    async fn attach(&self, idle: Idle) -> Result<Handle, Error> {
-        let Idle {
-            pid,
-            link,
-            process,
-            stderr,
-            output_done,
-            memory_cap,
-        } = idle;
-        let token = link::token();
-        let (read, mut write) = link::halves(&link)?;
-        let mut read = tokio::io::BufReader::new(read);
-        let reached = tokio::time::timeout(START_TIMEOUT, async {
-            self.reach(&mut read, &mut write, &token, &stderr).await
-        })
-        .await;
-        match reached {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => {
-                process.end();
-                return Err(error);
-            }
-            Err(_) => {
-                process.end();
-                return Err(Error::new(
-                    ErrorKind::Io,
-                    format!(
-                        "an isolated worker did not reach its campaign within {START_TIMEOUT:?} ({RULE}): {}",
-                        stderr.text()
-                    ),
-                ));
-            }
-        }
-        let (writer, mut outgoing) = mpsc::unbounded_channel::<String>();
-        tokio::spawn(async move {
-            while let Some(line) = outgoing.recv().await {
-                if write.write_all(line.as_bytes()).await.is_err() {
-                    return;
-                }
-            }
-        });
-        let (death_tx, death) = watch::channel(None);
-        let (stop, stopped) = watch::channel(false);
-        let (alive, reading) = std::sync::mpsc::channel();
-        let handle = Handle {
-            pid,
-            writer,
-            in_flight: Arc::default(),
-            dead: Arc::default(),
-            retired: Arc::default(),
-            death,
-            stderr,
-            process,
-            link,
-            token: token.clone(),
-            stop: Arc::new(stop),
-            reading: Arc::new(Mutex::new(Some(reading))),
-            output_done,
-            memory_cap,
-        };
-        tokio::spawn(read_replies(
-            handle.clone(),
-            read,
-            token,
-            Reader { stopped, alive },
-            death_tx,
-        ));
-        Ok(handle)
-    }
-
-    /// Answers the worker's way to this entry: the results of the entries before it,
-    /// then this one to serve. An entry that is not the one the parent ran there is
-    /// the rule broken, said as such.
-    async fn reach(
-        &self,
-        read: &mut tokio::io::BufReader<tokio::net::UnixStream>,
-        write: &mut tokio::net::UnixStream,
-        token: &str,
-        stderr: &Stderr,
-    ) -> Result<(), Error> {
-        loop {
-            let bytes = next_line(read, link::LINE_CAP)
-                .await
-                .map_err(io_error)?
-                .ok_or_else(|| {
-                    Error::new(
-                        ErrorKind::Config,
-                        format!("an isolated worker ended before it reached {}: {RULE}; what it wrote to stderr:\n{}", self.key, stderr.text()),
-                    )
-                })?;
-            let Ok(ToParent::Hello { entry, key }) = serde_json::from_slice::<ToParent>(&bytes)
-            else {
-                return Err(Error::new(
-                    ErrorKind::Io,
-                    format!(
-                        "an isolated worker sent something other than its way to the campaign: {}",
-                        String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
-                    ),
-                ));
-            };
-            let expected = if entry == self.entry {
-                Some(self.key.as_str())
-            } else {
-                self.earlier.get(entry).map(|(key, _)| key.as_str())
-            };
-            if expected != Some(key.as_str()) {
-                return Err(Error::new(
-                    ErrorKind::Config,
-                    format!(
-                        "the worker for `{}` reached `{key}` as isolated entry {} of its test, where this process ran {}: {RULE}",
-                        self.key,
-                        entry + 1,
-                        expected.map_or("nothing".to_owned(), |k| format!("`{k}`"))
-                    ),
-                ));
-            }
-            let answer = if entry == self.entry {
-                ToWorker::Serve {
-                    token: token.to_owned(),
-                }
-            } else {
-                ToWorker::Result {
-                    json: self.earlier[entry].1.clone(),
-                }
-            };
-            write
-                .write_all(line(&answer).as_bytes())
-                .await
-                .map_err(io_error)?;
-            if entry == self.entry {
-                return Ok(());
-            }
-        }
-    }
-
-    /// This program again, as a worker for this entry.
-    fn command(&self) -> Result<Command, Error> {
-        use std::os::unix::process::CommandExt;
-        let exe: PathBuf = std::env::current_exe().map_err(io_error)?;
-        let mut command = Command::new(exe);
-        command
-            .args(&self.args)
-            .env(WORKER_VAR, "1")
-            .env(link::ENTRY_VAR, self.entry.to_string())
-            .env(link::MEMORY_VAR, self.memory_cap.to_string())
-            // A dying worker must not spend its last seconds symbolising a backtrace
-            // (a crash was once reported as a hang so); its panics are caught anyway.
-            .env("RUST_BACKTRACE", "0")
-            .process_group(0);
-        Ok(command)
-    }
-}
-
-impl Workers {
-    /// Every worker of this entry, taken out of it.
-    fn take_all(&self) -> Vec<Handle> {
-        let solo = std::mem::take(&mut *self.solo.lock().unwrap_or_else(|e| e.into_inner()));
-        let shared = self
-            .shared
-            .iter()
-            .filter_map(|s| s.try_lock().ok().and_then(|mut h| h.take()));
-        solo.into_iter().chain(shared).collect()
-    }
-
-    /// The entry is done: every worker ends, and what it started with it.
-    fn end_all(&self) {
-        for handle in self.take_all() {
-            handle.retire();
-        }
-    }
-
-    /// The entry is done with this result: clean workers are parked for the thread's
-    /// next entry (a worker costs a process start and the test's way up to the entry),
-    /// the others end, and what they started with them.
-    fn park_all(&self, json: &str) {
-        let mut parked = Vec::new();
-        // Shared workers first: they are the ones the next entry needs.
-        for handle in self.take_all().into_iter().rev() {
-            let idle = (parked.len() < MOST_PARKED)
-                .then(|| handle.park(json))
-                .flatten();
-            match idle {
-                Some(idle) => parked.push(idle),
-                None => handle.retire(),
-            }
-        }
-        PARKED.with(|p| *p.borrow_mut() = parked);
-    }
 }
 
 impl Drop for Workers {
@@ -834,124 +490,6 @@ enum Settled {
     Failed(String),
     /// The worker was ended for another case: run it again.
     Again,
-}
-
-/// Reads a worker's replies until its link closes, hands each to its case, and then
-/// tells every case still in it how the worker ended. A line that is not a sealed
-/// reply to a case in flight is the protocol broken: the worker is ended and its cases
-/// fail, naming the cause, so nothing forged becomes a verdict.
-async fn read_replies(
-    handle: Handle,
-    mut read: tokio::io::BufReader<tokio::net::UnixStream>,
-    token: String,
-    mut reader: Reader,
-    death_tx: watch::Sender<Option<Death>>,
-) {
-    let mut broken = None;
-    let sealed_prefix = format!(
-        "{{\"token\":{}",
-        serde_json::to_string(&token).expect("a string serialises")
-    );
-    loop {
-        let next = tokio::select! {
-            biased;
-            // Parked: the link is the next entry's to read.
-            _ = reader.stopped.wait_for(|stop| *stop) => return,
-            next = next_line(&mut read, link::LINE_CAP) => next,
-        };
-        let bytes = match next {
-            Ok(Some(bytes)) => bytes,
-            Err(error) if error.kind() == std::io::ErrorKind::InvalidData => {
-                broken = Some(format!("the worker broke the link: {error}"));
-                break;
-            }
-            // The end of the link, or a reset by a worker dying with replies unread.
-            Ok(None) | Err(_) => break,
-        };
-        // A sealed line starts with its token (serde writes fields in order): a line
-        // that does not is refused before it is parsed.
-        if !bytes.starts_with(sealed_prefix.as_bytes()) {
-            broken = Some("the worker sent a result without its token (the code under test wrote to the link, its standard input?)".to_owned());
-            break;
-        }
-        let (id, reply) = match serde_json::from_slice::<Sealed<ToParent>>(&bytes) {
-            Ok(Sealed {
-                message: ToParent::Done { id, result },
-                ..
-            }) => (id, Reply::Ran(result)),
-            Ok(Sealed {
-                message: ToParent::Failed { id, error },
-                ..
-            }) => (id, Reply::Failed(error)),
-            _ => {
-                broken = Some(format!(
-                    "the worker sent a line that is no result: {}",
-                    String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
-                ));
-                break;
-            }
-        };
-        let waiting = handle.in_flight.lock().expect("in-flight lock").remove(&id);
-        match waiting {
-            Some(tx) => {
-                let _ = tx.send(reply);
-            }
-            None if handle.retired.load(Ordering::SeqCst) => {}
-            None => {
-                broken = Some(format!(
-                    "the worker answered case {id}, which was not in it"
-                ));
-                break;
-            }
-        }
-    }
-    if broken.is_some() {
-        handle.process.end();
-    }
-    // The worker is gone: every case still in it gets an answer.
-    let waiting: Vec<_> = {
-        let mut in_flight = handle.in_flight.lock().expect("in-flight lock");
-        handle.dead.store(true, Ordering::SeqCst);
-        in_flight.drain().map(|(_, tx)| tx).collect()
-    };
-    let status = reaped(&handle.process).await;
-    // Whatever it started ends with it (and lets go of its stderr).
-    let _ =
-        rustix::process::kill_process_group(handle.process.group, rustix::process::Signal::KILL);
-    drop(reader);
-    let output_done = handle
-        .output_done
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .take();
-    if let Some(done) = output_done {
-        let _ = tokio::time::timeout(Duration::from_secs(5), done).await;
-    }
-    let retired = handle.retired.load(Ordering::SeqCst);
-    let crash = (!retired && broken.is_none()).then(|| handle.stderr.crash(status));
-    let alone = waiting.len() == 1;
-    let _ = death_tx.send(Some(Death {
-        crash: crash.clone(),
-        in_flight: waiting.len(),
-    }));
-    for tx in waiting {
-        let reply = match (&broken, &crash) {
-            (Some(broken), _) => Reply::Failed(broken.clone()),
-            (None, Some(crash)) => Reply::Died {
-                crash: crash.clone(),
-                alone,
-            },
-            (None, None) => Reply::Retired,
-        };
-        let _ = tx.send(reply);
-    }
-}
-
-/// What a reply reader is told and tells: to stop, and (by ending) that it has.
-struct Reader {
-    stopped: watch::Receiver<bool>,
-    #[allow(dead_code)] // Its end is the message.
-    alive: std::sync::mpsc::Sender<()>,
 }
 
 /// The worker's arguments, read on the thread that entered: the current test alone
