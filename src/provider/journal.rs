@@ -112,6 +112,7 @@ impl Journal {
 }
 
 pub use super::secrets::is_secret;
+pub use super::shapes::shaped_secrets;
 
 /// A header value as the journal keeps it: redacted if secret, escaped if not UTF-8.
 pub(crate) fn recorded_value(name: &str, value: &[u8]) -> String {

@@ -19,6 +19,7 @@ mod liveness;
 mod provider;
 mod request;
 pub(crate) mod secrets;
+mod shapes;
 
 pub use baseline::{Baseline, Endpoint};
 pub use journal::{Journal, RecordedRequest};

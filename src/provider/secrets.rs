@@ -24,6 +24,8 @@ use serde_json::Value;
 
 use crate::scenario::hash::fnv1a;
 
+use super::shapes::shaped_secrets;
+
 /// Values shorter than this are not secrets worth scrubbing (and scrubbing them would
 /// clobber unrelated text).
 const MIN_SECRET_LEN: usize = 3;
@@ -220,22 +222,54 @@ impl Secrets {
         body: &[u8],
     ) {
         for (name, value) in headers {
+            let value = String::from_utf8_lossy(value);
+            if name.eq_ignore_ascii_case("cookie") {
+                // `Cookie: session=VALUE; theme=dark`: every cookie's value.
+                for pair in value.split(';') {
+                    if let Some((_, cookie)) = pair.split_once('=') {
+                        self.add_value(cookie);
+                    }
+                }
+            }
             if self.is_secret_name(name) {
-                self.collect_credential(&String::from_utf8_lossy(value));
+                self.collect_credential(&value);
+            }
+            self.collect_shaped(&value);
+        }
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        self.collect_form(query);
+        self.collect_path(path);
+        self.collect_shaped(target);
+        self.collect_body(body);
+    }
+
+    /// Values by form, wherever they stand: see [`shaped_secrets`].
+    fn collect_shaped(&mut self, text: &str) {
+        for value in shaped_secrets(text) {
+            self.add_value(&value);
+        }
+    }
+
+    /// A path segment that follows a secret-named one (`/v1/tokens/tok_…`,
+    /// `/api_keys/…`) is that secret's value, when it looks like one (8 characters or
+    /// more, a digit among them): `/auth/login` names a route, not a secret.
+    fn collect_path(&mut self, path: &str) {
+        let segments: Vec<&str> = path.split('/').collect();
+        for pair in segments.windows(2) {
+            let value_like = pair[1].len() >= 8 && pair[1].bytes().any(|b| b.is_ascii_digit());
+            if value_like && !pair[0].is_empty() && self.is_secret_name(pair[0]) {
+                self.add_value(pair[1]);
+                self.add_value(&percent_decode(pair[1]));
             }
         }
-        if let Some((_, query)) = target.split_once('?') {
-            self.collect_form(query);
-        }
-        self.collect_body(body);
     }
 
     /// Collects the secrets a response carries: secret-named headers (`Set-Cookie`)
     /// and JSON fields (an `access_token`).
     pub(crate) fn collect_response(&mut self, headers: &[(String, Vec<u8>)], body: &[u8]) {
         for (name, value) in headers {
+            let value = String::from_utf8_lossy(value);
             if self.is_secret_name(name) {
-                let value = String::from_utf8_lossy(value);
                 // `Set-Cookie: sid=abc; Path=/`: the cookie's value is the secret.
                 let first = value.split(';').next().unwrap_or("");
                 match first.split_once('=') {
@@ -243,6 +277,7 @@ impl Secrets {
                     None => self.add_value(first),
                 }
             }
+            self.collect_shaped(&value);
         }
         self.collect_body(body);
     }
@@ -310,6 +345,7 @@ impl Secrets {
     }
 
     fn collect_body_now(&mut self, body: &[u8]) {
+        self.collect_shaped(&String::from_utf8_lossy(body));
         // A body that names nothing secret-like is not parsed at all.
         if !self.may_name_a_secret(body) {
             return;
@@ -320,9 +356,39 @@ impl Secrets {
                 if let Ok(text) = std::str::from_utf8(body) {
                     if text.contains('=') && !text.contains(char::is_whitespace) {
                         self.collect_form(text);
+                    } else {
+                        self.collect_multipart(text);
                     }
                 }
             }
+        }
+    }
+
+    /// The secret-named parts of a `multipart/form-data` body: each part's value, after
+    /// its `Content-Disposition: form-data; name="…"` head and a blank line.
+    fn collect_multipart(&mut self, text: &str) {
+        const NAME: &str = "name=\"";
+        let mut rest = text;
+        while let Some(at) = rest.find(NAME) {
+            rest = &rest[at + NAME.len()..];
+            let Some(end) = rest.find('"') else { return };
+            let name = &rest[..end];
+            let Some(blank) = rest
+                .find("\r\n\r\n")
+                .map(|b| b + 4)
+                .or_else(|| rest.find("\n\n").map(|b| b + 2))
+            else {
+                return;
+            };
+            let value = &rest[blank..];
+            let value = &value[..value
+                .find("\r\n--")
+                .or_else(|| value.find("\n--"))
+                .unwrap_or(value.len())];
+            if self.is_secret_name(name) {
+                self.add_value(value);
+            }
+            rest = &rest[blank..];
         }
     }
 

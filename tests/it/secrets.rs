@@ -168,3 +168,147 @@ fn no_planted_secret_reaches_any_file_report_journal_or_snapshot() {
     // The redacted forms are there instead, so the report still reads.
     assert!(report.to_string().contains("[redacted:"), "{report}");
 }
+
+const COOKIE_SECRET: &str = "sess_9f8e7d6c5b4a3210";
+const PATH_TOKEN: &str = "tok_live_1NXWb2LkdIwHu7ix";
+const JWT: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJtZXJjaGFudF80MiJ9.Zm9yZ2VkX3NpZ25hdHVyZV9ieXRlcw";
+const ECHOED_KEY: &str = "rk_live_51HqLyjWDarjtT1zdp7dc9xZq";
+const MULTIPART_SECRET: &str = "mp_secret_77c1a9e0";
+const GITHUB_TOKEN: &str = "ghp_16C7e42F292c6912E7710c838347Ae178B4a";
+const SLACK_TOKEN: &str = "xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy";
+const AWS_KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
+const GOOGLE_KEY: &str = "AIzaSyDaGmWKa4JsXZ-HjGw7ISLn_3namBGewQe";
+const WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const PEM_LINE: &str = "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo";
+
+/// Secrets no name marks: a cookie's value, a token in a path, a JWT in a field called
+/// `data`, a key the provider echoes in its own error message, a multipart part, and
+/// tokens of every published form in fields with innocent names.
+fn shaped_planted() -> [&'static str; 11] {
+    [
+        COOKIE_SECRET,
+        PATH_TOKEN,
+        JWT,
+        ECHOED_KEY,
+        MULTIPART_SECRET,
+        GITHUB_TOKEN,
+        SLACK_TOKEN,
+        AWS_KEY_ID,
+        GOOGLE_KEY,
+        WEBHOOK_SECRET,
+        PEM_LINE,
+    ]
+}
+
+/// The baseline: a token looked up by its id in the path, and an upload the provider
+/// refuses (`403`) or takes (`201`), its message echoing the key.
+fn shaped_baseline(upload: u16) -> Baseline {
+    let message = match upload {
+        403 => format!("The key {ECHOED_KEY} cannot upload files."),
+        _ => format!("Uploaded with {ECHOED_KEY}."),
+    };
+    Baseline::new()
+        .endpoint(
+            "GET",
+            &format!("/v1/tokens/{PATH_TOKEN}"),
+            Response::json(200, &serde_json::json!({"id": "tok_1", "used": false})),
+        )
+        .endpoint(
+            "POST",
+            "/v1/uploads",
+            Response::json(
+                upload,
+                &serde_json::json!({"id": "file_1", "message": message}),
+            ),
+        )
+}
+
+/// A careless client again: secrets in places no name marks, all printed when it fails.
+async fn careless_everywhere(url: String) -> Result<String, String> {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let token = http
+        .get(format!("{url}/v1/tokens/{PATH_TOKEN}"))
+        .header("cookie", format!("session={COOKIE_SECRET}; theme=dark"))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .text()
+        .await
+        .map_err(|e| e.to_string())?;
+    let pem = format!("-----BEGIN RSA PRIVATE KEY-----\n{PEM_LINE}\n-----END RSA PRIVATE KEY-----");
+    let boundary = "XyZ";
+    let multipart = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"api_key\"\r\n\r\n{MULTIPART_SECRET}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"data\"\r\n\r\n{JWT}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"config\"\r\n\r\n{}\r\n--{boundary}--\r\n",
+        serde_json::json!({"github": GITHUB_TOKEN, "slack": SLACK_TOKEN, "aws": AWS_KEY_ID, "maps": GOOGLE_KEY, "hooks": WEBHOOK_SECRET, "pem": pem})
+    );
+    let response = http
+        .post(format!("{url}/v1/uploads"))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(multipart.clone())
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = response.status();
+    let answer = response.text().await.map_err(|e| e.to_string())?;
+    assert!(
+        status.is_success(),
+        "upload failed with {status}: {answer} (token {token}, cookie {COOKIE_SECRET}, sent {multipart})"
+    );
+    Ok(answer)
+}
+
+/// Secrets known by their form or their place, not their name, stay out of every file
+/// and printed report too; and the harmless words beside them are not hidden.
+#[test]
+fn no_secret_known_by_its_form_or_place_reaches_any_file_or_report() {
+    let root = fresh_dir("shaped-secrets");
+    let (fixtures, junit) = (root.join("fixtures"), root.join("junit"));
+    let campaign = |upload| {
+        Campaign::new("shaped-secrets", shaped_baseline(upload))
+            .cases(16)
+            .seed(7)
+            .deadline(Duration::from_secs(2))
+            .fixtures_dir(&fixtures)
+            .junit_dir(&junit)
+    };
+    // Refused against the baseline itself: the setup error carries the client's panic.
+    let error = campaign(403).run(careless_everywhere).unwrap_err();
+    assert!(
+        error.to_string().contains("upload failed with 403"),
+        "{error}"
+    );
+    let mut texts = vec![("the setup error".to_owned(), error.to_string())];
+    let report = campaign(201).run(careless_everywhere).unwrap();
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.outcome.class() == Class::Panic),
+        "the careless client panics with every secret in its message: {report}"
+    );
+    texts.extend(files_below(&root));
+    assert!(texts.iter().any(|(p, _)| p.ends_with(".xml")));
+    assert!(texts.iter().any(|(p, _)| p.ends_with(".json")));
+    texts.push(("the printed report".into(), report.to_string()));
+    for finding in &report.findings {
+        texts.push(("a finding's journal".into(), finding.journal.to_string()));
+        texts.push(("a finding's outcome".into(), finding.outcome.to_string()));
+    }
+    for (place, text) in &texts {
+        for secret in shaped_planted() {
+            assert!(!text.contains(secret), "{secret} reached {place}:\n{text}");
+        }
+    }
+    let printed = report.to_string();
+    assert!(printed.contains("[redacted:"), "{printed}");
+    assert!(
+        printed.contains("/v1/uploads"),
+        "routes stay readable: {printed}"
+    );
+}
