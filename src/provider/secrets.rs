@@ -6,8 +6,10 @@
 //! harness never parsed. reqwest puts the URL, query included, in its error messages;
 //! a client echoes a request body in a panic; a token the baseline returned is printed
 //! in the code's result. So the provider collects the *values*: those of secret-named
-//! headers, query parameters, JSON keys and form fields in requests, those of
-//! secret-named JSON keys and headers in baseline responses, and those the user names.
+//! headers, query parameters, path segments, JSON keys, form and multipart fields in
+//! requests, every cookie's, those of secret-named JSON keys and headers in baseline
+//! responses, those secret by their form anywhere (see `shapes`), and those the user
+//! names.
 //! The journal, and the outcome of the case, are scrubbed of every collected value
 //! before anything else sees them. Fixtures, reports, JUnit files and snapshots are
 //! all made from those two, so none of them can hold a collected value.
@@ -24,6 +26,7 @@ use serde_json::Value;
 
 use crate::scenario::hash::fnv1a;
 
+pub use super::names::is_secret;
 use super::shapes::shaped_secrets;
 
 /// Values shorter than this are not secrets worth scrubbing (and scrubbing them would
@@ -34,92 +37,6 @@ const MIN_SECRET_LEN: usize = 3;
 const STANDALONE_BELOW: usize = 8;
 /// Values at least this long get a short hash in their redacted form.
 const HASHED_FROM: usize = 20;
-
-/// Words of a name that mark it secret (`X-Api-Key` has `key`).
-const WORDS: [&str; 21] = [
-    "key",
-    "auth",
-    "token",
-    "secret",
-    "password",
-    "passwd",
-    "pwd",
-    "signature",
-    "session",
-    "sessionid",
-    "jwt",
-    "hmac",
-    "cvc",
-    "cvv",
-    "csc",
-    "iban",
-    "ssn",
-    "pin",
-    "otp",
-    "bearer",
-    "credentials",
-];
-
-/// Fragments of a name, its punctuation removed, that mark it secret (`apikey`).
-const FRAGMENTS: [&str; 13] = [
-    "authorization",
-    "cookie",
-    "token",
-    "secret",
-    "password",
-    "apikey",
-    "sessionid",
-    "signature",
-    "cardnumber",
-    "accountnumber",
-    "authcode",
-    "verificationcode",
-    "securitycode",
-];
-
-/// Whether a header, query parameter, JSON key or form field name carries a secret.
-/// The name is matched case-insensitively, after percent-decoding, by its words
-/// (`X-Api-Key`, `api_key`, `api%5Fkey`, `clientSecret`...).
-///
-/// ```
-/// use badgateway::journal::is_secret;
-/// for name in ["Authorization", "X-Api-Key", "api%5Fkey", "stripe-signature", "X-Hmac-Sha256",
-///              "sessionid", "jwt", "code", "card_number", "cvc", "iban", "password", "clientSecret"] {
-///     assert!(is_secret(name), "{name}");
-/// }
-/// for name in ["Idempotency-Key", "content-type", "status_code", "currency", "amount"] {
-///     assert!(!is_secret(name), "{name}");
-/// }
-/// ```
-pub fn is_secret(name: &str) -> bool {
-    let decoded = percent_decode(name);
-    let lower = decoded.to_ascii_lowercase();
-    let joined: String = lower.chars().filter(char::is_ascii_alphanumeric).collect();
-    if joined == "idempotencykey" {
-        return false;
-    }
-    // Words of the name: split at punctuation and at lower-to-upper case changes.
-    let mut words: Vec<String> = Vec::new();
-    let mut word = String::new();
-    let mut previous_lower = false;
-    for c in decoded.chars() {
-        let boundary = !c.is_ascii_alphanumeric() || (c.is_ascii_uppercase() && previous_lower);
-        if boundary && !word.is_empty() {
-            words.push(std::mem::take(&mut word));
-        }
-        if c.is_ascii_alphanumeric() {
-            word.push(c.to_ascii_lowercase());
-        }
-        previous_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
-    }
-    if !word.is_empty() {
-        words.push(word);
-    }
-
-    joined == "code"
-        || words.iter().any(|w| WORDS.contains(&w.as_str()))
-        || FRAGMENTS.iter().any(|f| joined.contains(f))
-}
 
 /// Bodies longer than this are collected each time, never remembered.
 const MAX_REMEMBERED_BODY: usize = 64 * 1024;
@@ -257,7 +174,11 @@ impl Secrets {
         let segments: Vec<&str> = path.split('/').collect();
         for pair in segments.windows(2) {
             let value_like = pair[1].len() >= 8 && pair[1].bytes().any(|b| b.is_ascii_digit());
-            if value_like && !pair[0].is_empty() && self.is_secret_name(pair[0]) {
+            // A collection's name is plural: `/tokens/…` holds tokens.
+            let named = !pair[0].is_empty()
+                && (self.is_secret_name(pair[0])
+                    || self.is_secret_name(pair[0].trim_end_matches('s')));
+            if value_like && named {
                 self.add_value(pair[1]);
                 self.add_value(&percent_decode(pair[1]));
             }
@@ -396,10 +317,31 @@ impl Secrets {
     /// added), case-insensitively: a cheap look before parsing it.
     fn may_name_a_secret(&self, body: &[u8]) -> bool {
         // Every word and fragment `is_secret` knows contains one of these.
-        const STEMS: [&[u8]; 23] = [
-            b"key", b"auth", b"token", b"secret", b"pass", b"pwd", b"sig", b"session", b"jwt",
-            b"hmac", b"cvc", b"cvv", b"csc", b"iban", b"ssn", b"pin", b"otp", b"card", b"code",
-            b"cred", b"bearer", b"cookie", b"account",
+        const STEMS: [&[u8]; 24] = [
+            b"key",
+            b"auth",
+            b"token",
+            b"secret",
+            b"pass",
+            b"pwd",
+            b"sig",
+            b"session",
+            b"jwt",
+            b"hmac",
+            b"cvc",
+            b"cvv",
+            b"csc",
+            b"iban",
+            b"ssn",
+            b"pin",
+            b"otp",
+            b"card",
+            b"code",
+            b"cred",
+            b"bearer",
+            b"cookie",
+            b"account",
+            b"verification",
         ];
         let contains = |needle: &[u8]| {
             body.windows(needle.len())
@@ -429,7 +371,8 @@ impl Secrets {
         let mut stack = vec![(value, secret, false)];
         while let Some((value, secret, in_card)) = stack.pop() {
             match value {
-                Value::String(s) if secret => self.add_value(s),
+                // badgateway's own codes (`badgateway_no_baseline`) are never secret.
+                Value::String(s) if secret && !s.starts_with("badgateway_") => self.add_value(s),
                 Value::Number(n) if secret => self.add_value(&n.to_string()),
                 Value::Object(map) => {
                     for (key, child) in map {
@@ -547,7 +490,7 @@ fn redacted(value: &str) -> String {
     }
 }
 
-fn percent_decode(text: &str) -> String {
+pub(super) fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -612,6 +555,7 @@ fn base64_decode(text: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provider::names::{ANYWHERE, HEADS, QUALIFIED};
 
     #[test]
     fn a_remembered_body_yields_the_same_secrets_and_a_named_field_is_not_forgotten() {
@@ -687,8 +631,17 @@ mod tests {
     #[test]
     fn the_cheap_look_before_parsing_misses_no_name_is_secret_knows() {
         let secrets = Secrets::new();
-        let names = WORDS.iter().chain(FRAGMENTS.iter()).copied();
-        for name in names.chain(["code", "clientSecret", "api%5Fkey"]) {
+        let names = HEADS.iter().chain(ANYWHERE.iter()).copied();
+        let qualified: Vec<String> = QUALIFIED
+            .iter()
+            .flat_map(|(head, after)| after.iter().map(move |a| format!("{a}_{head}")))
+            .collect();
+        let names = names.chain(qualified.iter().map(String::as_str)).chain([
+            "code",
+            "clientSecret",
+            "api%5Fkey",
+        ]);
+        for name in names {
             assert!(is_secret(name), "{name}");
             let body = format!("{{\"{name}\": \"v\"}}");
             assert!(secrets.may_name_a_secret(body.as_bytes()), "{name}");
