@@ -1072,6 +1072,9 @@ fn main() {
         let isolated = isolated_first(true);
         return cost(&isolated);
     }
+    if std::env::args().skip(1).any(|a| a == "bodies") {
+        return bodies(); // `cargo bench --bench throughput -- bodies`
+    }
     if std::env::args().skip(1).any(|a| a == "scale") {
         return scale(); // `cargo bench --bench throughput -- scale`
     }
@@ -1109,4 +1112,162 @@ fn main() {
         "  overlap: 64 cases, {hangs} hang under a 1 s deadline: {:.2} s (sum of deadlines {hangs} s)",
         elapsed.as_secs_f64()
     );
+}
+
+/// A JSON body of about `mib` MiB, of small objects whose keys name no secret.
+fn big_json(mib: usize) -> Vec<u8> {
+    let item =
+        r#"{"name":"widget","hint":"abc","amount":1234,"note":"lorem ipsum dolor sit amet"},"#;
+    let mut body = String::from("{\"items\":[");
+    while body.len() < mib << 20 {
+        body.push_str(item);
+    }
+    body.pop();
+    body.push_str("]}");
+    body.into_bytes()
+}
+
+/// A loopback server that reads a request's whole body (by its `Content-Length`) and
+/// answers with `answer`: the same work as the provider's, minus the provider.
+async fn body_server(answer: Vec<u8>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let answer = std::sync::Arc::new(answer);
+    tokio::spawn(async move {
+        loop {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let answer = answer.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = vec![0u8; 64 * 1024];
+                let head_end = loop {
+                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break i + 4;
+                    }
+                    match stream.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                };
+                let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                let mut read = buf.len() - head_end;
+                while read < length {
+                    match stream.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => read += n,
+                    }
+                }
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    answer.len()
+                );
+                let _ = stream.write_all(head.as_bytes()).await;
+                let _ = stream.write_all(&answer).await;
+            });
+        }
+    });
+    url
+}
+
+/// Big request and upstream bodies through the provider, against the same bodies
+/// sent to a plain server in the same process: the cost per MiB, and how long a
+/// small request waits when it arrives while a big one is being read.
+fn bodies() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let http = reqwest::Client::new();
+        let small_body = br#"{"ok":true}"#.to_vec();
+        let plain = body_server(small_body.clone()).await;
+        let baseline = Baseline::new()
+            .endpoint(
+                "POST",
+                "/v1/files",
+                Response::json(200, &serde_json::json!({"ok": true})),
+            )
+            .endpoint(
+                "GET",
+                "/v1/balance",
+                Response::json(200, &serde_json::json!({"available": 1})),
+            );
+        let provider = badgateway::Provider::start(baseline, Scenario::new())
+            .await
+            .unwrap();
+        let ours = provider.url();
+        let post = |base: String, body: Vec<u8>| {
+            let http = http.clone();
+            async move {
+                let started = Instant::now();
+                let status = http
+                    .post(format!("{base}/v1/files"))
+                    .body(body)
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+                    .unwrap_or(0);
+                (started.elapsed(), status)
+            }
+        };
+        let small = |base: String| {
+            let http = http.clone();
+            async move {
+                let started = Instant::now();
+                let _ = http.get(format!("{base}/v1/balance")).send().await;
+                started.elapsed()
+            }
+        };
+        println!("  request bodies (provider against a plain server reading the same body):");
+        for mib in [1usize, 8, 64] {
+            let body = big_json(mib);
+            let (bare, _) = post(plain.clone(), body.clone()).await;
+            let (took, status) = post(ours.clone(), body.clone()).await;
+            let alone = small(ours.clone()).await;
+            let big = tokio::spawn(post(ours.clone(), body));
+            // The small request arrives while the big one is being read and collected.
+            tokio::time::sleep(bare / 2).await;
+            let beside = small(ours.clone()).await;
+            let _ = big.await;
+            let per_mib = took.as_secs_f64() * 1e3 / mib as f64;
+            let what = if status == 200 {
+                format!(
+                    "{per_mib:.1} ms/MiB ({:.2}x the plain server)",
+                    took.as_secs_f64() / bare.as_secs_f64()
+                )
+            } else {
+                "refused at once, past the provider's 16 MiB request cap".to_owned()
+            };
+            println!(
+                "    {mib:>2} MiB: {what}; a small request beside it {:.2} ms (alone {:.2} ms)",
+                beside.as_secs_f64() * 1e3,
+                alone.as_secs_f64() * 1e3
+            );
+        }
+        println!("  upstream bodies (forwarded by the provider against fetched directly):");
+        for mib in [1usize, 8, 64] {
+            let upstream = body_server(big_json(mib)).await;
+            let forwarding =
+                badgateway::Provider::start(Baseline::forward_to(&upstream), Scenario::new())
+                    .await
+                    .unwrap();
+            let (direct, _) = post(upstream.clone(), small_body.clone()).await;
+            let (took, status) = post(forwarding.url(), small_body.clone()).await;
+            let per_mib = took.as_secs_f64() * 1e3 / mib as f64;
+            if status == 502 {
+                println!("    {mib:>2} MiB: a 502 that says so, past the forwarder's 16 MiB cap");
+            } else {
+                println!(
+                    "    {mib:>2} MiB: {per_mib:.1} ms/MiB ({:.2}x fetched directly)",
+                    took.as_secs_f64() / direct.as_secs_f64()
+                );
+            }
+        }
+    });
 }

@@ -274,7 +274,13 @@ fn path_matches(pattern: &str, path: &str) -> bool {
 }
 
 /// Converts a forwarded `reqwest` response into a baseline response.
-pub(crate) async fn from_forwarded(response: reqwest::Response) -> Response {
+/// The largest body the forwarder takes from the baseline server: as large as a
+/// request body may be.
+pub(crate) const MAX_FORWARDED_BODY: usize = crate::provider::request::MAX_BODY_BYTES;
+
+/// The baseline server's response, its body read up to [`MAX_FORWARDED_BODY`]: a
+/// larger one is a `502` that says so, never memory without bound.
+pub(crate) async fn from_forwarded(mut response: reqwest::Response, base: &str) -> Response {
     let status = response.status().as_u16();
     let headers: Vec<_> = response
         .headers()
@@ -282,11 +288,18 @@ pub(crate) async fn from_forwarded(response: reqwest::Response) -> Response {
         .filter(|(name, _)| !is_framing_header(name.as_str()) && name.as_str() != "date")
         .map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec()))
         .collect();
-    let body = response
-        .bytes()
-        .await
-        .map(|b| b.to_vec())
-        .unwrap_or_default();
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        if body.len() + chunk.len() > MAX_FORWARDED_BODY {
+            return Response::json(
+                502,
+                &serde_json::json!({"error": format!(
+                    "badgateway: the baseline at {base} answered {status} with a body larger than {MAX_FORWARDED_BODY} bytes, the forwarder's cap: serve a smaller body there, or declare this response in the baseline"
+                )}),
+            );
+        }
+        body.extend_from_slice(&chunk);
+    }
     Response {
         status,
         headers,

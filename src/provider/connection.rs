@@ -54,17 +54,21 @@ pub(super) async fn serve_connection(
             shared.liveness.seen_enough();
         }
         let step = shared.scenario.step(index).cloned().unwrap_or_default();
-        shared
-            .secrets
-            .lock()
-            .expect("secrets lock")
-            .collect_request(&request.target, &request.headers, &request.body);
+        let (target, headers, body) = (
+            request.target.clone(),
+            request.headers.clone(),
+            request.body.clone(),
+        );
+        collect_apart(&shared, body.len(), move |found| {
+            found.collect_request(&target, &headers, &body);
+        })
+        .await;
         let (mut response, has_effect) = baseline_for(&shared, &request).await;
-        shared
-            .secrets
-            .lock()
-            .expect("secrets lock")
-            .collect_response(&response.headers, &response.body);
+        let (headers, body) = (response.headers.clone(), response.body.clone());
+        collect_apart(&shared, body.len(), move |found| {
+            found.collect_response(&headers, &body);
+        })
+        .await;
         for mutation in &step.mutations {
             mutation.apply(&mut response);
         }
@@ -89,6 +93,31 @@ pub(super) async fn serve_connection(
             }
         }
     }
+}
+
+/// Bodies from this size on are read for secrets on a blocking thread.
+const BLOCKING_FROM: usize = 256 << 10;
+
+/// Collects a request's or response's secrets without holding the case's lock (only
+/// to take its names and to add what was found), a big body on a blocking thread: a
+/// body of many MiB delays no other connection, and blocks no runtime thread.
+async fn collect_apart<C>(shared: &Shared, size: usize, collect: C)
+where
+    C: FnOnce(&mut Secrets) + Send + 'static,
+{
+    let mut found = shared.secrets.lock().expect("secrets lock").names_only();
+    let found = if size < BLOCKING_FROM {
+        collect(&mut found);
+        found
+    } else {
+        tokio::task::spawn_blocking(move || {
+            collect(&mut found);
+            found
+        })
+        .await
+        .expect("collecting secrets does not panic")
+    };
+    shared.secrets.lock().expect("secrets lock").absorb(found);
 }
 
 /// The baseline response to a request, and whether its endpoint has an effect.

@@ -24,7 +24,7 @@ pub(super) async fn forward(client: &reqwest::Client, base: &str, request: &Requ
         }
     }
     match builder.body(request.body.clone()).send().await {
-        Ok(response) => baseline::from_forwarded(response).await,
+        Ok(response) => baseline::from_forwarded(response, base).await,
         Err(e) => Response::json(
             502,
             &serde_json::json!({"error": format!("badgateway could not forward to the baseline at {base}: {e}")}),

@@ -43,30 +43,44 @@ const PREFIXED: [(&str, usize); 16] = [
 /// assert!(shaped_secrets("pk_live_51HqLyjWDarjtT1zdp7dc9 ch_3PqR8sKs3cR3tV4l cvcResult").is_empty());
 /// ```
 pub fn shaped_secrets(text: &str) -> Vec<String> {
+    // Where a token may start: every prefix a form begins with, found in one pass.
+    static STARTS: std::sync::LazyLock<aho_corasick::AhoCorasick> =
+        std::sync::LazyLock::new(|| {
+            let starts = PREFIXED
+                .iter()
+                .map(|(prefix, _)| *prefix)
+                .chain(["AKIA", "ASIA", "AIza", "eyJ"]);
+            aho_corasick::AhoCorasick::new(starts).expect("the prefixes build a searcher")
+        });
     let mut found = Vec::new();
     private_keys(text, &mut found);
     let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if !is_token_byte(bytes[i]) {
-            i += 1;
+    let mut after = 0;
+    for start in STARTS.find_iter(text).map(|m| m.start()) {
+        if start < after {
             continue;
         }
-        let start = i;
-        while i < bytes.len() && is_token_byte(bytes[i]) {
-            i += 1;
-        }
-        let run = &text[start..i];
-        // A token right after a percent escape (`%3Dsk_live_…`) starts after it.
-        let run = match start.checked_sub(1).map(|p| bytes[p]) {
-            Some(b'%')
-                if run.len() > 2 && run.as_bytes()[..2].iter().all(u8::is_ascii_hexdigit) =>
-            {
-                &run[2..]
+        // The token starts here: at a boundary, or right after a percent escape
+        // (`%3Dsk_live_…`).
+        let boundary = match start.checked_sub(1).map(|p| bytes[p]) {
+            None => true,
+            Some(b) if !is_token_byte(b) => true,
+            Some(_) => {
+                start >= 3
+                    && bytes[start - 3] == b'%'
+                    && bytes[start - 2..start].iter().all(u8::is_ascii_hexdigit)
             }
-            _ => run,
         };
-        let token = run.trim_end_matches(['.', '-']);
+        if !boundary {
+            continue;
+        }
+        let end = start
+            + bytes[start..]
+                .iter()
+                .take_while(|b| is_token_byte(**b))
+                .count();
+        after = end;
+        let token = text[start..end].trim_end_matches(['.', '-']);
         if is_shaped(token) {
             found.push(token.to_owned());
         }

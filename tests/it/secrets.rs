@@ -429,3 +429,56 @@ fn badgateways_own_codes_are_never_scrubbed() {
     let shown = format!("{}\n{}", results[0].outcome, results[0].journal);
     assert!(shown.contains("badgateway_no_baseline"), "{shown}");
 }
+
+/// A big body is read for secrets apart (on a blocking thread, no lock held), and its
+/// secrets are scrubbed all the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_secrets_of_a_body_of_many_kib_are_scrubbed_too() {
+    let baseline = Baseline::new().endpoint(
+        "POST",
+        "/v1/files",
+        Response::json(200, &serde_json::json!({"ok": true})),
+    );
+    let provider = badgateway::Provider::start(baseline, badgateway::Scenario::new())
+        .await
+        .unwrap();
+    let filler = "x".repeat(512 * 1024);
+    let body = serde_json::json!({"filler": filler, "api_key": API_KEY_SECRET, "data": JWT});
+    reqwest::Client::new()
+        .post(format!("{}/v1/files", provider.url()))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let journal = provider.journal().to_string();
+    assert!(journal.contains("/v1/files"), "{}", &journal[..200]);
+    for secret in [API_KEY_SECRET, JWT] {
+        assert!(!journal.contains(secret), "{secret} reached the journal");
+    }
+}
+
+/// The forwarder takes an upstream body up to the request cap, and answers a larger
+/// one with a 502 that says why, never holding it whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_body_past_the_forwarders_cap_is_a_502_that_says_so() {
+    let upstream = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_bytes(vec![b'a'; 17 << 20]))
+        .mount(&upstream)
+        .await;
+    let provider = badgateway::Provider::start(
+        Baseline::forward_to(&upstream.uri()),
+        badgateway::Scenario::new(),
+    )
+    .await
+    .unwrap();
+    let response = reqwest::get(format!("{}/v1/huge", provider.url()))
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 502);
+    let text = response.text().await.unwrap();
+    assert!(
+        text.contains("larger than 16777216 bytes, the forwarder's cap"),
+        "{text}"
+    );
+}
