@@ -67,7 +67,7 @@ pub struct Contract {
     ignored: Vec<String>,
     ignored_schemas: Vec<String>,
     servers: Servers,
-    validators: Mutex<HashMap<String, Arc<jsonschema::Validator>>>,
+    validators: Mutex<Validators>,
     /// The document as a JSON Schema resource, held once for every validator.
     registry: jsonschema::Registry<'static>,
 }
@@ -158,7 +158,7 @@ impl Contract {
             enums_may_grow,
             ignored: Vec::new(),
             ignored_schemas: Vec::new(),
-            validators: Mutex::new(HashMap::new()),
+            validators: Mutex::default(),
             registry,
         })
     }
@@ -206,7 +206,7 @@ impl Contract {
             ignored: Vec::new(),
             ignored_schemas: Vec::new(),
             servers: Servers::default(),
-            validators: Mutex::new(HashMap::new()),
+            validators: Mutex::default(),
             registry,
         };
         for (i, example) in contract.operations[0].responses[0]
@@ -470,7 +470,7 @@ impl Contract {
     fn validator(&self, pointer: &str) -> Result<Arc<jsonschema::Validator>, String> {
         let mut cache = self.validators.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(v) = cache.get(pointer) {
-            return Ok(v.clone());
+            return Ok(v);
         }
         // Implementation notes: the document is held once, in the contract's registry;
         // a pointer's validator is a `$ref` into it and compiles only the schemas that
@@ -491,6 +491,51 @@ impl Contract {
         let validator = Arc::new(validator);
         cache.insert(pointer.to_owned(), validator.clone());
         Ok(validator)
+    }
+}
+
+/// The most compiled validators a contract keeps: each holds the schemas its pointer
+/// reaches (about 4 MB under Stripe's spec), so a campaign over every operation of a
+/// large spec must not keep them all.
+const MOST_VALIDATORS: usize = 48;
+
+/// Compiled validators by pointer, the least recently used evicted past
+/// [`MOST_VALIDATORS`]. One in use elsewhere lives on until that use ends.
+#[derive(Debug, Default)]
+pub(crate) struct Validators {
+    by_pointer: HashMap<String, (Arc<jsonschema::Validator>, u64)>,
+    clock: u64,
+}
+
+impl Validators {
+    fn get(&mut self, pointer: &str) -> Option<Arc<jsonschema::Validator>> {
+        self.clock += 1;
+        let clock = self.clock;
+        self.by_pointer.get_mut(pointer).map(|(validator, used)| {
+            *used = clock;
+            validator.clone()
+        })
+    }
+
+    fn insert(&mut self, pointer: String, validator: Arc<jsonschema::Validator>) {
+        if self.by_pointer.len() >= MOST_VALIDATORS {
+            let oldest = self
+                .by_pointer
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(pointer, _)| pointer.clone());
+            if let Some(oldest) = oldest {
+                self.by_pointer.remove(&oldest);
+            }
+        }
+        self.clock += 1;
+        self.by_pointer.insert(pointer, (validator, self.clock));
+    }
+
+    /// How many are kept.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.by_pointer.len()
     }
 }
 
@@ -526,4 +571,47 @@ pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
         }
     }
     row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A campaign over every operation of a large spec compiled a validator per schema
+    /// and kept them all (1.82 GB under Stripe's): the cache is bounded, and a schema
+    /// whose validator was evicted still validates, compiled again.
+    #[test]
+    fn validators_are_bounded_and_an_evicted_one_validates_again() {
+        let schemas: serde_json::Map<String, Value> = (0..MOST_VALIDATORS + 20)
+            .map(|i| {
+                let schema = serde_json::json!({
+                    "type": "object",
+                    "required": [format!("field_{i}")],
+                    "properties": {format!("field_{i}"): {"type": "integer"}}
+                });
+                (format!("S{i}"), schema)
+            })
+            .collect();
+        let spec = serde_json::json!({
+            "openapi": "3.1.0",
+            "info": {"title": "many", "version": "1"},
+            "paths": {},
+            "components": {"schemas": schemas}
+        });
+        let contract = Contract::from_str(&spec.to_string(), "many.json").unwrap();
+        for i in 0..MOST_VALIDATORS + 20 {
+            let pointer = format!("/components/schemas/S{i}");
+            let good = serde_json::json!({ format!("field_{i}"): 1 });
+            assert!(contract.validate(&pointer, &good).is_ok(), "{pointer}");
+        }
+        let kept = contract.validators.lock().unwrap().len();
+        assert_eq!(kept, MOST_VALIDATORS);
+        let evicted = "/components/schemas/S0";
+        assert!(contract
+            .validate(evicted, &serde_json::json!({"field_0": 1}))
+            .is_ok());
+        assert!(contract
+            .validate(evicted, &serde_json::json!({"field_0": "x"}))
+            .is_err());
+    }
 }
