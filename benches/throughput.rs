@@ -964,12 +964,55 @@ fn example_shrinking() {
 /// JSON success schema, the share of conforming values the validator accepts (200
 /// each), and a 64-case campaign judged by the spec whose baseline is one generated
 /// body: time to its first generated case and cases/s.
+/// This process's peak resident memory, in MiB.
+fn high_water_mib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0);
+    kib >> 10
+}
+
+/// In a process of its own: loads a spec, then validates a value against every
+/// response schema of every operation, and prints the peak memory after each.
+fn validators_child(path: &str) {
+    let Ok(contract) = badgateway::Contract::from_file(path) else {
+        return; // not an OpenAPI document (Stripe's fixtures file): nothing to say
+    };
+    let loaded = high_water_mib();
+    let mut schemas = 0;
+    for operation in contract.operations() {
+        for response in &operation.responses {
+            if let Some(schema) = &response.schema {
+                let _ = contract.validate(schema, &serde_json::json!({}));
+                schemas += 1;
+            }
+        }
+    }
+    println!("{schemas} {loaded} {}", high_water_mib());
+}
+
 fn real_specs() {
     use proptest::strategy::{Strategy, ValueTree};
     let Some(specs) = real_spec_paths() else {
         return;
     };
     for path in specs {
+        let child = std::process::Command::new(std::env::current_exe().unwrap())
+            .arg("validators-child")
+            .arg(&path)
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        if let [schemas, loaded, peak] = child.split_whitespace().collect::<Vec<_>>()[..] {
+            println!(
+                "  {}: every response schema validated ({schemas}): peak {peak} MiB, {loaded} MiB once loaded (at most 48 validators are kept)",
+                path.file_name().unwrap_or_default().to_string_lossy()
+            );
+        }
         let name = path
             .file_name()
             .unwrap_or_default()
@@ -1036,9 +1079,12 @@ fn real_specs() {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if let [_, command, cases] = &args[..] {
+    if let [_, command, argument] = &args[..] {
         if command == "scale-child" {
-            return scale_child(cases.parse().expect("scale takes a number of cases"));
+            return scale_child(argument.parse().expect("scale takes a number of cases"));
+        }
+        if command == "validators-child" {
+            return validators_child(argument);
         }
     }
     if std::env::args().any(|a| a == "--list") {

@@ -285,6 +285,15 @@ fn no_secret_known_by_its_form_or_place_reaches_any_file_or_report() {
     );
     let mut texts = vec![("the setup error".to_owned(), error.to_string())];
     let report = campaign(201).run(careless_everywhere).unwrap();
+    let replay = campaign(201)
+        .replay_report("careless", careless_everywhere)
+        .unwrap();
+    for verdict in &replay.verdicts {
+        let dir = fixtures.join("shaped-secrets/snapshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        let snap = dir.join(format!("careless__{}.snap", verdict.fixture.id));
+        std::fs::write(snap, verdict.snapshot_text()).unwrap();
+    }
     assert!(
         report
             .findings
@@ -293,9 +302,11 @@ fn no_secret_known_by_its_form_or_place_reaches_any_file_or_report() {
         "the careless client panics with every secret in its message: {report}"
     );
     texts.extend(files_below(&root));
+    assert!(texts.iter().any(|(p, _)| p.ends_with(".snap")));
     assert!(texts.iter().any(|(p, _)| p.ends_with(".xml")));
     assert!(texts.iter().any(|(p, _)| p.ends_with(".json")));
     texts.push(("the printed report".into(), report.to_string()));
+    texts.push(("the printed replay".into(), replay.to_string()));
     for finding in &report.findings {
         texts.push(("a finding's journal".into(), finding.journal.to_string()));
         texts.push(("a finding's outcome".into(), finding.outcome.to_string()));
