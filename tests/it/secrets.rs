@@ -116,6 +116,37 @@ fn files_below(dir: &Path) -> Vec<(String, String)> {
     out
 }
 
+/// Every text a user may see or commit after a campaign and its replay, by where it
+/// is: every file below `root` (fixtures, snapshots, JUnit files), the printed report
+/// and replay, each finding's journal and outcome. The replay's verdicts are written
+/// as their snapshots first, as `cargo insta review` would accept them.
+fn every_text(
+    root: &Path,
+    snapshots: &Path,
+    report: &badgateway::Report,
+    replay: &badgateway::ReplayReport,
+) -> Vec<(String, String)> {
+    for verdict in &replay.verdicts {
+        std::fs::create_dir_all(snapshots).unwrap();
+        let snap = snapshots.join(format!("careless__{}.snap", verdict.fixture.id));
+        std::fs::write(snap, verdict.snapshot_text()).unwrap();
+    }
+    let mut texts: Vec<(String, String)> = files_below(root);
+    for kind in [".snap", ".xml", ".json"] {
+        assert!(
+            texts.iter().any(|(p, _)| p.ends_with(kind)),
+            "no {kind} file"
+        );
+    }
+    texts.push(("the printed report".into(), report.to_string()));
+    texts.push(("the printed replay".into(), replay.to_string()));
+    for finding in &report.findings {
+        texts.push(("a finding's journal".into(), finding.journal.to_string()));
+        texts.push(("a finding's outcome".into(), finding.outcome.to_string()));
+    }
+    texts
+}
+
 #[test]
 fn no_planted_secret_reaches_any_file_report_journal_or_snapshot() {
     let root = fresh_dir("secrets");
@@ -137,25 +168,7 @@ fn no_planted_secret_reaches_any_file_report_journal_or_snapshot() {
         "the careless client panics with every secret in its message: {report}"
     );
     let replay = campaign().replay_report("careless", careless).unwrap();
-    // Accept every verdict as its snapshot, as `cargo insta review` would, so the
-    // snapshot files exist to be read.
-    for verdict in &replay.verdicts {
-        let dir = fixtures.join("secrets/snapshots");
-        std::fs::create_dir_all(&dir).unwrap();
-        let snap = dir.join(format!("careless__{}.snap", verdict.fixture.id));
-        std::fs::write(snap, verdict.snapshot_text()).unwrap();
-    }
-
-    let mut texts: Vec<(String, String)> = files_below(&root);
-    assert!(texts.iter().any(|(p, _)| p.ends_with(".snap")));
-    assert!(texts.iter().any(|(p, _)| p.ends_with(".xml")));
-    assert!(texts.iter().any(|(p, _)| p.ends_with(".json")));
-    texts.push(("the printed report".into(), report.to_string()));
-    texts.push(("the printed replay".into(), replay.to_string()));
-    for finding in &report.findings {
-        texts.push(("a finding's journal".into(), finding.journal.to_string()));
-        texts.push(("a finding's outcome".into(), finding.outcome.to_string()));
-    }
+    let texts = every_text(&root, &fixtures.join("secrets/snapshots"), &report, &replay);
     for (place, text) in &texts {
         for secret in planted() {
             assert!(!text.contains(&secret), "{secret} reached {place}:\n{text}");
@@ -288,12 +301,6 @@ fn no_secret_known_by_its_form_or_place_reaches_any_file_or_report() {
     let replay = campaign(201)
         .replay_report("careless", careless_everywhere)
         .unwrap();
-    for verdict in &replay.verdicts {
-        let dir = fixtures.join("shaped-secrets/snapshots");
-        std::fs::create_dir_all(&dir).unwrap();
-        let snap = dir.join(format!("careless__{}.snap", verdict.fixture.id));
-        std::fs::write(snap, verdict.snapshot_text()).unwrap();
-    }
     assert!(
         report
             .findings
@@ -301,16 +308,12 @@ fn no_secret_known_by_its_form_or_place_reaches_any_file_or_report() {
             .any(|f| f.outcome.class() == Class::Panic),
         "the careless client panics with every secret in its message: {report}"
     );
-    texts.extend(files_below(&root));
-    assert!(texts.iter().any(|(p, _)| p.ends_with(".snap")));
-    assert!(texts.iter().any(|(p, _)| p.ends_with(".xml")));
-    assert!(texts.iter().any(|(p, _)| p.ends_with(".json")));
-    texts.push(("the printed report".into(), report.to_string()));
-    texts.push(("the printed replay".into(), replay.to_string()));
-    for finding in &report.findings {
-        texts.push(("a finding's journal".into(), finding.journal.to_string()));
-        texts.push(("a finding's outcome".into(), finding.outcome.to_string()));
-    }
+    texts.extend(every_text(
+        &root,
+        &fixtures.join("shaped-secrets/snapshots"),
+        &report,
+        &replay,
+    ));
     for (place, text) in &texts {
         for secret in shaped_planted() {
             assert!(!text.contains(secret), "{secret} reached {place}:\n{text}");

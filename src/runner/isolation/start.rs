@@ -230,7 +230,12 @@ impl Workers {
     fn command(&self) -> Result<Command, Error> {
         use std::os::unix::process::CommandExt;
         let exe: PathBuf = std::env::current_exe().map_err(io_error)?;
-        let mut command = Command::new(exe);
+        // This very program, even when its file was replaced since it started (a
+        // `cargo test` rebuilt it in another terminal): the running image, by
+        // `/proc/self/exe`, named as the program it is.
+        let image = PathBuf::from("/proc/self/exe");
+        let mut command = Command::new(if image.exists() { &image } else { &exe });
+        command.arg0(&exe);
         command
             .args(&self.args)
             .env(WORKER_VAR, "1")
