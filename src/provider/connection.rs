@@ -54,20 +54,19 @@ pub(super) async fn serve_connection(
             shared.liveness.seen_enough();
         }
         let step = shared.scenario.step(index).cloned().unwrap_or_default();
-        let (target, headers, body) = (
-            request.target.clone(),
-            request.headers.clone(),
-            request.body.clone(),
-        );
-        collect_apart(&shared, body.len(), move |found| {
-            found.collect_request(&target, &headers, &body);
+        collect_apart(&shared, request.body.len(), &request, |found, request| {
+            found.collect_request(&request.target, &request.headers, &request.body);
         })
         .await;
         let (mut response, has_effect) = baseline_for(&shared, &request).await;
-        let (headers, body) = (response.headers.clone(), response.body.clone());
-        collect_apart(&shared, body.len(), move |found| {
-            found.collect_response(&headers, &body);
-        })
+        collect_apart(
+            &shared,
+            response.body.len(),
+            &response,
+            |found, response| {
+                found.collect_response(&response.headers, &response.body);
+            },
+        )
         .await;
         for mutation in &step.mutations {
             mutation.apply(&mut response);
@@ -101,17 +100,19 @@ const BLOCKING_FROM: usize = 256 << 10;
 /// Collects a request's or response's secrets without holding the case's lock (only
 /// to take its names and to add what was found), a big body on a blocking thread: a
 /// body of many MiB delays no other connection, and blocks no runtime thread.
-async fn collect_apart<C>(shared: &Shared, size: usize, collect: C)
+async fn collect_apart<T>(shared: &Shared, size: usize, what: &T, collect: fn(&mut Secrets, &T))
 where
-    C: FnOnce(&mut Secrets) + Send + 'static,
+    T: Clone + Send + 'static,
 {
     let mut found = shared.secrets.lock().expect("secrets lock").names_only();
     let found = if size < BLOCKING_FROM {
-        collect(&mut found);
+        collect(&mut found, what);
         found
     } else {
+        // Copied for the blocking thread: only a big body pays for the copy.
+        let what = what.clone();
         tokio::task::spawn_blocking(move || {
-            collect(&mut found);
+            collect(&mut found, &what);
             found
         })
         .await
