@@ -45,10 +45,10 @@ pub(super) const QUALIFIED: [(&str, &[&str]); 5] = [
 ];
 
 /// First words of a flag or a setting about a secret, not the secret itself
-/// (`allowPartialAuth`, `useNetworkToken`, `includeTransToken`).
-const PREDICATES: [&str; 11] = [
+/// (`allowPartialAuth`, `useNetworkToken`, `includeTransToken`, `off_session`).
+const PREDICATES: [&str; 13] = [
     "allow", "use", "permit", "include", "is", "has", "enable", "disable", "require", "request",
-    "should",
+    "should", "off", "on",
 ];
 
 /// Modifiers that make a secret-sounding head public: a public key, an idempotency
@@ -75,7 +75,8 @@ const PUBLIC_MODIFIERS: [&str; 5] = ["pub", "public", "publishable", "idempotenc
 /// for name in ["Idempotency-Key", "content-type", "status_code", "currency", "amount",
 ///              "cvcResult", "authCode", "auth_code", "passwordChangeDate", "tokenDataType",
 ///              "allowPartialAuth", "useNetworkToken", "networkToken.bin", "iban_last_chars",
-///              "sdkEphemPubKey", "sessionResult", "authorizations", "cvc_check", "tokenize"] {
+///              "sdkEphemPubKey", "sessionResult", "authorizations", "cvc_check", "tokenize",
+///              "off_session"] {
 ///     assert!(!is_secret(name), "{name}");
 /// }
 /// ```
