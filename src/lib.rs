@@ -140,12 +140,14 @@ pub mod fuzzing {
     pub use crate::provider::fuzz_read_stream as read_stream;
 }
 pub use oracle::Judged;
-pub use provider::{Baseline, Endpoint, Journal, Liveness, Provider, RecordedRequest, Secrets};
+pub use provider::{
+    Baseline, Endpoint, Journal, Liveness, Pages, Provider, RecordedRequest, Secrets,
+};
 pub use report::{Finding, Kept, Report};
 pub use runner::{Case, CaseResult, Class, Outcome, Rule, Rules, DEFAULT_DEADLINE};
 pub use scenario::{
-    ChunkFault, Expectation, Framing, JsonChange, Mutation, Repeat, Response, Scenario, Step,
-    Transport,
+    ChunkFault, Cursor, Expectation, Framing, JsonChange, Moment, Mutation, Repeat, Response,
+    Route, Scenario, Step, Transport,
 };
 pub use store::{
     Fixture, Found, Replay, ReplayReport, ReplayStatus, Reproduced, Saved, ShrinkFigures, Store,

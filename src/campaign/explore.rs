@@ -15,7 +15,7 @@ use crate::generate::coverage::single_faults;
 use crate::generate::seeded::generated;
 use crate::generate::strategies::{scenarios, scenarios_under_contract};
 use crate::generate::{plans, Catalog};
-use crate::oracle::JudgedPool;
+use crate::oracle::{judged_by_timing, JudgedPool};
 use crate::provider::{Baseline, Journal};
 use crate::report::{Finding, Kept, Report};
 use crate::runner::{CaseResult, Class, Outcome};
@@ -26,6 +26,10 @@ use super::campaign::Campaign;
 use super::keeper::Keeper;
 use super::settings::Settings;
 use super::shrinking::shrunk;
+
+/// The most cases a campaign judges again alone because their verdict depends on
+/// time: the first ones, by case number, so the choice is the same on every run.
+const MAX_RECHECKS: usize = 8;
 
 /// Harness starvation below this is not worth a line in the report.
 const STARVATION_WORTH_SAYING: Duration = Duration::from_millis(500);
@@ -62,6 +66,7 @@ impl Campaign {
         // Fixtures new at first sight, by signature: one whose finding is not
         // confirmed is taken back, so load never leaves a fixture behind.
         let mut first_sight: Vec<(String, std::path::PathBuf)> = Vec::new();
+        let mut rechecks: BTreeMap<usize, (Class, Scenario)> = BTreeMap::new();
         runs.each_judged(generated, |i, result| {
             // Nothing lost: the first case of each bug is on disk before shrinking.
             // A hang waits for its confirmation: a starved machine must never leave a
@@ -79,15 +84,47 @@ impl Campaign {
                     first_sight.push((signature, path));
                 }
             }
+            if !result.outcome.is_finding() && judged_by_timing(&result.journal) {
+                rechecks.insert(i, (result.outcome.class(), result.scenario.clone()));
+                if rechecks.len() > MAX_RECHECKS {
+                    rechecks.pop_last();
+                }
+            }
             folded.add(i, result);
         })
         .await?;
+        // Verdicts that depend on time (retries or polls back to back) are judged
+        // again alone, where the load of the cases beside it cannot space them out.
+        let (cases, scenarios): (Vec<_>, Vec<_>) = rechecks
+            .into_iter()
+            .map(|(i, (class, scenario))| ((i, class), scenario))
+            .unzip();
+        let alone = JudgedPool {
+            pool: runs.pool.alone(),
+            oracle: runs.oracle.clone(),
+        };
+        let again = alone.all(scenarios).await?;
+        for ((i, was), result) in cases.into_iter().zip(again) {
+            let hang = result.outcome.class() == Class::Hang;
+            if !result.outcome.is_finding() || hang {
+                continue;
+            }
+            let signature = result.outcome.signature();
+            if !folded.has(&signature) {
+                let kept = keeper.keep(&result.scenario, &result.outcome, i, None, None);
+                if let Kept::In(Saved::New(path)) = kept {
+                    first_sight.push((signature, path));
+                }
+            }
+            folded.moved(i, was, result);
+        }
         let Folded {
             tally,
             mut groups,
             starved,
             blocked,
             narrowed,
+            undeclared,
         } = folded;
         // Cases finish in any order: the report's order is that of their first cases.
         groups.sort_by_key(|g| g.earliest);
@@ -101,6 +138,11 @@ impl Campaign {
             }
         }
         warnings.extend(unstable);
+        if let (n, Some((_, first))) = undeclared {
+            warnings.push(format!(
+                "{n} case(s) sent a request no declared response matches (the first: {first}), answered with the provider's own 404: what the code did with it judges nothing. Declare it in the baseline (Baseline::numbered_pages for pages past the last, `{{{{path.NAME}}}}` and `{{{{query.NAME}}}}` for responses that depend on the request)"
+            ));
+        }
         // This campaign's own cases only: campaigns running beside it are not blamed.
         // Cases run at once share a busy spell, so the worst case is the measure.
         if starved > STARVATION_WORTH_SAYING {
@@ -250,7 +292,10 @@ impl Campaign {
         settings: Settings,
         probe: &Journal,
     ) -> Result<(Box<dyn Iterator<Item = Scenario>>, usize), Error> {
-        let catalog = Catalog::from_journal(probe);
+        let mut catalog = Catalog::from_journal(probe);
+        if let Some(contract) = &self.contract {
+            catalog = catalog.with_templates(contract);
+        }
         let plans = match &self.contract {
             Some(contract) => plans(contract, probe)?,
             None => Vec::new(),
@@ -306,6 +351,9 @@ struct Folded {
     blocked: usize,
     /// How many cases at once the pool narrowed to (0: it never did).
     narrowed: usize,
+    /// Cases that sent a request no declared response matched, and such a request
+    /// (method and target) of the earliest of them, by case number.
+    undeclared: (usize, Option<(usize, String)>),
 }
 
 /// One finding's signature, its first case and result, and how many cases showed it.
@@ -359,8 +407,22 @@ impl Folded {
         self.groups.iter().any(|g| g.signature == signature)
     }
 
+    /// A case judged again alone, and found: its class moves in the tally.
+    fn moved(&mut self, case: usize, was: Class, result: CaseResult) {
+        if let Some(n) = self.tally.get_mut(&was) {
+            *n = n.saturating_sub(1);
+        }
+        self.add(case, result);
+    }
+
     fn add(&mut self, case: usize, result: CaseResult) {
         *self.tally.entry(result.outcome.class()).or_insert(0) += 1;
+        if let Some(r) = result.journal.requests.iter().find(|r| r.undeclared) {
+            self.undeclared.0 += 1;
+            if self.undeclared.1.as_ref().is_none_or(|(c, _)| case < *c) {
+                self.undeclared.1 = Some((case, format!("{} {}", r.method, r.target)));
+            }
+        }
         self.starved = self.starved.max(result.starved);
         if matches!(
             result.outcome,

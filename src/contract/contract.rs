@@ -344,6 +344,86 @@ impl Contract {
             .find_map(|path| self.operation_at(method, path))
     }
 
+    /// The route of the operation a request goes to, as the client calls it: the
+    /// request's path with the base path it was sent under kept, and each segment the
+    /// operation's template names as a parameter written as that parameter. `None`
+    /// when no operation matches.
+    ///
+    /// ```
+    /// use badgateway::Contract;
+    /// let contract = Contract::from_str(r#"
+    /// openapi: 3.0.3
+    /// info: {title: Paygate, version: "1"}
+    /// servers: [{url: "https://api.example.com/v1"}]
+    /// paths:
+    ///   /operations/{id}: {get: {operationId: GetOperation, responses: {"200": {description: ok}}}}
+    /// "#, "paygate.yaml").unwrap();
+    /// let route = contract.route("GET", "/v1/operations/op_1?expand=x").unwrap();
+    /// assert_eq!(route.to_string(), "GET /v1/operations/{id}");
+    /// assert!(route.matches("GET", "/v1/operations/op_2"));
+    /// assert!(contract.route("GET", "/v1/nothing").is_none());
+    /// ```
+    pub fn route(&self, method: &str, target: &str) -> Option<crate::scenario::Route> {
+        let path = target.split(['?', '#']).next().unwrap_or(target);
+        let (below, op) = self
+            .servers
+            .below(path)
+            .into_iter()
+            .find_map(|below| Some((below, self.operation_at(method, below)?)))?;
+        let base = &path[..path.len() - below.len()];
+        let segments: Vec<&str> = below.trim_matches('/').split('/').collect();
+        let template: Vec<&str> = op.path.trim_matches('/').split('/').collect();
+        let written: Vec<&str> = segments
+            .iter()
+            .zip(&template)
+            .map(
+                |(got, want)| match want.starts_with('{') && want.ends_with('}') {
+                    true => *want,
+                    false => *got,
+                },
+            )
+            .collect();
+        let base = base.trim_end_matches('/');
+        Some(crate::scenario::Route::new(
+            method,
+            &format!("{base}/{}", written.join("/")),
+        ))
+    }
+
+    /// The route of the operation with this `operationId`, under the base path of
+    /// the contract's first server (a server variable stands for any one segment).
+    ///
+    /// ```
+    /// use badgateway::Contract;
+    /// let contract = Contract::from_str(r#"
+    /// openapi: 3.0.3
+    /// info: {title: Paygate, version: "1"}
+    /// servers: [{url: "https://api.example.com/{version}"}]
+    /// paths:
+    ///   /operations/{id}: {get: {operationId: GetOperation, responses: {"200": {description: ok}}}}
+    /// "#, "paygate.yaml").unwrap();
+    /// let route = contract.route_of("GetOperation").unwrap();
+    /// assert_eq!(route.to_string(), "GET /{version}/operations/{id}");
+    /// assert!(route.matches("GET", "/v1/operations/op_1"));
+    /// assert!(contract.route_of("Nothing").is_none());
+    /// ```
+    pub fn route_of(&self, operation_id: &str) -> Option<crate::scenario::Route> {
+        let op = self
+            .operations
+            .iter()
+            .find(|op| op.id.as_deref() == Some(operation_id))?;
+        let base = self
+            .servers
+            .urls
+            .first()
+            .map_or("", |url| super::servers::url_path(url))
+            .trim_end_matches('/');
+        Some(crate::scenario::Route::new(
+            &op.method,
+            &format!("{base}/{}", op.path.trim_start_matches('/')),
+        ))
+    }
+
     /// The operation whose template matches `path` exactly (no base path).
     fn operation_at(&self, method: &str, path: &str) -> Option<&Operation> {
         let got: Vec<&str> = path.trim_matches('/').split('/').collect();

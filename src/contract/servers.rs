@@ -95,7 +95,7 @@ fn strip<'a>(base: &[Segment], path: &'a str) -> Option<&'a str> {
 
 /// The path of a server URL: after the scheme and host of an absolute URL, else the
 /// URL itself (relative to where the spec is served).
-fn url_path(url: &str) -> &str {
+pub(crate) fn url_path(url: &str) -> &str {
     let url = url.split(['?', '#']).next().unwrap_or(url);
     match url.split_once("://") {
         Some((_, rest)) => rest.find('/').map_or("", |i| &rest[i..]),

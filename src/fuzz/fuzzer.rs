@@ -189,7 +189,10 @@ impl Prepared {
             })?;
         let mut runs = campaign.judged_pool(settings, code);
         let (probe, _) = runtime.block_on(campaign.probe(&mut runs))?;
-        let catalog = Catalog::from_journal(&probe);
+        let mut catalog = Catalog::from_journal(&probe);
+        if let Some(contract) = &campaign.contract {
+            catalog = catalog.with_templates(contract);
+        }
         // Slow responses stay well inside the deadline, as in campaigns: slowness
         // alone is never a finding, and an execution never costs more than it must.
         let slow_budget_ms = u64::try_from(settings.deadline.as_millis() / 2)

@@ -3,8 +3,9 @@
 
 use serde_json::Value;
 
+use crate::contract::Contract;
 use crate::provider::journal::Journal;
-use crate::scenario::json_path;
+use crate::scenario::{json_path, Route};
 
 /// What the baseline responses look like, request by request.
 ///
@@ -44,6 +45,17 @@ pub struct Shape {
     pub integers: Vec<String>,
     /// Paths of arrays (pages of items), emptied while a flag says there is more.
     pub arrays: Vec<String>,
+    /// Arrays with items, each with its JSON text (a few KiB at most): served on
+    /// every later page, a listing never runs out.
+    pub filled: Vec<(String, String)>,
+    /// Paths of strings, where a string 64 Ki characters long is tried.
+    pub strings: Vec<String>,
+    /// The operation the request went to (its method and path, the path as a
+    /// template under a contract), for steps that hold at one operation.
+    pub route: Option<Route>,
+    /// Paths of strings whose key names a state (`status`, `state`), with their
+    /// value: held at another value, they keep a polling client waiting.
+    pub states: Vec<(String, String)>,
 }
 
 impl Default for Shape {
@@ -57,9 +69,16 @@ impl Default for Shape {
             false_flags: Vec::new(),
             integers: Vec::new(),
             arrays: Vec::new(),
+            filled: Vec::new(),
+            strings: Vec::new(),
+            route: None,
+            states: Vec::new(),
         }
     }
 }
+
+/// The longest array text a shape keeps to fill later pages with.
+const MAX_FILLED: usize = 4 << 10;
 
 /// At most this many JSON paths per response are offered to mutations.
 const MAX_PATHS: usize = 256;
@@ -88,12 +107,31 @@ impl Shape {
                 Some(Value::Number(n)) if n.is_i64() || n.is_u64() => {
                     self.integers.push(path.clone());
                 }
-                Some(Value::Array(_)) => self.arrays.push(path.clone()),
+                Some(Value::Array(items)) => {
+                    self.arrays.push(path.clone());
+                    let text = Value::Array(items.clone()).to_string();
+                    if !items.is_empty() && text.len() <= MAX_FILLED && self.filled.len() < 2 {
+                        self.filled.push((path.clone(), text));
+                    }
+                }
+                Some(Value::String(value)) => {
+                    self.strings.push(path.clone());
+                    if names_a_state(path) {
+                        self.states.push((path.clone(), value.clone()));
+                    }
+                }
                 _ => {}
             }
         }
         self
     }
+}
+
+/// Whether the last key of a JSON path names the state of a resource: `status`,
+/// `state`, `payment_status`, `processingState`.
+fn names_a_state(path: &str) -> bool {
+    let key = path.rsplit('.').next().unwrap_or(path).to_ascii_lowercase();
+    !key.ends_with(']') && (key.ends_with("status") || key.ends_with("state"))
 }
 
 impl Catalog {
@@ -115,6 +153,7 @@ impl Catalog {
                     .filter(|n| !crate::scenario::response::is_framing_header(n))
                     .collect();
                 let shape = Shape {
+                    route: Some(Route::new(&r.method, &r.target)),
                     headers,
                     body_len: body.len(),
                     wire_len: r.served.len(),
@@ -128,6 +167,40 @@ impl Catalog {
             })
             .collect();
         Catalog { requests }
+    }
+
+    /// The routes of the requests written as the contract's templates (`GET
+    /// /v1/operations/{id}`), where the contract has their operation.
+    pub fn with_templates(mut self, contract: &Contract) -> Catalog {
+        for shape in &mut self.requests {
+            let templated = shape
+                .route
+                .as_ref()
+                .and_then(|r| contract.route(&r.method, &r.path));
+            if templated.is_some() {
+                shape.route = templated;
+            }
+        }
+        self
+    }
+
+    /// Every route the requests went to, each once, in the order first seen.
+    ///
+    /// ```
+    /// use badgateway::strategies::{Catalog, Shape};
+    /// use badgateway::Route;
+    /// let at = |m: &str, p: &str| Shape { route: Some(Route::new(m, p)), ..Shape::default() };
+    /// let catalog = Catalog { requests: vec![at("POST", "/t"), at("GET", "/c"), at("POST", "/t")] };
+    /// assert_eq!(catalog.routes(), vec![Route::new("POST", "/t"), Route::new("GET", "/c")]);
+    /// ```
+    pub fn routes(&self) -> Vec<Route> {
+        let mut routes: Vec<Route> = Vec::new();
+        for route in self.requests.iter().filter_map(|s| s.route.as_ref()) {
+            if !routes.contains(route) {
+                routes.push(route.clone());
+            }
+        }
+        routes
     }
 
     /// The shape for the request with this index: the last known one past the end

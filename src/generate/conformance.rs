@@ -650,6 +650,81 @@ fn pointer_of(segments: &[json_path::Segment]) -> String {
         .collect()
 }
 
+/// The values the schema at `pointer` lists in an `enum` for the value at `path`
+/// (through `$ref`, `allOf`, `anyOf` and `oneOf`), each once, in the schema's order.
+///
+/// ```
+/// use badgateway::Contract;
+/// let contract = Contract::from_str(r##"
+/// openapi: 3.1.0
+/// info: {title: Ops, version: "1"}
+/// paths:
+///   /ops:
+///     get:
+///       responses:
+///         "200":
+///           description: ok
+///           content:
+///             application/json:
+///               schema:
+///                 properties: {data: {type: array, items: {$ref: "#/components/schemas/Op"}}}
+/// components:
+///   schemas:
+///     Op: {allOf: [{properties: {status: {enum: [pending, processing, done]}}}]}
+/// "##, "ops.yaml").unwrap();
+/// let pointer = contract.operation("GET", "/ops").unwrap().response_schema(200).unwrap().to_owned();
+/// let values = badgateway::conformance::enum_values(&contract, &pointer, "data[0].status");
+/// assert_eq!(values, ["pending", "processing", "done"]);
+/// ```
+pub fn enum_values(contract: &Contract, pointer: &str, path: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    if let (Some(schema), Some(segments)) = (contract.schema(pointer), json_path::parse(path)) {
+        enums_below(contract, schema, &segments, &mut found, 0);
+    }
+    found
+}
+
+fn enums_below(
+    contract: &Contract,
+    schema: &Value,
+    segments: &[json_path::Segment],
+    found: &mut Vec<String>,
+    depth: usize,
+) {
+    let Some(schema) = contract.resolve(schema).filter(|_| depth < 64) else {
+        return;
+    };
+    for key in ["allOf", "anyOf", "oneOf"] {
+        for part in schema
+            .get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            enums_below(contract, part, segments, found, depth + 1);
+        }
+    }
+    let below = match segments.split_first() {
+        None => {
+            let values = schema.get("enum").and_then(Value::as_array);
+            for value in values.into_iter().flatten().filter_map(Value::as_str) {
+                if !found.iter().any(|f| f == value) {
+                    found.push(value.to_owned());
+                }
+            }
+            return;
+        }
+        Some((json_path::Segment::Key(key), rest)) => (
+            schema.get("properties").and_then(|p| p.get(key.as_str())),
+            rest,
+        ),
+        Some((json_path::Segment::Index(_), rest)) => (schema.get("items"), rest),
+    };
+    if let (Some(sub), rest) = below {
+        enums_below(contract, sub, rest, found, depth + 1);
+    }
+}
+
 /// Additive changes the contract calls conforming: an unknown enum value where
 /// enums may grow. Empty unless the policy is on.
 pub fn additive(contract: &Contract, pointer: &str, instance: &Value) -> Vec<Mutation> {

@@ -17,7 +17,8 @@ use std::sync::Arc;
 
 use crate::contract::Contract;
 use crate::scenario::{
-    ChunkFault, Expectation, Framing, JsonChange, Mutation, Repeat, Scenario, Step, Transport,
+    ChunkFault, Expectation, Framing, JsonChange, Moment, Mutation, Repeat, Scenario, Step,
+    Transport,
 };
 
 use super::catalog::{Catalog, Shape};
@@ -40,6 +41,66 @@ const RETRY_AFTER_FORMS: [Option<&str>; 7] = [
     Some("soon"),
     None,
 ];
+
+/// A day, in seconds: a wait no service can afford.
+const DAY: i64 = 86_400;
+
+/// Rate limits that say nothing remains until a reset, as providers send them, each
+/// with a 429 and with the baseline's own success: a day ahead in every convention
+/// (epoch seconds, delta seconds, the IETF fields, a duration), and a few seconds
+/// ahead. A client that sleeps until the reset, uncapped, is an unbounded wait that
+/// names the header it obeyed.
+///
+/// Sources: GitHub's REST API ("Rate limits": `x-ratelimit-remaining`,
+/// `x-ratelimit-reset` in UTC epoch seconds); Shopify's REST Admin API
+/// (`X-Shopify-Shop-Api-Call-Limit`, and 429 with `Retry-After`); the IETF draft
+/// "RateLimit header fields for HTTP" (draft-ietf-httpapi-ratelimit-headers: `RateLimit`
+/// with `r` and `t`, `RateLimit-Policy` with `q` and `w`; earlier revisions
+/// `RateLimit-Remaining`/`RateLimit-Reset` in delta seconds); OpenAI's API ("Rate
+/// limits": `x-ratelimit-remaining-requests`, `x-ratelimit-reset-requests: 6m0s`).
+fn rate_limits() -> Vec<Step> {
+    let set = |name: &str, value: &str| Mutation::SetHeader {
+        name: name.into(),
+        value: value.into(),
+    };
+    let epoch = |after_secs: i64| {
+        vec![
+            set("x-ratelimit-limit", "100"),
+            set("x-ratelimit-remaining", "0"),
+            Mutation::SetHeaderAt {
+                name: "x-ratelimit-reset".into(),
+                after_secs,
+                form: Moment::EpochSeconds,
+            },
+        ]
+    };
+    let forms: [Vec<Mutation>; 5] = [
+        epoch(DAY),
+        epoch(3),
+        vec![
+            set("ratelimit-limit", "100"),
+            set("ratelimit-remaining", "0"),
+            set("ratelimit-reset", "86400"),
+        ],
+        vec![
+            set("ratelimit", "\"default\";r=0;t=86400"),
+            set("ratelimit-policy", "\"default\";q=100;w=86400"),
+        ],
+        vec![
+            set("x-ratelimit-limit-requests", "60"),
+            set("x-ratelimit-remaining-requests", "0"),
+            set("x-ratelimit-reset-requests", "6m0s"),
+        ],
+    ];
+    let mut steps = Vec::new();
+    for headers in forms {
+        let mut limited = vec![Mutation::Status(429)];
+        limited.extend(headers.iter().cloned());
+        steps.push(Step::baseline().with_all(limited));
+        steps.push(Step::baseline().with_all(headers));
+    }
+    steps
+}
 
 /// `Content-Length` values a client must not trust: past any memory, negative, not a
 /// number, past `u64`.
@@ -94,6 +155,7 @@ pub fn single_faults(
             scenario.then(step)
         }));
     }
+    all.extend(held_at_routes(catalog, contract, plans));
     sampled_evenly(all, MAX_COVERAGE)
 }
 
@@ -193,18 +255,27 @@ fn hostile_steps(shape: &Shape) -> Vec<Step> {
     }));
     // Paired faults: a status and its Retry-After, as one unit.
     for status in [429, 503] {
-        for form in RETRY_AFTER_FORMS {
+        let dates = [3, DAY].map(|after_secs| Mutation::SetHeaderAt {
+            name: "retry-after".into(),
+            after_secs,
+            form: Moment::HttpDate,
+        });
+        let forms = RETRY_AFTER_FORMS
+            .iter()
+            .map(|form| form.map(|value| set("retry-after", value)))
+            .chain(dates.map(Some));
+        for form in forms {
             let mut pair = vec![Mutation::Status(status)];
-            if let Some(value) = form {
-                pair.push(set("retry-after", value));
-            }
+            pair.extend(form);
             steps.push(Step {
                 mutations: pair,
                 ..Step::default()
             });
         }
     }
+    steps.extend(rate_limits());
     steps.extend(integer_limits(shape));
+    steps.extend(deep_payloads(shape));
     steps.extend(persistent_steps(shape));
     steps.extend(after_effect_steps(shape));
     steps
@@ -228,6 +299,59 @@ fn integer_limits(shape: &Shape) -> Vec<Step> {
         .collect()
 }
 
+/// Depths of nesting tried in the coverage phase: the deepest serde_json reads, one
+/// past it, and as deep as a parser without a limit reads until its stack runs out.
+const DEEP: [usize; 4] = [127, 129, 10_000, 100_000];
+/// The longest string the coverage phase serves: 64 Ki characters.
+const LONGEST_STRING: usize = 65_536;
+/// The longest array the coverage phase asks for, in items (the mutation bounds it
+/// to 256 KiB).
+const LONGEST_ARRAY: usize = 65_536;
+/// The most paths of one kind given a deep payload each.
+const DEEP_PATHS: usize = 8;
+
+/// Payloads deep enough to crash a client that recurses or preallocates: every
+/// string 64 Ki characters long, the first array (else the first value below the
+/// root) nested [`DEEP`] levels deep, and every array [`LONGEST_ARRAY`] items long.
+/// Each is bounded in the provider's memory (a few MiB at most).
+fn deep_payloads(shape: &Shape) -> Vec<Step> {
+    let at = |path: &String, change: JsonChange| Step {
+        mutations: vec![Mutation::Json {
+            path: path.clone(),
+            change,
+        }],
+        ..Step::default()
+    };
+    let mut steps: Vec<Step> = shape
+        .strings
+        .iter()
+        .take(DEEP_PATHS)
+        .map(|path| {
+            at(
+                path,
+                JsonChange::LongString {
+                    len: LONGEST_STRING,
+                },
+            )
+        })
+        .collect();
+    let nested = shape
+        .arrays
+        .first()
+        .or_else(|| shape.json_paths.iter().find(|p| !p.is_empty()));
+    if let Some(path) = nested {
+        steps.extend(DEEP.map(|depth| at(path, JsonChange::DeepNesting { depth })));
+    }
+    steps.extend(
+        shape
+            .arrays
+            .iter()
+            .take(DEEP_PATHS)
+            .map(|path| at(path, JsonChange::LongArray { len: LONGEST_ARRAY })),
+    );
+    steps
+}
+
 /// Faults that hold from the request on, for the rest of the case: the provider stays
 /// down (503, 500, 429, resets), and every page says there is more (each `false` flag
 /// made `true` for good, alone and with every array emptied).
@@ -239,6 +363,13 @@ fn persistent_steps(shape: &Shape) -> Vec<Step> {
     steps.push(always(
         Step::baseline().sent(Transport::ResetPeer { after_bytes: 0 }),
     ));
+    steps.extend(more_pages(shape).into_iter().map(always));
+    steps
+}
+
+/// Each `false` flag made `true` (there is more), alone and with every array emptied.
+fn more_pages(shape: &Shape) -> Vec<Step> {
+    let mut steps = Vec::new();
     for flag in &shape.false_flags {
         let more = Mutation::Json {
             path: flag.clone(),
@@ -246,7 +377,7 @@ fn persistent_steps(shape: &Shape) -> Vec<Step> {
                 json: "true".into(),
             },
         };
-        steps.push(always(Step::baseline().with(more.clone())));
+        steps.push(Step::baseline().with(more.clone()));
         if !shape.arrays.is_empty() {
             let emptied = shape.arrays.iter().map(|path| Mutation::Json {
                 path: path.clone(),
@@ -254,8 +385,128 @@ fn persistent_steps(shape: &Shape) -> Vec<Step> {
             });
             let mut step = Step::baseline().with(more);
             step.mutations.extend(emptied);
-            steps.push(always(step));
+            steps.push(step);
         }
+    }
+    steps
+}
+
+/// States a polling client waits on, guessed where no contract lists a field's
+/// values: the words providers use for an operation not yet done.
+const WAITING_STATES: [&str; 3] = ["pending", "processing", "in_progress"];
+
+/// The most states held at one field.
+const MAX_STATES: usize = 8;
+
+/// Steps that hold at one operation for the rest of the case, from its first request,
+/// while every other operation keeps answering: each other value of a state field
+/// (the operation stays `processing`; under a contract, each value its enum lists and
+/// that conforms, else the usual waiting words), and, where the client calls more
+/// than one operation, the API that stays down or keeps answering 401 while the token
+/// endpoint answers, and the listing that always has more.
+fn held_at_routes(
+    catalog: &Catalog,
+    contract: Option<&Arc<Contract>>,
+    plans: &[Option<Plan>],
+) -> Vec<Scenario> {
+    let routes = catalog.routes();
+    let mut all = Vec::new();
+    for route in &routes {
+        let Some(i) = catalog
+            .requests
+            .iter()
+            .position(|s| s.route.as_ref() == Some(route))
+        else {
+            continue;
+        };
+        let shape = &catalog.requests[i];
+        let plan = plans.get(i).and_then(Option::as_ref);
+        let planned = contract.zip(plan);
+        let mut steps = Vec::new();
+        if routes.len() > 1 {
+            steps.extend([401, 500, 503, 429].map(|s| Step::baseline().with(Mutation::Status(s))));
+            steps.push(Step::baseline().sent(Transport::ResetPeer { after_bytes: 0 }));
+            steps.extend(more_pages(shape));
+            if let Some((contract, plan)) = planned {
+                for step in &mut steps {
+                    step.expect = plan.expectation_of(contract, step);
+                }
+            }
+        }
+        steps.extend(held_states(shape, planned));
+        // An operation the client called more than once (pages, polls): every later
+        // answer holds the items of the first, so a listing never runs out however
+        // far the client pages, while its totals and flags stay as they were.
+        let called = catalog
+            .requests
+            .iter()
+            .filter(|s| s.route.as_ref() == Some(route));
+        if called.count() > 1 {
+            steps.extend(never_empty(shape, planned));
+        }
+        all.extend(
+            steps
+                .into_iter()
+                .map(|step| Scenario::new().then(step.at(route.clone()).repeat(Repeat::Always))),
+        );
+    }
+    all
+}
+
+/// Each array with items, served with those items on every request: under a
+/// contract only where that conforms.
+fn never_empty(shape: &Shape, planned: Option<(&Arc<Contract>, &Plan)>) -> Vec<Step> {
+    shape
+        .filled
+        .iter()
+        .map(|(path, items)| Mutation::Json {
+            path: path.clone(),
+            change: JsonChange::ReplaceWith {
+                json: items.clone(),
+            },
+        })
+        .filter_map(|mutation| conforming_hold(mutation, planned))
+        .collect()
+}
+
+/// A step that holds this mutation: under a contract only when the baseline with it
+/// conforms. It carries no expectation: a state the provider may stay in is judged by
+/// what the client does across requests (polls without end, back to back), and a
+/// client that gives up on it with an error after a bounded wait is right, strict
+/// mode or not.
+fn conforming_hold(mutation: Mutation, planned: Option<(&Arc<Contract>, &Plan)>) -> Option<Step> {
+    if let Some((contract, plan)) = planned {
+        let mut response = plan.baseline.clone();
+        mutation.apply(&mut response);
+        let body = serde_json::from_slice(&response.body).ok()?;
+        contract.validate(&plan.pointer, &body).ok()?;
+    }
+    Some(Step::baseline().with(mutation))
+}
+
+/// Each other value of each state field of the shape: under a contract, the values
+/// its enum lists that conform; elsewhere, the usual waiting words.
+fn held_states(shape: &Shape, planned: Option<(&Arc<Contract>, &Plan)>) -> Vec<Step> {
+    let mut steps = Vec::new();
+    for (path, current) in &shape.states {
+        let listed = planned
+            .map(|(contract, plan)| super::conformance::enum_values(contract, &plan.pointer, path))
+            .unwrap_or_default();
+        let values: Vec<String> = match listed.is_empty() {
+            true => WAITING_STATES.map(str::to_owned).into(),
+            false => listed,
+        };
+        let held = values
+            .into_iter()
+            .filter(|v| v != current)
+            .map(|value| Mutation::Json {
+                path: path.clone(),
+                change: JsonChange::ReplaceWith {
+                    json: serde_json::Value::String(value).to_string(),
+                },
+            })
+            .filter_map(|mutation| conforming_hold(mutation, planned));
+        steps.extend(held.take(MAX_STATES));
     }
     steps
 }

@@ -25,8 +25,8 @@ use super::catalog::{Catalog, Shape};
 use super::coverage::{ABSURD_LENGTHS, INTEGER_LIMITS};
 use super::plan::Plan;
 use super::strategies::{
-    conforming_step, CONTENT_TYPES, DEPTHS, ENCODINGS, HTML_STATUSES, LONG_STRINGS, ODD_BODIES,
-    ODD_STATUSES, RETRY_AFTERS, SLOW_BUDGET_MS, TROUBLE_STATUSES,
+    conforming_step, CONTENT_TYPES, DEPTHS, ENCODINGS, HTML_STATUSES, LONG_ARRAYS, LONG_STRINGS,
+    ODD_BODIES, ODD_STATUSES, RETRY_AFTERS, SLOW_BUDGET_MS, TROUBLE_STATUSES,
 };
 
 /// Paths offered to JSON mutations when the catalog knows none (a scenario decoded
@@ -109,8 +109,18 @@ impl Vocabulary {
     pub(crate) fn scenario(&self, u: &mut Unstructured<'_>) -> Result<Scenario> {
         let n = u.int_in_range(1..=self.max_steps)?;
         let mut steps = Vec::with_capacity(n);
+        // Where the client calls more than one operation, a step now and then holds
+        // at the operation of the request it would meet, as `strategies::scenarios`.
         for i in 0..n {
             steps.push(self.step(u, i)?);
+        }
+        // Decoded after every step, so the steps an input decodes to stay the same.
+        if self.catalog.routes().len() > 1 {
+            for (i, step) in steps.iter_mut().enumerate() {
+                if !step.is_baseline() && one_in(u, 5)? {
+                    step.at = self.catalog.shape(i).route;
+                }
+            }
         }
         Ok(Scenario { steps })
     }
@@ -344,8 +354,13 @@ fn json_change(u: &mut Unstructured<'_>) -> Result<JsonChange> {
         9 => JsonChange::UnicodeString,
         10 => JsonChange::ControlCharString,
         11 => JsonChange::EmptyArray,
-        12 => JsonChange::DeepNesting {
-            depth: *u.choose(&DEPTHS)?,
+        // A size past what a client expects: one byte chooses a depth of nesting
+        // or a length of array, so every other change decodes as it always did.
+        12 => match u.choose_index(DEPTHS.len() + LONG_ARRAYS.len())? {
+            k if k < DEPTHS.len() => JsonChange::DeepNesting { depth: DEPTHS[k] },
+            k => JsonChange::LongArray {
+                len: LONG_ARRAYS[k - DEPTHS.len()],
+            },
         },
         _ => JsonChange::UnknownEnumValue,
     })

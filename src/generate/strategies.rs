@@ -58,7 +58,9 @@ pub(crate) const HTML_STATUSES: [u16; 4] = [500, 502, 503, 504];
 /// Lengths of a long string.
 pub(crate) const LONG_STRINGS: [usize; 8] = [0, 1, 3, 64, 255, 256, 1024, 65_536];
 /// Depths of nesting around a value (serde_json stops at 128).
-pub(crate) const DEPTHS: [usize; 7] = [2, 32, 127, 128, 129, 200, 1000];
+pub(crate) const DEPTHS: [usize; 9] = [2, 32, 127, 128, 129, 200, 1000, 10_000, 100_000];
+/// Lengths of arrays made long.
+pub(crate) const LONG_ARRAYS: [usize; 3] = [2, 1000, 65_536];
 
 /// Scenarios of 1 to `max_steps` steps, each shaped by the catalog.
 ///
@@ -71,13 +73,30 @@ pub(crate) const DEPTHS: [usize; 7] = [2, 32, 127, 128, 129, 200, 1000];
 /// assert!((1..=3).contains(&scenario.steps.len()));
 /// ```
 pub fn scenarios(catalog: &Catalog, max_steps: usize) -> impl Strategy<Value = Scenario> {
+    let flows = catalog.routes().len() > 1;
     let per_step: Vec<BoxedStrategy<Step>> = (0..max_steps.max(1))
-        .map(|i| steps(&catalog.shape(i)).boxed())
+        .map(|i| addressed(steps(&catalog.shape(i)).boxed(), &catalog.shape(i), flows))
         .collect();
     (1..=per_step.len(), per_step).prop_map(|(n, mut all)| {
         all.truncate(n);
         Scenario { steps: all }
     })
+}
+
+/// Where the client calls more than one operation (`flows`), the step now and then
+/// held at the operation of the request it would meet: it answers that operation's
+/// requests only, while the others keep answering.
+fn addressed(step: BoxedStrategy<Step>, shape: &Shape, flows: bool) -> BoxedStrategy<Step> {
+    let Some(route) = shape.route.clone().filter(|_| flows) else {
+        return step;
+    };
+    let held = prop_oneof![4 => Just(false), 1 => Just(true)];
+    (step, held)
+        .prop_map(move |(step, held)| match held && !step.is_baseline() {
+            true => step.at(route.clone()),
+            false => step,
+        })
+        .boxed()
 }
 
 /// One step for a response of this shape: mostly mutations, often framing and
@@ -198,6 +217,7 @@ pub fn json_changes() -> impl Strategy<Value = JsonChange> {
         Just(JsonChange::EmptyArray),
         select(DEPTHS.to_vec()).prop_map(|depth| JsonChange::DeepNesting { depth }),
         Just(JsonChange::UnknownEnumValue),
+        select(LONG_ARRAYS.to_vec()).prop_map(|len| JsonChange::LongArray { len }),
     ]
 }
 
@@ -259,8 +279,12 @@ pub fn scenarios_under_contract(
     max_steps: usize,
 ) -> impl Strategy<Value = Scenario> {
     let plan = |i: usize| plans.get(i).or(plans.last()).cloned().flatten();
+    let flows = catalog.routes().len() > 1;
     let per_step: Vec<BoxedStrategy<Step>> = (0..max_steps.max(1))
-        .map(|i| contract_steps(&catalog.shape(i), contract, plan(i).as_ref()))
+        .map(|i| {
+            let step = contract_steps(&catalog.shape(i), contract, plan(i).as_ref());
+            addressed(step, &catalog.shape(i), flows)
+        })
         .collect();
     (1..=per_step.len(), per_step).prop_map(|(n, mut all)| {
         all.truncate(n);

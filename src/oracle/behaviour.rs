@@ -43,6 +43,8 @@ pub(crate) fn behaved(
             Rule::DuplicateEffect => duplicate_effect(journal),
             Rule::PaginationCycle => pagination_cycle(journal),
             Rule::UnboundedPagination => unbounded_pagination(journal, rules),
+            Rule::UnboundedPolling => unbounded_polling(journal, rules),
+            Rule::HastyPolling => hasty_polling(journal, rules),
             Rule::Storm => storm(journal, &calls, rules),
             Rule::RetriedFinalError => retried_final_error(journal, &calls, rules, contract),
             Rule::UnboundedWait if hung => unbounded_wait(journal, rules),
@@ -316,6 +318,141 @@ fn unbounded_pagination(journal: &Journal, rules: &Rules) -> Option<(usize, Stri
     None
 }
 
+/// For each request of the journal (by position), whether it is a poll: a GET of a
+/// target an earlier GET had asked for and been answered with a whole success, and
+/// the request to that target just before it.
+fn polls(journal: &Journal) -> Vec<Option<usize>> {
+    let requests = &journal.requests;
+    requests
+        .iter()
+        .enumerate()
+        .map(|(i, request)| {
+            if request.method != "GET" {
+                return None;
+            }
+            let same =
+                |j: &usize| requests[*j].method == "GET" && requests[*j].target == request.target;
+            let answered = (0..i)
+                .filter(same)
+                .any(|j| succeeded(&requests[j]) && read_whole(&requests[j]));
+            let previous = (0..i).rev().find(same)?;
+            // A page that says there is more, asked for again, is a listing that does
+            // not move on: the pagination rules and the storm judge it.
+            (answered && !says_there_is_more(&requests[previous])).then_some(previous)
+        })
+        .collect()
+}
+
+/// Whether a response's JSON body says there is more to list: a top-level flag
+/// named for more (`has_more`, `moreResults`) that is `true`, or a `next` cursor or
+/// link that is set.
+fn says_there_is_more(request: &RecordedRequest) -> bool {
+    let body = request
+        .served
+        .get(request.served_head_len..)
+        .unwrap_or_default();
+    let Ok(serde_json::Value::Object(fields)) = serde_json::from_slice(body) else {
+        return false;
+    };
+    fields.iter().any(|(key, value)| {
+        let key = key.to_ascii_lowercase();
+        (key.contains("more") && value == &serde_json::Value::Bool(true))
+            || (key.contains("next") && value.as_str().is_some_and(|v| !v.is_empty()))
+    })
+}
+
+/// More polls of one resource than the rules allow.
+fn unbounded_polling(journal: &Journal, rules: &Rules) -> Option<(usize, String)> {
+    let polled = polls(journal);
+    let mut counts: std::collections::HashMap<&str, usize> = Default::default();
+    for (i, request) in journal.requests.iter().enumerate() {
+        if polled[i].is_none() {
+            continue;
+        }
+        let n = counts.entry(request.target.as_str()).or_default();
+        *n += 1;
+        if *n > rules.max_polls {
+            return Some((
+                request.index,
+                format!(
+                    "request {} was poll {n} of GET {}, each answered {}: more than {} polls (Rules::max_polls) of one resource, with no end in sight",
+                    request.index + 1,
+                    request.target,
+                    answer(&journal.requests[polled[i]?]),
+                    rules.max_polls
+                ),
+            ));
+        }
+    }
+    None
+}
+
+/// Whether a verdict on this journal depends on the time between requests: it holds
+/// two retries of one call where no `Retry-After` said when, or [`HASTY_POLLS`] polls
+/// of one resource, which the cases run beside it may have spaced out.
+pub(crate) fn judged_by_timing(journal: &Journal) -> bool {
+    let calls = Calls::of(journal);
+    let requests = &journal.requests;
+    let mut untold_retries: std::collections::HashMap<usize, usize> = Default::default();
+    let retried_twice = calls.retries.iter().any(|retried| {
+        let Some(j) = *retried else { return false };
+        if retry_after_value(&requests[j]).is_some() {
+            return false;
+        }
+        // Counted by the call's first attempt.
+        let mut first = j;
+        while let Some(k) = calls.retries[first] {
+            first = k;
+        }
+        let n = untold_retries.entry(first).or_default();
+        *n += 1;
+        *n >= 2
+    });
+    let mut polled: std::collections::HashMap<&str, usize> = Default::default();
+    let polled_often = polls(journal).iter().enumerate().any(|(i, poll)| {
+        poll.is_some() && {
+            let n = polled.entry(requests[i].target.as_str()).or_default();
+            *n += 1;
+            *n >= HASTY_POLLS
+        }
+    });
+    retried_twice || polled_often
+}
+
+/// How many polls in a row, each sooner than the interval, are polling back to back.
+const HASTY_POLLS: usize = 3;
+
+/// Polls of one resource back to back: [`HASTY_POLLS`] in a row, each sooner than
+/// the rules' interval after the request before to that target.
+fn hasty_polling(journal: &Journal, rules: &Rules) -> Option<(usize, String)> {
+    let requests = &journal.requests;
+    let polled = polls(journal);
+    let mut chain: Vec<Vec<usize>> = vec![Vec::new(); requests.len()];
+    for (i, request) in requests.iter().enumerate() {
+        let Some(j) = polled[i] else { continue };
+        // Implementation notes: as for `no_backoff`, the gap is the wall clock's, so
+        // load can only hide this verdict, never make it.
+        if request.at.saturating_sub(requests[j].at) >= rules.min_poll_interval {
+            continue;
+        }
+        let mut hasty = std::mem::take(&mut chain[j]);
+        hasty.push(i);
+        if hasty.len() >= HASTY_POLLS {
+            return Some((
+                request.index,
+                format!(
+                    "requests {} polled GET {} each less than {:?} (Rules::min_poll_interval) after the request before: polling back to back",
+                    numbers(requests, &hasty),
+                    request.target,
+                    rules.min_poll_interval
+                ),
+            ));
+        }
+        chain[i] = hasty;
+    }
+    None
+}
+
 /// Too many attempts at one call, or too many requests in one case.
 fn storm(journal: &Journal, calls: &Calls, rules: &Rules) -> Option<(usize, String)> {
     let requests = &journal.requests;
@@ -360,7 +497,8 @@ fn retried_final_error(
             .and_then(|op| op.is_final(status));
         let is_final = marked.unwrap_or_else(|| rules.final_statuses.contains(&status));
         let refreshed = matches!(status, 401 | 403) && new_credentials(journal, previous, r);
-        (read_whole(previous) && is_final && !refreshed).then(|| {
+        let ours = previous.undeclared;
+        (read_whole(previous) && is_final && !refreshed && !ours).then(|| {
             (
                 r.index,
                 format!(
@@ -392,21 +530,39 @@ fn new_credentials(journal: &Journal, previous: &RecordedRequest, retry: &Record
             .any(|r| r.method != previous.method || path(r) != path(previous))
 }
 
-/// After a `Retry-After` longer than the cap, nothing more: the code kept waiting.
+/// After a response that asked for a wait longer than the cap (`Retry-After`, or a
+/// rate limit with nothing remaining until its reset), nothing more: the code kept
+/// waiting, and the finding names the header it obeyed.
 fn unbounded_wait(journal: &Journal, rules: &Rules) -> Option<(usize, String)> {
     let last = journal.requests.last()?;
-    let (wait, asked) = retry_after(last)?;
-    (wait > rules.retry_after_cap).then(|| {
+    let asked = asked_wait(last)?;
+    (asked.wait > rules.retry_after_cap).then(|| {
         (
             last.index,
             format!(
-                "request {} was answered {} with retry-after: {asked}, and the code sent nothing more and did not return for longer than {:?} (Rules::retry_after_cap): it waits as long as the provider says",
+                "request {} was answered {} with {}, and the code sent nothing more and did not return for longer than {:?} (Rules::retry_after_cap): it waits as long as the provider says",
                 last.index + 1,
                 status_of(last),
+                asked.asked,
                 rules.retry_after_cap
             ),
         )
     })
+}
+
+/// The wait a response the client surely read asked for, by any header.
+fn asked_wait(request: &RecordedRequest) -> Option<crate::provider::journal::Wait> {
+    if !head_read(request) {
+        return None;
+    }
+    let head = String::from_utf8_lossy(request.served.get(..request.served_head_len)?);
+    let headers: Vec<(String, String)> = head
+        .split("\r\n")
+        .skip(1)
+        .filter_map(|line| line.split_once(':'))
+        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    crate::provider::journal::asked_wait(status_of(request), &headers)
 }
 
 /// How much earlier than `Retry-After` asked a retry may come (clock granularity).
@@ -506,6 +662,14 @@ fn no_backoff(journal: &Journal, calls: &Calls, rules: &Rules) -> Option<(usize,
         let Some(j) = calls.retries[i] else { continue };
         let previous = &requests[j];
         let told = retry_after_value(previous).is_some();
+        // A retry with new credentials after a 401 or 403 retries nothing that
+        // failed for want of time: refreshing a token and trying again at once is
+        // what a correct client does (`max_attempts` still bounds it).
+        let refreshed =
+            matches!(status_of(previous), 401 | 403) && new_credentials(journal, previous, request);
+        if refreshed {
+            continue;
+        }
         let mut chain = std::mem::take(&mut hasty[j]);
         // Implementation notes: the gap is the wall clock's. Taking the harness's
         // starvation off it was tried, to find a hasty client on a busy machine too,
@@ -515,15 +679,11 @@ fn no_backoff(journal: &Journal, calls: &Calls, rules: &Rules) -> Option<(usize,
             chain.push(i);
         }
         if chain.len() >= 2 {
-            let shown: Vec<String> = chain
-                .iter()
-                .map(|&k| (requests[k].index + 1).to_string())
-                .collect();
             return Some((
                 request.index,
                 format!(
                     "requests {} retried {} {} each less than {:?} (Rules::min_backoff) after the attempt before: retries back to back",
-                    shown.join(", "),
+                    numbers(requests, &chain),
                     request.method,
                     request.target,
                     rules.min_backoff
@@ -533,6 +693,15 @@ fn no_backoff(journal: &Journal, calls: &Calls, rules: &Rules) -> Option<(usize,
         hasty[i] = chain;
     }
     None
+}
+
+/// The requests at these positions, as the report numbers them: `2, 3, 4`.
+fn numbers(requests: &[RecordedRequest], positions: &[usize]) -> String {
+    let shown: Vec<String> = positions
+        .iter()
+        .map(|&k| (requests[k].index + 1).to_string())
+        .collect();
+    shown.join(", ")
 }
 
 /// The `Retry-After` value a delivered 429 or 503 carried.

@@ -61,20 +61,14 @@ pub(crate) fn blamed(journal: &Journal) -> Option<(&str, &RecordedRequest)> {
     })
 }
 
-/// `scenario` with the step that answered request `index` (from 0) undone: its
-/// mutations and expectation dropped, its timing, framing and persistence kept, so
-/// every other request meets what it met before.
-pub(crate) fn undone(scenario: &Scenario, index: usize) -> Scenario {
+/// `scenario` with the step that answered `request` undone: its mutations and
+/// expectation dropped, its timing, framing, persistence and operation kept, so every
+/// other request meets what it met before.
+pub(crate) fn undone(scenario: &Scenario, request: &RecordedRequest) -> Scenario {
     let mut undone = scenario.clone();
-    let mut first = 0usize;
-    for step in &mut undone.steps {
-        let span = step.repeat.span();
-        if span.is_none_or(|span| index < first.saturating_add(span)) {
-            step.mutations.clear();
-            step.expect = None;
-            break;
-        }
-        first = first.saturating_add(span.unwrap_or(usize::MAX));
+    if let Some(step) = request.answered_by.and_then(|i| undone.steps.get_mut(i)) {
+        step.mutations.clear();
+        step.expect = None;
     }
     undone
 }
@@ -96,7 +90,7 @@ impl AcceptanceRule {
         if self.strict || clause == NOT_A_SUCCESS || carried(value, request, clause) {
             return None;
         }
-        Some(undone(scenario, request.index))
+        Some(undone(scenario, request))
     }
 
     /// Whether a counterfactual must also run the case again: the code's output for
@@ -216,6 +210,12 @@ pub(crate) fn judged(
     rule: &AcceptanceRule,
     counterfactual: Option<&Counterfactual>,
 ) -> Outcome {
+    // A request no declared response matched got the provider's own 404: what the
+    // code then returned says nothing of a provider that answers it, so no silent
+    // acceptance and no false rejection is judged (the campaign warns instead).
+    if journal.requests.iter().any(|r| r.undeclared) {
+        return outcome;
+    }
     match outcome {
         Outcome::Ok { value } => match blamed(journal) {
             Some((clause, request)) => rule.judge(clause, value, request, counterfactual),

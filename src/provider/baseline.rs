@@ -43,11 +43,29 @@ pub struct Endpoint {
     pub path: String,
     /// The well-formed response. `{{base_url}}` anywhere in its headers or body is
     /// served as the provider's own base URL (`http://127.0.0.1:PORT`), for `next`
-    /// links and `Location` headers.
+    /// links and `Location` headers; `{{path.NAME}}` as the request's segment that the
+    /// path's `{NAME}` matched, and `{{query.NAME}}` as its query parameter `NAME`
+    /// (empty when it has none): a response that depends on the request.
     pub response: Response,
     /// Whether a request here performs an effect the provider records (a charge
     /// created): see [`Baseline::effect`].
     pub effect: bool,
+    /// Pages by number: past the last one, another response answers (see
+    /// [`Baseline::numbered_pages`]).
+    pub pages: Option<Pages>,
+}
+
+/// A listing paged by number: the query parameter that numbers a page, the last page
+/// with items, and what every page past it answers (an empty page).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pages {
+    /// The query parameter that numbers a page (`page`); a request without it asks
+    /// for page 1.
+    pub param: String,
+    /// The last page with items.
+    pub last: u64,
+    /// What every page past the last answers.
+    pub past: Response,
 }
 
 /// What `{{base_url}}` in a declared response is served as.
@@ -100,7 +118,53 @@ impl Baseline {
         self.declare(method, path, response, true)
     }
 
+    /// Declares a listing paged by number: pages 1 to `last` answer `page` (with
+    /// `{{query.PARAM}}` served as the page's number, see [`Endpoint::response`]), and
+    /// every page past the last answers `past`, an empty page. A paging baseline is
+    /// one line, and a client that pages on until an empty page meets one, however far
+    /// a step makes it go.
+    ///
+    /// ```
+    /// use badgateway::{Baseline, Response};
+    /// use serde_json::json;
+    /// let b = Baseline::new().numbered_pages(
+    ///     "GET", "/v1/items", "page", 3,
+    ///     Response::json(200, &json!({"data": [{"id": "it_{{query.page}}"}], "total_pages": 3})),
+    ///     Response::json(200, &json!({"data": [], "total_pages": 3})),
+    /// );
+    /// assert_eq!(b.respond("GET", "/v1/items?page=2", "").unwrap().body, br#"{"data":[{"id":"it_2"}],"total_pages":3}"#);
+    /// assert_eq!(b.respond("GET", "/v1/items", "").unwrap().body, br#"{"data":[{"id":"it_1"}],"total_pages":3}"#);
+    /// assert_eq!(b.respond("GET", "/v1/items?page=9", "").unwrap().body, br#"{"data":[],"total_pages":3}"#);
+    /// ```
+    pub fn numbered_pages(
+        self,
+        method: &str,
+        path: &str,
+        param: &str,
+        last: u64,
+        page: Response,
+        past: Response,
+    ) -> Self {
+        let pages = Pages {
+            param: param.to_owned(),
+            last,
+            past,
+        };
+        self.declare_endpoint(method, path, page, false, Some(pages))
+    }
+
     fn declare(self, method: &str, path: &str, response: Response, effect: bool) -> Self {
+        self.declare_endpoint(method, path, response, effect, None)
+    }
+
+    fn declare_endpoint(
+        self,
+        method: &str,
+        path: &str,
+        response: Response,
+        effect: bool,
+        pages: Option<Pages>,
+    ) -> Self {
         let Baseline::Endpoints(mut endpoints) = self else {
             panic!("Baseline::endpoint: this baseline forwards requests; declare endpoints on Baseline::new()");
         };
@@ -109,8 +173,26 @@ impl Baseline {
             path: path.to_owned(),
             response,
             effect,
+            pages,
         });
         Baseline::Endpoints(endpoints)
+    }
+
+    /// The response a declared endpoint serves to this request, as the provider
+    /// serves it: the page past the last where it is one, and every placeholder
+    /// filled (`{{base_url}}` as `base_url`, `{{path.NAME}}`, `{{query.NAME}}`). `None`
+    /// when no endpoint matches.
+    ///
+    /// ```
+    /// use badgateway::{Baseline, Response};
+    /// let b = Baseline::new().endpoint("GET", "/v1/operations/{id}",
+    ///     Response::json(200, &serde_json::json!({"id": "{{path.id}}", "self": "{{base_url}}/v1/operations/{{path.id}}"})));
+    /// let served = b.respond("GET", "/v1/operations/op_7?expand=x", "http://127.0.0.1:9").unwrap();
+    /// assert_eq!(served.body, br#"{"id":"op_7","self":"http://127.0.0.1:9/v1/operations/op_7"}"#);
+    /// ```
+    pub fn respond(&self, method: &str, target: &str, base_url: &str) -> Option<Response> {
+        let endpoint = self.endpoint_for(method, target)?;
+        Some(endpoint.respond(target, base_url))
     }
 
     /// Forwards every request to a running server, for instance a
@@ -136,7 +218,9 @@ impl Baseline {
     /// `body` is any JSON value, sent compactly with `Content-Type: application/json`
     /// unless the headers say otherwise; `body_text` sends a string as is instead.
     /// `"effect": true` declares an effect ([`Baseline::effect`]); a `path` may hold a
-    /// query, and a body `{{base_url}}` (see [`Endpoint`]).
+    /// query, and a body `{{base_url}}`, `{{path.NAME}}` and `{{query.NAME}}` (see
+    /// [`Endpoint`]); `"pages": {"param": "page", "last": 3, "past": {"body":
+    /// {"data": []}}}` pages by number ([`Baseline::numbered_pages`]).
     ///
     /// ```
     /// let dir = std::env::temp_dir().join(format!("bg-doc-{}", std::process::id()));
@@ -180,8 +264,8 @@ impl Baseline {
             )
         })?;
         Ok(file.endpoints.into_iter().fold(Baseline::new(), |b, e| {
-            let (method, path, response, effect) = e.into_parts();
-            b.declare(&method, &path, response, effect)
+            let (method, path, response, effect, pages) = e.into_parts();
+            b.declare_endpoint(&method, &path, response, effect, pages)
         }))
     }
 
@@ -231,6 +315,68 @@ impl Baseline {
             }
         }
         best.map(|(e, _)| e)
+    }
+}
+
+impl Endpoint {
+    /// What this endpoint serves to a request it matches: see [`Baseline::respond`].
+    pub(crate) fn respond(&self, target: &str, base_url: &str) -> Response {
+        let target = target.split('#').next().unwrap_or(target);
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        let param = |name: &str| {
+            query
+                .split('&')
+                .filter_map(|pair| pair.split_once('=').or(Some((pair, ""))))
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v)
+        };
+        let response = match &self.pages {
+            Some(pages) => {
+                let number = param(&pages.param).map_or(Some(1), |v| v.parse::<u64>().ok());
+                match number {
+                    Some(n) if n > pages.last => pages.past.clone(),
+                    _ => self.response.clone(),
+                }
+            }
+            None => self.response.clone(),
+        };
+        let want_path = self.path.split('?').next().unwrap_or(&self.path);
+        let segments: Vec<(&str, &str)> = want_path
+            .trim_matches('/')
+            .split('/')
+            .zip(path.trim_matches('/').split('/'))
+            .filter_map(|(w, g)| Some((w.strip_prefix('{')?.strip_suffix('}')?, g)))
+            .collect();
+        let mut filled = with_base_url(response, base_url);
+        let fill = |bytes: &mut Vec<u8>| {
+            if !bytes.windows(2).any(|w| w == b"{{") {
+                return;
+            }
+            let mut text = String::from_utf8_lossy(bytes).into_owned();
+            for (name, value) in &segments {
+                text = text.replace(&format!("{{{{path.{name}}}}}"), value);
+            }
+            while let Some(start) = text.find("{{query.") {
+                let Some(len) = text[start..].find("}}") else {
+                    break;
+                };
+                let name = &text[start + 8..start + len];
+                let value = match (
+                    name == self.pages.as_ref().map_or("", |p| p.param.as_str()),
+                    param(name),
+                ) {
+                    (true, None) => "1".to_owned(),
+                    (_, value) => value.unwrap_or_default().to_owned(),
+                };
+                text.replace_range(start..start + len + 2, &value);
+            }
+            *bytes = text.into_bytes();
+        };
+        for (_, value) in &mut filled.headers {
+            fill(value);
+        }
+        fill(&mut filled.body);
+        filled
     }
 }
 
@@ -326,33 +472,74 @@ struct EndpointFile {
     body_text: Option<String>,
     #[serde(default)]
     effect: bool,
+    pages: Option<PagesFile>,
+}
+
+/// `"pages": {"param": "page", "last": 3, "past": {"status": 200, "body": {"data": []}}}`
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PagesFile {
+    param: String,
+    last: u64,
+    past: ResponseFile,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResponseFile {
+    #[serde(default = "ok")]
+    status: u16,
+    #[serde(default)]
+    headers: serde_json::Map<String, serde_json::Value>,
+    body: Option<serde_json::Value>,
+    body_text: Option<String>,
 }
 
 fn ok() -> u16 {
     200
 }
 
+/// A declared response from its parts in a baseline file.
+fn response_of(
+    status: u16,
+    headers: &serde_json::Map<String, serde_json::Value>,
+    body: Option<serde_json::Value>,
+    body_text: Option<String>,
+) -> Response {
+    let mut response = Response::new(status);
+    let has_type = headers
+        .keys()
+        .any(|k| k.eq_ignore_ascii_case("content-type"));
+    if body.is_some() && !has_type {
+        response = response.header("content-type", "application/json");
+    }
+    for (name, value) in headers {
+        let value = value
+            .as_str()
+            .map_or_else(|| value.to_string(), str::to_owned);
+        response = response.header(name, value);
+    }
+    if let Some(body) = body {
+        response.body = body.to_string().into_bytes();
+    } else if let Some(text) = body_text {
+        response.body = text.into_bytes();
+    }
+    response
+}
+
 impl EndpointFile {
-    fn into_parts(self) -> (String, String, Response, bool) {
-        let mut response = Response::new(self.status);
-        let has_type = self
-            .headers
-            .keys()
-            .any(|k| k.eq_ignore_ascii_case("content-type"));
-        if self.body.is_some() && !has_type {
-            response = response.header("content-type", "application/json");
-        }
-        for (name, value) in &self.headers {
-            let value = value
-                .as_str()
-                .map_or_else(|| value.to_string(), str::to_owned);
-            response = response.header(name, value);
-        }
-        if let Some(body) = self.body {
-            response.body = body.to_string().into_bytes();
-        } else if let Some(text) = self.body_text {
-            response.body = text.into_bytes();
-        }
-        (self.method, self.path, response, self.effect)
+    fn into_parts(self) -> (String, String, Response, bool, Option<Pages>) {
+        let response = response_of(self.status, &self.headers, self.body, self.body_text);
+        let pages = self.pages.map(|p| Pages {
+            param: p.param,
+            last: p.last,
+            past: response_of(
+                p.past.status,
+                &p.past.headers,
+                p.past.body,
+                p.past.body_text,
+            ),
+        });
+        (self.method, self.path, response, self.effect, pages)
     }
 }

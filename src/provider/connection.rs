@@ -48,17 +48,27 @@ pub(super) async fn serve_connection(
             }
             Ok(Read::Closed) | Err(_) => return,
         };
-        let index = shared.next_request.fetch_add(1, Ordering::SeqCst);
+        // The index and the routes' counts are taken together, so the requests
+        // are counted in one order on every count.
+        let (index, answered_by) = {
+            let mut cursor = shared.cursor.lock().expect("cursor lock");
+            let index = shared.next_request.fetch_add(1, Ordering::SeqCst);
+            let scenario = &shared.scenario;
+            let by = scenario.answering(index, &request.method, &request.target, &mut cursor);
+            (index, by)
+        };
         shared.liveness.request_arrived();
         if shared.limits.request_cap.is_some_and(|cap| index >= cap) {
             shared.liveness.seen_enough();
         }
-        let step = shared.scenario.step(index).cloned().unwrap_or_default();
+        let step = answered_by
+            .map(|i| shared.scenario.steps[i].clone())
+            .unwrap_or_default();
         collect_apart(&shared, request.body.len(), &request, |found, request| {
             found.collect_request(&request.target, &request.headers, &request.body);
         })
         .await;
-        let (mut response, has_effect) = baseline_for(&shared, &request).await;
+        let (mut response, has_effect, undeclared) = baseline_for(&shared, &request).await;
         collect_apart(
             &shared,
             response.body.len(),
@@ -73,13 +83,18 @@ pub(super) async fn serve_connection(
         }
         let effect = has_effect.then(|| effect_of(&shared, &request, &step, &response));
         let wire = wire::render(&response, &step.framing);
-        record(
-            &shared, index, connection, &request, &step, &response, &wire, effect,
-        );
-        if let Some(wait) = retry_after(&response) {
+        let served = Served {
+            index,
+            connection,
+            answered_by,
+            undeclared,
+            effect,
+        };
+        record(&shared, served, &request, &step, &response, &wire);
+        if let Some(asked) = asked_wait(&response) {
             shared
                 .liveness
-                .asked_to_wait(wait.min(shared.limits.wait_cap));
+                .asked_to_wait(asked.wait.min(shared.limits.wait_cap));
         }
         let sent = send(&mut stream, &wire, &step.transport, &shared.liveness).await;
         shared.liveness.touch();
@@ -121,21 +136,26 @@ where
     shared.secrets.lock().expect("secrets lock").absorb(found);
 }
 
-/// The baseline response to a request, and whether its endpoint has an effect.
-async fn baseline_for(shared: &Shared, request: &Request) -> (Response, bool) {
+/// The baseline response to a request, whether its endpoint has an effect, and
+/// whether no declared endpoint matched it.
+async fn baseline_for(shared: &Shared, request: &Request) -> (Response, bool, bool) {
     match (&shared.baseline, &shared.forwarder) {
-        (Baseline::Forward(base), Some(client)) => (forward(client, base, request).await, false),
+        (Baseline::Forward(base), Some(client)) => {
+            (forward(client, base, request).await, false, false)
+        }
         _ => match shared
             .baseline
             .endpoint_for(&request.method, &request.target)
         {
             Some(endpoint) => (
-                baseline::with_base_url(endpoint.response.clone(), &shared.base_url),
+                endpoint.respond(&request.target, &shared.base_url),
                 endpoint.effect,
+                false,
             ),
             None => (
                 baseline::not_declared(&request.method, &request.target),
                 false,
+                true,
             ),
         },
     }
@@ -167,28 +187,15 @@ fn effect_of(shared: &Shared, request: &Request, step: &Step, response: &Respons
     }
 }
 
-/// How long a 429 or 503 asks the client to wait: `Retry-After` in seconds (decimals
-/// too) or as an HTTP date; at most a day.
-fn retry_after(response: &Response) -> Option<Duration> {
-    if !matches!(response.status, 429 | 503) {
-        return None;
-    }
-    let value = response
+/// The wait a response asks its client for (`Retry-After`, a rate limit's reset):
+/// waiting it out, up to the cap, is no hang.
+fn asked_wait(response: &Response) -> Option<journal::Wait> {
+    let headers: Vec<(String, String)> = response
         .headers
         .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case("retry-after"))
-        .map(|(_, v)| String::from_utf8_lossy(v).trim().to_owned())?;
-    let wait = match value.parse::<f64>() {
-        Ok(seconds) if seconds.is_finite() && seconds > 0.0 => {
-            Duration::from_secs_f64(seconds.min(86_400.0))
-        }
-        Ok(_) => return None,
-        Err(_) => httpdate::parse_http_date(&value)
-            .ok()?
-            .duration_since(std::time::SystemTime::now())
-            .ok()?,
-    };
-    Some(wait.min(Duration::from_secs(86_400)))
+        .map(|(n, v)| (n.clone(), String::from_utf8_lossy(v).into_owned()))
+        .collect();
+    journal::asked_wait(response.status, &headers)
 }
 
 /// A journal entry with every secret value scrubbed from its target, headers, body
@@ -209,17 +216,30 @@ pub(super) fn scrub(request: &mut RecordedRequest, secrets: &Secrets) {
     request.served = served;
 }
 
-#[allow(clippy::too_many_arguments)] // One journal entry: every part of it.
-fn record(
-    shared: &Shared,
+/// Where a request stands in its case, and what answering it did.
+struct Served {
     index: usize,
     connection: usize,
+    answered_by: Option<usize>,
+    undeclared: bool,
+    effect: Option<Effect>,
+}
+
+fn record(
+    shared: &Shared,
+    served_as: Served,
     request: &Request,
     step: &Step,
     response: &Response,
     wire: &Wire,
-    effect: Option<Effect>,
 ) {
+    let Served {
+        index,
+        connection,
+        answered_by,
+        undeclared,
+        effect,
+    } = served_as;
     let secret_header = response.headers.iter().any(|(n, _)| journal::is_secret(n));
     let served = if secret_header {
         let mut redacted = response.clone();
@@ -244,6 +264,8 @@ fn record(
             .collect(),
         body: request.body.clone(),
         step: step.clone(),
+        answered_by,
+        undeclared,
         served: served.bytes,
         served_head_len: served.head_len,
         at: shared.started.elapsed(),

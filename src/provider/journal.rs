@@ -37,6 +37,14 @@ pub struct RecordedRequest {
     pub body: Vec<u8>,
     /// The step the provider applied.
     pub step: Step,
+    /// Where that step is in the scenario's steps; `None` when no step answered (the
+    /// baseline, unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered_by: Option<usize>,
+    /// No declared response matched the request: the provider answered its own 404,
+    /// and what the code did with it judges nothing (see [`Baseline`](crate::Baseline)).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub undeclared: bool,
     /// The bytes the provider meant to write for this request (before the transport
     /// cut or dripped them), secrets in the headers redacted.
     pub served: Vec<u8>,
@@ -113,6 +121,7 @@ impl Journal {
 
 pub use super::secrets::is_secret;
 pub use super::shapes::shaped_secrets;
+pub use super::waits::{asked_wait, Wait};
 
 /// A header value as the journal keeps it: redacted if secret, escaped if not UTF-8.
 pub(crate) fn recorded_value(name: &str, value: &[u8]) -> String {

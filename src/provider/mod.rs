@@ -21,8 +21,9 @@ mod provider;
 mod request;
 pub(crate) mod secrets;
 mod shapes;
+mod waits;
 
-pub use baseline::{Baseline, Endpoint};
+pub use baseline::{Baseline, Endpoint, Pages};
 pub use journal::{Journal, RecordedRequest};
 pub use liveness::Liveness;
 pub(crate) use provider::Limits;

@@ -72,6 +72,8 @@ pub(super) struct Shared {
     pub(super) scenario: Scenario,
     pub(super) forwarder: Option<reqwest::Client>,
     pub(super) next_request: AtomicUsize,
+    /// The requests each route of the scenario has had, to pick each request's step.
+    pub(super) cursor: Mutex<crate::scenario::Cursor>,
     pub(super) next_connection: AtomicUsize,
     pub(super) journal: Mutex<Vec<RecordedRequest>>,
     /// Every secret value seen so far in this case, and those the user named.
@@ -102,6 +104,7 @@ impl Shared {
             scenario,
             forwarder,
             next_request: AtomicUsize::new(0),
+            cursor: Mutex::new(Default::default()),
             next_connection: AtomicUsize::new(0),
             journal: Mutex::new(Vec::new()),
             secrets: Mutex::new(secrets),

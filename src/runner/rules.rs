@@ -14,7 +14,7 @@ use crate::provider::Limits;
 /// ```
 /// use badgateway::Rule;
 /// assert_eq!(Rule::DuplicateEffect.to_string(), "duplicate effect");
-/// assert_eq!(Rule::ALL.len(), 9);
+/// assert_eq!(Rule::ALL.len(), 11);
 /// ```
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
@@ -50,20 +50,29 @@ pub enum Rule {
     PaginationCycle,
     /// More pages of one listing than [`Rules::max_pages`].
     UnboundedPagination,
+    /// More polls of one resource than [`Rules::max_polls`]: a GET of the same target
+    /// after it was answered with a success, again and again (an operation that stays
+    /// `processing`).
+    UnboundedPolling,
+    /// Polling back to back: three or more polls of one resource in a row, each less
+    /// than [`Rules::min_poll_interval`] after the request before to it.
+    HastyPolling,
 }
 
 impl Rule {
     /// Every rule, in the order they are judged.
-    pub const ALL: [Rule; 9] = [
+    pub const ALL: [Rule; 11] = [
         Rule::DuplicateEffect,
         Rule::PaginationCycle,
         Rule::UnboundedPagination,
+        Rule::UnboundedPolling,
         Rule::Storm,
         Rule::RetriedFinalError,
         Rule::UnboundedWait,
         Rule::IgnoredStatus,
         Rule::IgnoredRetryAfter,
         Rule::Backoff,
+        Rule::HastyPolling,
     ];
 }
 
@@ -79,6 +88,8 @@ impl fmt::Display for Rule {
             Rule::RetriedFinalError => "retried final error",
             Rule::PaginationCycle => "pagination cycle",
             Rule::UnboundedPagination => "unbounded pagination",
+            Rule::UnboundedPolling => "unbounded polling",
+            Rule::HastyPolling => "polling back to back",
         })
     }
 }
@@ -93,6 +104,8 @@ impl fmt::Display for Rule {
 /// | [`min_backoff`](Self::min_backoff) | 10 ms | [`Rule::Backoff`] |
 /// | [`retry_after_cap`](Self::retry_after_cap) | 5 s | [`Rule::IgnoredRetryAfter`], [`Rule::UnboundedWait`] |
 /// | [`max_pages`](Self::max_pages) | 100 per listing | [`Rule::UnboundedPagination`] |
+/// | [`max_polls`](Self::max_polls) | 30 per resource | [`Rule::UnboundedPolling`] |
+/// | [`min_poll_interval`](Self::min_poll_interval) | 10 ms | [`Rule::HastyPolling`] |
 /// | [`final_statuses`](Self::final_statuses) | 400, 401, 402, 403, 404, 405, 410, 422 | [`Rule::RetriedFinalError`] |
 ///
 /// ```
@@ -112,6 +125,8 @@ pub struct Rules {
     pub(crate) min_backoff: Duration,
     pub(crate) retry_after_cap: Duration,
     pub(crate) max_pages: usize,
+    pub(crate) max_polls: usize,
+    pub(crate) min_poll_interval: Duration,
     pub(crate) final_statuses: Vec<u16>,
     off: BTreeSet<Rule>,
 }
@@ -124,6 +139,8 @@ impl Default for Rules {
             min_backoff: Duration::from_millis(10),
             retry_after_cap: Duration::from_secs(5),
             max_pages: 100,
+            max_polls: 30,
+            min_poll_interval: Duration::from_millis(10),
             final_statuses: vec![400, 401, 402, 403, 404, 405, 410, 422],
             off: BTreeSet::new(),
         }
@@ -161,6 +178,20 @@ impl Rules {
     /// Pages one listing may take before it is unbounded.
     pub fn max_pages(mut self, pages: usize) -> Self {
         self.max_pages = pages.max(1);
+        self
+    }
+
+    /// Polls of one resource (GETs of a target already answered with a success)
+    /// before it is unbounded polling.
+    pub fn max_polls(mut self, polls: usize) -> Self {
+        self.max_polls = polls.max(1);
+        self
+    }
+
+    /// The shortest pause between two polls of one resource that is no polling back
+    /// to back.
+    pub fn min_poll_interval(mut self, pause: Duration) -> Self {
+        self.min_poll_interval = pause;
         self
     }
 

@@ -17,6 +17,7 @@ pub(crate) mod mutation;
 pub(crate) mod repeat;
 pub mod render;
 pub(crate) mod response;
+mod route;
 #[allow(clippy::module_inception)] // One concept per file, named by its noun.
 mod scenario;
 pub mod shrink;
@@ -24,8 +25,9 @@ mod transport;
 pub mod wire;
 
 pub use framing::{ChunkFault, Framing};
-pub use mutation::{JsonChange, Mutation};
+pub use mutation::{JsonChange, Moment, Mutation};
 pub use repeat::Repeat;
 pub use response::Response;
-pub use scenario::{Expectation, Scenario, Step};
+pub use route::Route;
+pub use scenario::{Cursor, Expectation, Scenario, Step};
 pub use transport::Transport;

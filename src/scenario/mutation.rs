@@ -27,6 +27,18 @@ pub enum Mutation {
         /// Header value.
         value: String,
     },
+    /// Set a header to a moment `after_secs` seconds from when the response is served
+    /// (negative: in the past), written as `form` says: a `Retry-After` date a few
+    /// seconds ahead, an `X-RateLimit-Reset` in epoch seconds. The value depends on the
+    /// clock, its meaning does not.
+    SetHeaderAt {
+        /// Header name.
+        name: String,
+        /// Seconds from the moment the response is served.
+        after_secs: i64,
+        /// How the moment is written.
+        form: Moment,
+    },
     /// Remove every header of that name.
     RemoveHeader {
         /// Header name.
@@ -115,6 +127,13 @@ pub enum JsonChange {
     ControlCharString,
     /// Replace the value with `[]` (PHP's `json_encode` of an empty map).
     EmptyArray,
+    /// Replace the value with an array of `len` copies of it, or of an array's first
+    /// item (at most 1,000,000 items and 256 KiB: long enough to find an algorithm
+    /// quadratic in it, short enough that reading it is never mistaken for a hang).
+    LongArray {
+        /// Items.
+        len: usize,
+    },
     /// Wrap the value in `depth` nested arrays (serde_json stops at 128; at most
     /// 100,000).
     DeepNesting {
@@ -155,6 +174,15 @@ impl Mutation {
                 response
                     .headers
                     .push((name.clone(), value.as_bytes().to_vec()));
+            }
+            Mutation::SetHeaderAt {
+                name,
+                after_secs,
+                form,
+            } => {
+                remove_header(response, name);
+                let value = form.written(*after_secs);
+                response.headers.push((name.clone(), value.into_bytes()));
             }
             Mutation::RemoveHeader { name } => remove_header(response, name),
             Mutation::DuplicateHeader { name } => {
@@ -242,6 +270,53 @@ pub(crate) const MAX_SERVED_HEADERS: usize = 1024;
 /// The most `duplicate_header` mutations one step may hold (2^10 copies reach
 /// [`MAX_SERVED_HEADERS`]).
 pub(crate) const MAX_DUPLICATIONS_PER_STEP: usize = 10;
+/// How a [`Mutation::SetHeaderAt`] writes its moment.
+///
+/// ```
+/// use badgateway::{Mutation, Moment, Response};
+/// let mut r = Response::new(429);
+/// let at = Mutation::SetHeaderAt { name: "x-ratelimit-reset".into(), after_secs: 60, form: Moment::EpochSeconds };
+/// at.apply(&mut r);
+/// let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+/// let reset: u64 = String::from_utf8(r.headers[0].1.clone()).unwrap().parse().unwrap();
+/// assert!((now + 59..=now + 61).contains(&reset));
+/// assert_eq!(serde_json::to_string(&Moment::HttpDate).unwrap(), r#""http_date""#);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Moment {
+    /// An HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`), as `Retry-After` allows.
+    HttpDate,
+    /// Seconds since the Unix epoch, as `X-RateLimit-Reset` is often sent.
+    EpochSeconds,
+}
+
+impl Moment {
+    /// The moment `after_secs` seconds from now, written in this form.
+    fn written(self, after_secs: i64) -> String {
+        let now = std::time::SystemTime::now();
+        let delta = std::time::Duration::from_secs(after_secs.unsigned_abs());
+        let at = match after_secs >= 0 {
+            true => now.checked_add(delta),
+            false => now.checked_sub(delta),
+        }
+        .unwrap_or(now);
+        match self {
+            Moment::HttpDate => httpdate::fmt_http_date(at),
+            Moment::EpochSeconds => at
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+                .to_string(),
+        }
+    }
+}
+
+/// Most items a [`JsonChange::LongArray`] makes, whatever a fixture asks for.
+pub(crate) const MAX_ITEMS: usize = 1_000_000;
+/// Most bytes a [`JsonChange::LongArray`] makes: a debug build's JSON parser reads
+/// 2 MiB in about a case's deadline, which would be a thread blocked by our size.
+const MAX_ARRAY_BYTES: usize = 256 << 10;
+
 /// Deepest nesting a [`JsonChange::DeepNesting`] makes, whatever a fixture asks for.
 pub(crate) const MAX_DEPTH: usize = 100_000;
 
@@ -273,6 +348,24 @@ fn changed(value: &Value, change: &JsonChange) -> (Value, Option<String>) {
         }
         JsonChange::ControlCharString => Value::String("a\u{0}b\u{1}\u{1b}[31mc\r\n".into()),
         JsonChange::EmptyArray => Value::Array(Vec::new()),
+        JsonChange::LongArray { len } => {
+            let item = match value {
+                Value::Array(items) => items.first().unwrap_or(&Value::Null).to_string(),
+                other => other.to_string(),
+            };
+            let fits = MAX_ARRAY_BYTES / (item.len() + 1);
+            let len = (*len).min(MAX_ITEMS).min(fits);
+            let mut text = String::with_capacity(len * (item.len() + 1) + 2);
+            text.push('[');
+            for i in 0..len {
+                if i > 0 {
+                    text.push(',');
+                }
+                text.push_str(&item);
+            }
+            text.push(']');
+            return raw(text);
+        }
         JsonChange::DeepNesting { depth } => {
             let depth = (*depth).min(MAX_DEPTH);
             return raw(format!("{}{value}{}", "[".repeat(depth), "]".repeat(depth)));
@@ -325,6 +418,15 @@ mod tests {
     fn absurd_sizes_from_a_fixture_are_clamped_not_obeyed() {
         let nested = body_after(JsonChange::DeepNesting { depth: usize::MAX }, "amount");
         assert_eq!(nested.matches('[').count(), MAX_DEPTH + 1);
+        let items = body_after(JsonChange::LongArray { len: usize::MAX }, "data");
+        assert_eq!(items.matches(r#"{"x":1}"#).count(), MAX_ARRAY_BYTES / 8);
+        let numbers = body_after(JsonChange::LongArray { len: usize::MAX }, "amount");
+        assert!(numbers.len() <= MAX_ARRAY_BYTES + 64, "{}", numbers.len());
+        let three = body_after(JsonChange::LongArray { len: 3 }, "amount");
+        assert_eq!(
+            three,
+            r#"{"id":"ch_1","amount":[1000,1000,1000],"data":[{"x":1}]}"#
+        );
         let long = body_after(JsonChange::LongString { len: usize::MAX }, "id");
         assert_eq!(
             long.len(),

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::framing::Framing;
 use super::mutation::Mutation;
 use super::repeat::Repeat;
+use super::route::Route;
 use super::transport::Transport;
 
 /// What the hostile provider does to each request of one case, in order.
@@ -15,6 +16,13 @@ use super::transport::Transport;
 /// in a row (or every one from there on: a provider that stays down). Requests past
 /// the last step get the baseline response unchanged, so a client that retries
 /// sensibly eventually succeeds.
+///
+/// A step addressed to an operation ([`Step::at`]) is no part of that sequence: the
+/// steps addressed to one [`Route`] answer the requests to it, counted among
+/// themselves, while every other operation keeps answering (the token endpoint
+/// answers, the API keeps answering 401; the operation stays `processing`). A request
+/// to a route whose steps are used up, or that no step is addressed to, meets the
+/// case's sequence as before.
 ///
 /// A `Scenario` is plain data: it serialises to readable JSON, compares by value and
 /// can be generated ([`crate::generate::strategies::scenarios`]) and shrunk.
@@ -107,15 +115,81 @@ impl Scenario {
     /// assert!(down.step(1_000_000).is_some());
     /// ```
     pub fn step(&self, request_index: usize) -> Option<&Step> {
-        let mut first = 0usize;
-        for step in &self.steps {
-            match step.repeat.span() {
-                None => return Some(step),
-                Some(span) if request_index < first.saturating_add(span) => return Some(step),
-                Some(span) => first = first.saturating_add(span),
+        let case = self.steps.iter().filter(|s| s.at.is_none());
+        nth_answering(case, request_index)
+    }
+
+    /// The operations the steps are addressed to, each once, in the order of their
+    /// first step.
+    ///
+    /// ```
+    /// use badgateway::{faults, Route, Scenario};
+    /// let api = Route::new("GET", "/v1/charges/{id}");
+    /// let s = Scenario::new()
+    ///     .then(faults::status(401).at(api.clone()))
+    ///     .then(faults::status(500))
+    ///     .then(faults::status(503).at(api.clone()));
+    /// assert_eq!(s.routes(), vec![&api]);
+    /// ```
+    pub fn routes(&self) -> Vec<&Route> {
+        let mut routes: Vec<&Route> = Vec::new();
+        for route in self.steps.iter().filter_map(|s| s.at.as_ref()) {
+            if !routes.contains(&route) {
+                routes.push(route);
             }
         }
-        None
+        routes
+    }
+
+    /// Which step answers a request, as the requests of a case arrive: the position
+    /// in [`steps`](Self::steps) of the step that answers the request with this
+    /// zero-based index, method and target, `None` for the baseline unchanged.
+    /// `cursor` counts the requests to each route so far; one cursor serves one case.
+    ///
+    /// ```
+    /// use badgateway::{faults, Cursor, Repeat, Route, Scenario};
+    /// let api = Route::new("GET", "/v1/charges/{id}");
+    /// let s = Scenario::new()
+    ///     .then(faults::status(503))
+    ///     .then(faults::status(401).at(api).repeat(Repeat::Always));
+    /// let mut cursor = Cursor::default();
+    /// assert_eq!(s.answering(0, "POST", "/v1/tokens", &mut cursor), Some(0));
+    /// assert_eq!(s.answering(1, "GET", "/v1/charges/ch_1", &mut cursor), Some(1));
+    /// assert_eq!(s.answering(2, "POST", "/v1/tokens", &mut cursor), None);
+    /// assert_eq!(s.answering(3, "GET", "/v1/charges/ch_1", &mut cursor), Some(1));
+    /// ```
+    pub fn answering(
+        &self,
+        index: usize,
+        method: &str,
+        target: &str,
+        cursor: &mut Cursor,
+    ) -> Option<usize> {
+        let routes = self.routes();
+        cursor.counts.resize(routes.len(), 0);
+        let mut chosen = None;
+        for (r, route) in routes.iter().enumerate() {
+            if !route.matches(method, target) {
+                continue;
+            }
+            let n = cursor.counts[r];
+            cursor.counts[r] += 1;
+            if chosen.is_none() {
+                let at_route = self.positions(|s| s.at.as_ref() == Some(*route));
+                chosen = nth_answering(at_route, n).map(|(position, _)| position);
+            }
+        }
+        chosen.or_else(|| {
+            let case = self.positions(|s| s.at.is_none());
+            nth_answering(case, index).map(|(position, _)| position)
+        })
+    }
+
+    fn positions<'a>(
+        &'a self,
+        keep: impl Fn(&Step) -> bool + 'a,
+    ) -> impl Iterator<Item = (usize, &'a Step)> + 'a {
+        self.steps.iter().enumerate().filter(move |(_, s)| keep(s))
     }
 
     /// How many changes to the baseline the scenario makes: one per mutation, framing
@@ -147,6 +221,9 @@ impl Scenario {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
+    /// The operation this step answers, if it answers only one: see [`Scenario`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<Route>,
     /// Changes to the baseline response, applied in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mutations: Vec<Mutation>,
@@ -198,6 +275,43 @@ pub enum Expectation {
     },
 }
 
+/// What a case's provider has counted so far to pick each request's step: how many
+/// requests each route of the scenario has had. See [`Scenario::answering`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cursor {
+    counts: Vec<usize>,
+}
+
+/// The step of a sequence that answers its `n`-th request (from 0), each step
+/// answering as many in a row as it repeats.
+fn nth_answering<T: HasRepeat>(steps: impl Iterator<Item = T>, n: usize) -> Option<T> {
+    let mut first = 0usize;
+    for step in steps {
+        match step.span() {
+            None => return Some(step),
+            Some(span) if n < first.saturating_add(span) => return Some(step),
+            Some(span) => first = first.saturating_add(span),
+        }
+    }
+    None
+}
+
+trait HasRepeat {
+    fn span(&self) -> Option<usize>;
+}
+
+impl HasRepeat for &Step {
+    fn span(&self) -> Option<usize> {
+        self.repeat.span()
+    }
+}
+
+impl HasRepeat for (usize, &Step) {
+    fn span(&self) -> Option<usize> {
+        self.1.repeat.span()
+    }
+}
+
 impl Step {
     /// The step that passes the baseline response through unchanged.
     ///
@@ -228,6 +342,18 @@ impl Step {
     /// ```
     pub fn with(mut self, mutation: Mutation) -> Self {
         self.mutations.push(mutation);
+        self
+    }
+
+    /// Adds these mutations to this step, in order.
+    ///
+    /// ```
+    /// use badgateway::{Mutation, Step};
+    /// let step = Step::baseline().with_all([Mutation::Status(429), Mutation::EmptyBody]);
+    /// assert_eq!(step.mutations.len(), 2);
+    /// ```
+    pub fn with_all(mut self, mutations: impl IntoIterator<Item = Mutation>) -> Self {
+        self.mutations.extend(mutations);
         self
     }
 
@@ -277,6 +403,20 @@ impl Step {
     /// ```
     pub fn repeat(mut self, repeat: Repeat) -> Self {
         self.repeat = repeat;
+        self
+    }
+
+    /// Addresses this step to one operation: it answers only the requests to `route`
+    /// (see [`Scenario`]).
+    ///
+    /// ```
+    /// use badgateway::{faults, Repeat, Route};
+    /// let held = faults::status(401).at(Route::new("GET", "/v1/charges")).repeat(Repeat::Always);
+    /// let json = serde_json::to_string(&held).unwrap();
+    /// assert_eq!(json, r#"{"at":"GET /v1/charges","mutations":[{"status":401}],"repeat":"always"}"#);
+    /// ```
+    pub fn at(mut self, route: Route) -> Self {
+        self.at = Some(route);
         self
     }
 

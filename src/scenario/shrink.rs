@@ -229,6 +229,10 @@ fn smaller_mutations(mutation: &Mutation) -> Vec<Mutation> {
                     .into_iter()
                     .map(|len| JsonChange::LongString { len })
                     .collect(),
+                JsonChange::LongArray { len } => smaller(*len, 0)
+                    .into_iter()
+                    .map(|len| JsonChange::LongArray { len })
+                    .collect(),
                 JsonChange::DeepNesting { depth } => smaller(*depth, 1)
                     .into_iter()
                     .map(|depth| JsonChange::DeepNesting { depth })

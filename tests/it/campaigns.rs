@@ -62,7 +62,13 @@ fn the_naive_client_panics_on_a_malformed_body_and_hangs_on_a_stall() {
     );
     let text = report.to_string();
     assert!(
-        text.starts_with("badgateway: 5 findings in campaign `it.naive.create_charge` (")
+        // Five every time; a sixth (no backoff: two 503s retried at once) where the
+        // random cases hold one and its retries come back to back when run alone.
+        (5..=6).contains(&report.findings.len())
+            && text.starts_with(&format!(
+                "badgateway: {} findings in campaign `it.naive.create_charge` (",
+                report.findings.len()
+            ))
             && text.contains(" single faults + 120 generated cases, seed 0x"),
         "{text}"
     );

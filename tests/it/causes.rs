@@ -85,11 +85,11 @@ components:
         amount: {type: integer, minimum: 1}
 "##;
 
-fn ledger() -> Contract {
+pub(super) fn ledger() -> Contract {
     Contract::from_str(LEDGER, "ledger.yaml").expect("the ledger contract loads")
 }
 
-fn baseline() -> Baseline {
+pub(super) fn baseline() -> Baseline {
     let token = json!({"access_token": "tok_abcdefgh", "token_type": "bearer", "scope": "read", "expires_in": 3600});
     Baseline::new()
         .endpoint("POST", "/v2/oauth/token", Response::json(200, &token))
@@ -141,13 +141,27 @@ where
     Fut: std::future::Future<Output = Result<T, String>> + 'static,
     T: std::fmt::Debug,
 {
+    ten_seeds_of(campaign, suite, code)
+}
+
+/// Every finding of the campaign `campaign` makes at each of ten seeds.
+pub(super) fn ten_seeds_of<F, Fut, T>(
+    campaign: fn(&str, u64) -> Campaign,
+    suite: &str,
+    code: F,
+) -> Vec<Report>
+where
+    F: Fn(String) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<T, String>> + 'static,
+    T: std::fmt::Debug,
+{
     (1..=10)
         .map(|seed| campaign(suite, seed).run(code.clone()).unwrap())
         .collect()
 }
 
 #[track_caller]
-fn clean(reports: &[Report]) {
+pub(super) fn clean(reports: &[Report]) {
     for report in reports {
         assert!(report.findings.is_empty(), "{report}");
     }
@@ -161,7 +175,7 @@ fn http() -> reqwest::Client {
 }
 
 /// A response's JSON body, or an error for a failed status or a body that is not JSON.
-async fn json_of(response: reqwest::Response) -> Result<(u16, Value), String> {
+pub(super) async fn json_of(response: reqwest::Response) -> Result<(u16, Value), String> {
     let status = response.status().as_u16();
     let bytes = response.bytes().await.map_err(|e| e.to_string())?;
     if !(200..300).contains(&status) {
@@ -171,7 +185,7 @@ async fn json_of(response: reqwest::Response) -> Result<(u16, Value), String> {
     Ok((status, body))
 }
 
-async fn token(http: &reqwest::Client, url: &str) -> Result<String, String> {
+pub(super) async fn token(http: &reqwest::Client, url: &str) -> Result<String, String> {
     let response = http
         .post(format!("{url}/v2/oauth/token"))
         .send()

@@ -8,6 +8,7 @@ mod causes;
 mod contracts;
 mod coverage;
 mod faults_with_reqwest;
+mod flows;
 mod fuzzing;
 mod hostile_requests;
 mod isolation;

@@ -180,7 +180,10 @@ pub(super) async fn next_line<R: AsyncBufRead + Unpin>(
     loop {
         let available = reader.fill_buf().await?;
         if available.is_empty() {
-            return Ok((!line.is_empty()).then_some(line));
+            // Every message ends with its newline: a line cut off by the end of the
+            // link is the writer dying mid-message (another case in the same worker
+            // overflowed its stack), never a message to read.
+            return Ok(None);
         }
         let (taken, ended) = match available.iter().position(|b| *b == b'\n') {
             Some(i) => (i + 1, true),
@@ -203,6 +206,16 @@ pub(super) async fn next_line<R: AsyncBufRead + Unpin>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_line_cut_off_by_the_end_of_the_link_is_the_end_not_a_message() {
+        let mut reader = tokio::io::BufReader::with_capacity(4, &b"whole\n{\"cut\":"[..]);
+        assert_eq!(
+            next_line(&mut reader, 50).await.unwrap(),
+            Some(b"whole".to_vec())
+        );
+        assert_eq!(next_line(&mut reader, 50).await.unwrap(), None);
+    }
 
     #[tokio::test]
     async fn a_line_past_the_cap_is_an_error_not_memory() {

@@ -56,9 +56,13 @@ pub(super) async fn read_replies(
                 message: ToParent::Failed { id, error },
                 ..
             }) => (id, Reply::Failed(error)),
-            _ => {
+            other => {
+                let why = match other {
+                    Err(error) => format!(" ({error})"),
+                    Ok(_) => String::new(),
+                };
                 broken = Some(format!(
-                    "the worker sent a line that is no result: {}",
+                    "the worker sent a line that is no result{why}: {}",
                     String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
                 ));
                 break;
