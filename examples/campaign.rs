@@ -23,6 +23,9 @@ use payment_gateway::{hardened, naive, TEST_SECRET_KEY};
 /// 850 ms) well inside the deadline.
 const DEADLINE: Duration = Duration::from_secs(2);
 
+/// The refund whose settling the third campaign waits for.
+const REFUND: &str = "re_3PqR9aKs3cR3tV4l";
+
 /// Paygate's contract, less the fields the integration never reads.
 fn contract() -> Result<Contract, badgateway::Error> {
     let contract = Contract::from_file(payment_gateway::CONTRACT_PATH)?;
@@ -57,7 +60,12 @@ fn naive_reports() -> Result<Vec<Report>, badgateway::Error> {
             .await
             .map(|c| c.len())
     })?;
-    Ok(vec![create, list])
+    let settled = campaign("paygate.refund_settled")?.run(|url| async move {
+        naive::Client::new(&url, TEST_SECRET_KEY)
+            .settled_refund(REFUND)
+            .await
+    })?;
+    Ok(vec![create, list, settled])
 }
 
 fn hardened_reports() -> Result<Vec<Report>, badgateway::Error> {
@@ -80,7 +88,16 @@ fn hardened_reports() -> Result<Vec<Report>, badgateway::Error> {
         .await
         .map(|c| c.len())
     })?;
-    Ok(vec![create, list])
+    let settled = campaign("paygate.refund_settled")?.run(|url| async move {
+        hardened::Client::new(
+            &url,
+            TEST_SECRET_KEY,
+            hardened::Config::quick(Duration::from_millis(250)),
+        )
+        .settled_refund(REFUND)
+        .await
+    })?;
+    Ok(vec![create, list, settled])
 }
 
 fn main() -> ExitCode {

@@ -31,7 +31,15 @@ fn the_naive_client_still_has_every_kept_bug() {
             .await
             .map(|c| c.len())
     });
+    paygate("paygate.refund_settled", 1).replay("naive", |url| async move {
+        naive::Client::new(&url, TEST_SECRET_KEY)
+            .settled_refund(REFUND)
+            .await
+    });
 }
+
+/// The refund the example waits to settle.
+const REFUND: &str = "re_3PqR9aKs3cR3tV4l";
 
 #[test]
 fn a_replay_without_a_campaign_gives_the_same_verdicts_as_the_campaigns_replay() {
@@ -90,7 +98,18 @@ fn the_hardened_client_handles_every_kept_bug() {
             .map(|c| c.len())
         })
         .unwrap();
-    for report in [create, list] {
+    let settled = paygate("paygate.refund_settled", 6)
+        .replay_report("hardened", |url| async move {
+            hardened::Client::new(
+                &url,
+                TEST_SECRET_KEY,
+                hardened::Config::quick(Duration::from_secs(1)),
+            )
+            .settled_refund(REFUND)
+            .await
+        })
+        .unwrap();
+    for report in [create, list, settled] {
         assert!(report.passed(), "{report}");
         assert!(
             report.verdicts.len() >= 2,

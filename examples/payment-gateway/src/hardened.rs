@@ -21,6 +21,11 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Pages `all_charges` follows at most.
     pub max_pages: usize,
+    /// Polls `settled_refund` makes at most, the first after `poll_pause` and each
+    /// later one twice as long after the one before.
+    pub max_polls: u32,
+    /// The pause before the first poll.
+    pub poll_pause: Duration,
 }
 
 impl Config {
@@ -32,6 +37,8 @@ impl Config {
             timeout,
             max_retries: 2,
             max_backoff: Duration::from_millis(50),
+            poll_pause: Duration::from_millis(10),
+            max_polls: 5,
             ..Config::default()
         }
     }
@@ -45,6 +52,8 @@ impl Default for Config {
             max_backoff: Duration::from_secs(5),
             max_body_bytes: 1 << 20,
             max_pages: 1_000,
+            max_polls: 8,
+            poll_pause: Duration::from_millis(200),
         }
     }
 }
@@ -72,6 +81,11 @@ pub enum Error {
         /// What was wrong with it.
         detail: String,
     },
+    /// A refund still pending after every poll.
+    StillPending {
+        /// Polls made.
+        polls: u32,
+    },
     /// Still failing after every retry.
     Exhausted {
         /// Attempts made.
@@ -94,6 +108,7 @@ impl fmt::Display for Error {
             Error::Unexpected { status, detail } => {
                 write!(f, "unexpected response ({status}): {detail}")
             }
+            Error::StillPending { polls } => write!(f, "still pending after {polls} polls"),
             Error::Exhausted { attempts, last } => {
                 write!(f, "gave up after {attempts} attempts: {last}")
             }
@@ -161,6 +176,22 @@ pub struct Refund {
     pub amount: u64,
     /// The refunded charge.
     pub charge: String,
+}
+
+/// A refund, and where it stands.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct RefundState {
+    /// The refund.
+    #[serde(flatten)]
+    pub refund: Refund,
+    /// Settled, pending or failed.
+    pub status: Status,
+}
+
+impl Valid for RefundState {
+    fn check(&self) -> Result<(), String> {
+        self.refund.check()
+    }
 }
 
 /// What this client checks of the values it reads, beyond their types: the clauses of
@@ -503,6 +534,33 @@ impl Client {
                 detail: "undocumented status".into(),
             })),
         }
+    }
+
+    /// Waits for a refund to settle: polls it until it is no longer pending, at most
+    /// [`Config::max_polls`] times, pausing twice as long before each poll as before
+    /// the one before. A failed refund is settled too: the caller decides.
+    pub async fn settled_refund(&self, id: &str) -> Result<Status, Error> {
+        let mut pause = self.config.poll_pause;
+        for _ in 0..self.config.max_polls {
+            let state: RefundState = self
+                .call(
+                    reqwest::Method::GET,
+                    &format!("/v1/refunds/{id}"),
+                    None,
+                    None,
+                )
+                .await?;
+            match state.status {
+                Status::Pending => {
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                }
+                settled => return Ok(settled),
+            }
+        }
+        Err(Error::StillPending {
+            polls: self.config.max_polls,
+        })
     }
 }
 

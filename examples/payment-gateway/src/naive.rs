@@ -188,4 +188,27 @@ impl Client {
             }
         }
     }
+
+    /// Waits for a refund to settle: polls it until it is no longer `pending`, at
+    /// once and for as long as that takes.
+    pub async fn settled_refund(&self, id: &str) -> Result<String, reqwest::Error> {
+        #[derive(Deserialize)]
+        struct State {
+            status: String,
+        }
+        loop {
+            let state: State = self
+                .http
+                .get(format!("{}/v1/refunds/{id}", self.base_url))
+                .bearer_auth(&self.secret_key)
+                .send()
+                .await?
+                .json()
+                .await
+                .unwrap();
+            if state.status != "pending" {
+                return Ok(state.status);
+            }
+        }
+    }
 }
