@@ -15,7 +15,7 @@ use crate::generate::coverage::single_faults;
 use crate::generate::seeded::generated;
 use crate::generate::strategies::{scenarios, scenarios_under_contract};
 use crate::generate::{plans, Catalog};
-use crate::oracle::{judged_by_timing, JudgedPool};
+use crate::oracle::{judged_by_timing, JudgedPool, Timed};
 use crate::provider::{Baseline, Journal};
 use crate::report::{Finding, Kept, Report};
 use crate::runner::{CaseResult, Class, Outcome};
@@ -27,9 +27,12 @@ use super::keeper::Keeper;
 use super::settings::Settings;
 use super::shrinking::shrunk;
 
-/// The most cases a campaign judges again alone because their verdict depends on
-/// time: the first ones, by case number, so the choice is the same on every run.
-const MAX_RECHECKS: usize = 8;
+/// The most cases of each kind ([`Timed`]) a campaign judges again because their
+/// verdict depends on time: the first ones, by case number, so the choice is the same
+/// on every run.
+const MAX_RECHECKS: usize = 4;
+/// How many times each of those is run alone before it is taken to show nothing.
+const RECHECK_RUNS: usize = 3;
 
 /// Harness starvation below this is not worth a line in the report.
 const STARVATION_WORTH_SAYING: Duration = Duration::from_millis(500);
@@ -66,7 +69,7 @@ impl Campaign {
         // Fixtures new at first sight, by signature: one whose finding is not
         // confirmed is taken back, so load never leaves a fixture behind.
         let mut first_sight: Vec<(String, std::path::PathBuf)> = Vec::new();
-        let mut rechecks: BTreeMap<usize, (Class, Scenario)> = BTreeMap::new();
+        let mut rechecks: BTreeMap<Timed, BTreeMap<usize, (Class, Scenario)>> = BTreeMap::new();
         runs.each_judged(generated, |i, result| {
             // Nothing lost: the first case of each bug is on disk before shrinking.
             // A hang waits for its confirmation: a starved machine must never leave a
@@ -84,31 +87,38 @@ impl Campaign {
                     first_sight.push((signature, path));
                 }
             }
-            if !result.outcome.is_finding() && judged_by_timing(&result.journal) {
-                rechecks.insert(i, (result.outcome.class(), result.scenario.clone()));
-                if rechecks.len() > MAX_RECHECKS {
-                    rechecks.pop_last();
+            let timed = judged_by_timing(&result.journal).filter(|_| !result.outcome.is_finding());
+            if let Some(timed) = timed {
+                // Each kind has its own share: retries come first in the coverage
+                // phase, and must not crowd out the polls of the held states.
+                let share = rechecks.entry(timed).or_default();
+                share.insert(i, (result.outcome.class(), result.scenario.clone()));
+                if share.len() > MAX_RECHECKS {
+                    share.pop_last();
                 }
             }
             folded.add(i, result);
         })
         .await?;
         // Verdicts that depend on time (retries or polls back to back) are judged
-        // again alone, where the load of the cases beside it cannot space them out.
-        let (cases, scenarios): (Vec<_>, Vec<_>) = rechecks
-            .into_iter()
-            .map(|(i, (class, scenario))| ((i, class), scenario))
-            .unzip();
-        let alone = JudgedPool {
-            pool: runs.pool.alone(),
-            oracle: runs.oracle.clone(),
-        };
-        let again = alone.all(scenarios).await?;
-        for ((i, was), result) in cases.into_iter().zip(again) {
-            let hang = result.outcome.class() == Class::Hang;
-            if !result.outcome.is_finding() || hang {
-                continue;
+        // again, one case at a time in the campaign's own workers, where no case
+        // beside it can space its requests out. A machine busy of itself still can:
+        // where this campaign saw it busy, a case that shows nothing is run again, up
+        // to RECHECK_RUNS times (load can only hide such a finding, never make one).
+        let busy = folded.narrowed > 0 || folded.starved > STARVATION_WORTH_SAYING;
+        let mut found = Vec::new();
+        for (i, (was, scenario)) in rechecks.into_values().flatten() {
+            for _ in 0..if busy { RECHECK_RUNS } else { 1 } {
+                let Some(result) = runs.all(vec![scenario.clone()]).await?.pop() else {
+                    break;
+                };
+                if result.outcome.is_finding() && result.outcome.class() != Class::Hang {
+                    found.push((i, was, result));
+                    break;
+                }
             }
+        }
+        for (i, was, result) in found {
             let signature = result.outcome.signature();
             if !folded.has(&signature) {
                 let kept = keeper.keep(&result.scenario, &result.outcome, i, None, None);

@@ -387,16 +387,31 @@ fn unbounded_polling(journal: &Journal, rules: &Rules) -> Option<(usize, String)
     None
 }
 
-/// Whether a verdict on this journal depends on the time between requests: it holds
-/// two retries of one call where no `Retry-After` said when, or [`HASTY_POLLS`] polls
-/// of one resource, which the cases run beside it may have spaced out.
-pub(crate) fn judged_by_timing(journal: &Journal) -> bool {
+/// What a verdict on a journal may depend on the time between requests for: two
+/// retries of one call where no `Retry-After` said when, or [`HASTY_POLLS`] polls of
+/// one resource, which the cases run beside it may have spaced out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Timed {
+    /// Polls of one resource.
+    Polls,
+    /// Retries of one call.
+    Retries,
+}
+
+/// What, if anything, a verdict on this journal depends on time for (see [`Timed`]).
+pub(crate) fn judged_by_timing(journal: &Journal) -> Option<Timed> {
     let calls = Calls::of(journal);
     let requests = &journal.requests;
     let mut untold_retries: std::collections::HashMap<usize, usize> = Default::default();
     let retried_twice = calls.retries.iter().any(|retried| {
         let Some(j) = *retried else { return false };
-        if retry_after_value(&requests[j]).is_some() {
+        // A retry after a stall or a slow answer came after the client's own
+        // timeout: never back to back, whatever the load.
+        let slow = matches!(
+            requests[j].step.transport,
+            Transport::Timeout { .. } | Transport::Latency { .. } | Transport::Slicer { .. }
+        );
+        if slow || retry_after_value(&requests[j]).is_some() {
             return false;
         }
         // Counted by the call's first attempt.
@@ -416,7 +431,11 @@ pub(crate) fn judged_by_timing(journal: &Journal) -> bool {
             *n >= HASTY_POLLS
         }
     });
-    retried_twice || polled_often
+    match (polled_often, retried_twice) {
+        (true, _) => Some(Timed::Polls),
+        (false, true) => Some(Timed::Retries),
+        (false, false) => None,
+    }
 }
 
 /// How many polls in a row, each sooner than the interval, are polling back to back.

@@ -19,7 +19,7 @@ pub(crate) mod judged_pool;
 pub(crate) mod oracle;
 mod requests;
 
-pub(crate) use behaviour::judged_by_timing;
+pub(crate) use behaviour::{judged_by_timing, Timed};
 pub(crate) use expectations::Counterfactual;
 pub(crate) use judge::JudgeFn;
 pub use judge::Judged;

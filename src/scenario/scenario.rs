@@ -17,12 +17,14 @@ use super::transport::Transport;
 /// the last step get the baseline response unchanged, so a client that retries
 /// sensibly eventually succeeds.
 ///
-/// A step addressed to an operation ([`Step::at`]) is no part of that sequence: the
+/// A step addressed to an operation ([`Step::at`]) answers that operation only: the
 /// steps addressed to one [`Route`] answer the requests to it, counted among
 /// themselves, while every other operation keeps answering (the token endpoint
-/// answers, the API keeps answering 401; the operation stays `processing`). A request
-/// to a route whose steps are used up, or that no step is addressed to, meets the
-/// case's sequence as before.
+/// answers, the API keeps answering 401; the operation stays `processing`). It keeps
+/// one place in the case's sequence, so the steps after it answer the requests they
+/// would without it, and the request that lands on its place gets the baseline. A
+/// request to a route whose steps are used up, or that no step is addressed to,
+/// meets the case's sequence.
 ///
 /// A `Scenario` is plain data: it serialises to readable JSON, compares by value and
 /// can be generated ([`crate::generate::strategies::scenarios`]) and shrunk.
@@ -115,8 +117,22 @@ impl Scenario {
     /// assert!(down.step(1_000_000).is_some());
     /// ```
     pub fn step(&self, request_index: usize) -> Option<&Step> {
-        let case = self.steps.iter().filter(|s| s.at.is_none());
-        nth_answering(case, request_index)
+        let position = self.in_sequence(request_index)?;
+        Some(&self.steps[position])
+    }
+
+    /// The position of the step of the case's sequence that answers the request with
+    /// this index, if one does. A step addressed to an operation keeps its place in
+    /// the sequence (so the steps after it answer the requests they always did), but
+    /// answers a request there only through its operation's own count: the request
+    /// that lands on its place gets the baseline.
+    fn in_sequence(&self, request_index: usize) -> Option<usize> {
+        let span = |s: &Step| match s.at {
+            Some(_) => Some(1),
+            None => s.repeat.span(),
+        };
+        let (position, step) = nth_answering(self.steps.iter().enumerate(), span, request_index)?;
+        step.at.is_none().then_some(position)
     }
 
     /// The operations the steps are addressed to, each once, in the order of their
@@ -176,13 +192,11 @@ impl Scenario {
             cursor.counts[r] += 1;
             if chosen.is_none() {
                 let at_route = self.positions(|s| s.at.as_ref() == Some(*route));
-                chosen = nth_answering(at_route, n).map(|(position, _)| position);
+                let span = |s: &Step| s.repeat.span();
+                chosen = nth_answering(at_route, span, n).map(|(position, _)| position);
             }
         }
-        chosen.or_else(|| {
-            let case = self.positions(|s| s.at.is_none());
-            nth_answering(case, index).map(|(position, _)| position)
-        })
+        chosen.or_else(|| self.in_sequence(index))
     }
 
     fn positions<'a>(
@@ -283,33 +297,21 @@ pub struct Cursor {
 }
 
 /// The step of a sequence that answers its `n`-th request (from 0), each step
-/// answering as many in a row as it repeats.
-fn nth_answering<T: HasRepeat>(steps: impl Iterator<Item = T>, n: usize) -> Option<T> {
+/// answering as many in a row as `span` says (`None`: every one from there on).
+fn nth_answering<'a>(
+    steps: impl Iterator<Item = (usize, &'a Step)>,
+    span: impl Fn(&Step) -> Option<usize>,
+    n: usize,
+) -> Option<(usize, &'a Step)> {
     let mut first = 0usize;
-    for step in steps {
-        match step.span() {
-            None => return Some(step),
-            Some(span) if n < first.saturating_add(span) => return Some(step),
+    for (position, step) in steps {
+        match span(step) {
+            None => return Some((position, step)),
+            Some(span) if n < first.saturating_add(span) => return Some((position, step)),
             Some(span) => first = first.saturating_add(span),
         }
     }
     None
-}
-
-trait HasRepeat {
-    fn span(&self) -> Option<usize>;
-}
-
-impl HasRepeat for &Step {
-    fn span(&self) -> Option<usize> {
-        self.repeat.span()
-    }
-}
-
-impl HasRepeat for (usize, &Step) {
-    fn span(&self) -> Option<usize> {
-        self.1.repeat.span()
-    }
 }
 
 impl Step {
@@ -431,5 +433,33 @@ impl Step {
     pub fn after_effect(mut self) -> Self {
         self.after_effect = true;
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::faults;
+
+    #[test]
+    fn a_step_held_at_an_operation_keeps_its_place_in_the_sequence() {
+        // Generated as one step per request of the probe: the token, then the API.
+        // Holding the first at the API must not move the second onto the token.
+        let api = Route::new("GET", "/v1/balances/{id}");
+        let s = Scenario::new()
+            .then(faults::status(401).at(api))
+            .then(faults::status(500));
+        let mut cursor = Cursor::default();
+        assert_eq!(s.answering(0, "POST", "/v1/token", &mut cursor), None);
+        assert_eq!(
+            s.answering(1, "GET", "/v1/balances/b_1", &mut cursor),
+            Some(0)
+        );
+        assert_eq!(s.answering(2, "POST", "/v1/token", &mut cursor), None);
+        let mut cursor = Cursor::default();
+        assert_eq!(s.answering(0, "POST", "/v1/token", &mut cursor), None);
+        assert_eq!(s.answering(1, "POST", "/v1/token", &mut cursor), Some(1));
+        assert_eq!(s.step(1), Some(&faults::status(500)));
+        assert_eq!(s.step(0), None);
     }
 }
