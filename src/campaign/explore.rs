@@ -31,7 +31,8 @@ use super::shrinking::shrunk;
 /// verdict depends on time: the first ones, by case number, so the choice is the same
 /// on every run.
 const MAX_RECHECKS: usize = 4;
-/// How many times each of those is run alone before it is taken to show nothing.
+/// How many times each of those is run again, on a busy machine, before it is taken
+/// to show nothing.
 const RECHECK_RUNS: usize = 3;
 
 /// Harness starvation below this is not worth a line in the report.
@@ -417,12 +418,17 @@ impl Folded {
         self.groups.iter().any(|g| g.signature == signature)
     }
 
-    /// A case judged again alone, and found: its class moves in the tally.
+    /// A case judged again on its own, and found: its class moves in the tally (the
+    /// case was counted, and its undeclared requests, when it first came in).
     fn moved(&mut self, case: usize, was: Class, result: CaseResult) {
         if let Some(n) = self.tally.get_mut(&was) {
             *n = n.saturating_sub(1);
         }
+        let undeclared = result.journal.requests.iter().any(|r| r.undeclared);
         self.add(case, result);
+        if undeclared {
+            self.undeclared.0 = self.undeclared.0.saturating_sub(1);
+        }
     }
 
     fn add(&mut self, case: usize, result: CaseResult) {

@@ -8,10 +8,12 @@
 //! the probe saw, one scenario per transport fault, framing fault, status, body fault,
 //! header fault, `Retry-After` form paired with its status, integer limit, and JSON
 //! change (under a contract: one per clause the baseline can break, plus the conforming
-//! changes); then the faults the behaviour rules need: a provider that stays down from
+//! changes); rate limits in each provider's convention and payloads deep enough to
+//! crash; then the faults the behaviour rules need: a provider that stays down from
 //! that request on, every `false` flag made `true` for good (and the page emptied), and
-//! on a request with an effect, faults after the effect. It is pure and deterministic;
-//! a campaign runs it first, then its `cases` random ones.
+//! on a request with an effect, faults after the effect. Last, states held at one
+//! operation while the others answer (see `held_at_routes`). It is pure and
+//! deterministic; a campaign runs it first, then its `cases` random ones.
 
 use std::sync::Arc;
 
@@ -51,9 +53,9 @@ const DAY: i64 = 86_400;
 /// ahead. A client that sleeps until the reset, uncapped, is an unbounded wait that
 /// names the header it obeyed.
 ///
-/// Sources: GitHub's REST API ("Rate limits": `x-ratelimit-remaining`,
-/// `x-ratelimit-reset` in UTC epoch seconds); Shopify's REST Admin API
-/// (`X-Shopify-Shop-Api-Call-Limit`, and 429 with `Retry-After`); the IETF draft
+/// Sources: GitHub's REST API ("Rate limits for the REST API": `x-ratelimit-remaining`,
+/// `x-ratelimit-reset` in UTC epoch seconds); GitLab (`RateLimit-Reset` in Unix
+/// time); the IETF draft
 /// "RateLimit header fields for HTTP" (draft-ietf-httpapi-ratelimit-headers: `RateLimit`
 /// with `r` and `t`, `RateLimit-Policy` with `q` and `w`; earlier revisions
 /// `RateLimit-Remaining`/`RateLimit-Reset` in delta seconds); OpenAI's API ("Rate

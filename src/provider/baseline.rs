@@ -354,7 +354,7 @@ impl Endpoint {
             }
             let mut text = String::from_utf8_lossy(bytes).into_owned();
             for (name, value) in &segments {
-                text = text.replace(&format!("{{{{path.{name}}}}}"), value);
+                text = text.replace(&format!("{{{{path.{name}}}}}"), &inert(value));
             }
             while let Some(start) = text.find("{{query.") {
                 let Some(len) = text[start..].find("}}") else {
@@ -368,7 +368,7 @@ impl Endpoint {
                     (true, None) => "1".to_owned(),
                     (_, value) => value.unwrap_or_default().to_owned(),
                 };
-                text.replace_range(start..start + len + 2, &value);
+                text.replace_range(start..start + len + 2, &inert(&value));
             }
             *bytes = text.into_bytes();
         };
@@ -378,6 +378,16 @@ impl Endpoint {
         fill(&mut filled.body);
         filled
     }
+}
+
+/// A value from the request as a placeholder serves it: without quotes, backslashes
+/// or control characters, so the client's own bytes never break the baseline's JSON
+/// (a broken baseline would be blamed on the client).
+fn inert(value: &str) -> String {
+    value
+        .chars()
+        .filter(|c| !matches!(c, '"' | '\\') && !c.is_control())
+        .collect()
 }
 
 /// The response with every `{{base_url}}` in its headers and body served as `base`.
@@ -541,5 +551,27 @@ impl EndpointFile {
             ),
         });
         (self.method, self.path, response, self.effect, pages)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_from_the_request_never_breaks_the_baselines_json() {
+        let b = Baseline::new().endpoint(
+            "GET",
+            "/v1/items/{id}",
+            Response::json(
+                200,
+                &serde_json::json!({"id": "{{path.id}}", "after": "{{query.after}}"}),
+            ),
+        );
+        let served = b.respond("GET", r#"/v1/items/a"b?after=x\"y"#, "").unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&served.body).unwrap();
+        assert_eq!(body, serde_json::json!({"id": "ab", "after": "xy"}));
+        let none = b.respond("GET", "/v1/items/7", "").unwrap();
+        assert_eq!(none.body, br#"{"id":"7","after":""}"#);
     }
 }
