@@ -48,6 +48,10 @@ pub struct Shape {
     /// Arrays with items, each with its JSON text (a few KiB at most): served on
     /// every later page, a listing never runs out.
     pub filled: Vec<(String, String)>,
+    /// Cursors and links to the next page (a key naming `next` or `cursor` whose value
+    /// is set), each with its JSON text: served again on every later page, they
+    /// point back at a page already served.
+    pub cursors: Vec<(String, String)>,
     /// Paths of strings, where a string 64 Ki characters long is tried.
     pub strings: Vec<String>,
     /// The operation the request went to (its method and path, the path as a
@@ -70,6 +74,7 @@ impl Default for Shape {
             integers: Vec::new(),
             arrays: Vec::new(),
             filled: Vec::new(),
+            cursors: Vec::new(),
             strings: Vec::new(),
             route: None,
             states: Vec::new(),
@@ -115,6 +120,10 @@ impl Shape {
                     }
                 }
                 Some(Value::String(value)) => {
+                    if names_a_cursor(path) && !value.is_empty() && self.cursors.len() < 2 {
+                        let text = Value::String(value.clone()).to_string();
+                        self.cursors.push((path.clone(), text));
+                    }
                     self.strings.push(path.clone());
                     if names_a_state(path) {
                         self.states.push((path.clone(), value.clone()));
@@ -132,6 +141,13 @@ impl Shape {
 fn names_a_state(path: &str) -> bool {
     let key = path.rsplit('.').next().unwrap_or(path).to_ascii_lowercase();
     !key.ends_with(']') && (key.ends_with("status") || key.ends_with("state"))
+}
+
+/// Whether the last key of a JSON path names where the next page is: `next`,
+/// `next_url`, `nextPageToken`, `cursor`, `next_cursor`.
+fn names_a_cursor(path: &str) -> bool {
+    let key = path.rsplit('.').next().unwrap_or(path).to_ascii_lowercase();
+    !key.ends_with(']') && (key.contains("next") || key.contains("cursor"))
 }
 
 impl Catalog {
@@ -160,7 +176,12 @@ impl Catalog {
                     effect: r.effect.is_some(),
                     ..Shape::default()
                 };
-                match serde_json::from_slice::<Value>(body) {
+                // Links to the probe's provider are kept as `{{base_url}}`: a held
+                // cursor must point at the case's own provider.
+                let base = crate::provider::journal::base_url_of(r);
+                let body = String::from_utf8_lossy(body);
+                let body = crate::provider::journal::with_placeholder(&body, base.as_deref());
+                match serde_json::from_str::<Value>(&body) {
                     Ok(json) => shape.with_json(&json),
                     Err(_) => shape,
                 }

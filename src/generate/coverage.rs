@@ -49,8 +49,8 @@ const DAY: i64 = 86_400;
 
 /// Rate limits that say nothing remains until a reset, as providers send them, each
 /// with a 429 and with the baseline's own success: a day ahead in every convention
-/// (epoch seconds, delta seconds, the IETF fields, a duration), and a few seconds
-/// ahead. A client that sleeps until the reset, uncapped, is an unbounded wait that
+/// (`X-RateLimit-Reset` in epoch and in delta seconds, `RateLimit-Reset`, the IETF
+/// fields, a duration), and a few seconds ahead. A client that sleeps until the reset, uncapped, is an unbounded wait that
 /// names the header it obeyed.
 ///
 /// Sources: GitHub's REST API ("Rate limits for the REST API": `x-ratelimit-remaining`,
@@ -76,9 +76,13 @@ fn rate_limits() -> Vec<Step> {
             },
         ]
     };
-    let forms: [Vec<Mutation>; 5] = [
+    let forms: [Vec<Mutation>; 6] = [
         epoch(DAY),
         epoch(3),
+        vec![
+            set("x-ratelimit-remaining", "0"),
+            set("x-ratelimit-reset", "86400"),
+        ],
         vec![
             set("ratelimit-limit", "100"),
             set("ratelimit-remaining", "0"),
@@ -437,8 +441,9 @@ fn held_at_routes(
         }
         steps.extend(held_states(shape, planned));
         // An operation the client called more than once (pages, polls): every later
-        // answer holds the items of the first, so a listing never runs out however
-        // far the client pages, while its totals and flags stay as they were.
+        // answer holds the items, or the cursor, of the first, so a listing never runs
+        // out however far the client pages, while its totals and flags stay as they
+        // were.
         let called = catalog
             .requests
             .iter()
@@ -455,12 +460,15 @@ fn held_at_routes(
     all
 }
 
-/// Each array with items, served with those items on every request: under a
+/// Each array with items, served with those items on every request, and each cursor
+/// or link to the next page, served as the first page gave it (it points back at a
+/// page already served: a client that follows it blindly pages in a cycle): under a
 /// contract only where that conforms.
 fn never_empty(shape: &Shape, planned: Option<(&Arc<Contract>, &Plan)>) -> Vec<Step> {
     shape
         .filled
         .iter()
+        .chain(&shape.cursors)
         .map(|(path, items)| Mutation::Json {
             path: path.clone(),
             change: JsonChange::ReplaceWith {

@@ -109,8 +109,14 @@ fn reordered(value: &Value) -> Value {
 
 /// `value` as compact JSON text with every ASCII character in its strings (keys
 /// included) that is not a letter or digit written as a `\u` escape, and `/` as `\/`.
+/// A link to the provider itself (loopback) is written plainly: it is served as the
+/// `{{base_url}}` of the case that serves it, which an escaped one could not be.
 fn escaped(value: &Value) -> String {
     fn string(s: &str, out: &mut String) {
+        if s.contains("://127.0.0.1:") {
+            out.push_str(&Value::String(s.to_owned()).to_string());
+            return;
+        }
         out.push('"');
         for c in s.chars() {
             match c {

@@ -145,6 +145,33 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// This plan with the probe's base URL written as `{{base_url}}` in every change
+    /// it holds: a body or value generated from the probe's response links to the
+    /// provider of the case it is served in.
+    fn with_placeholder(mut self, base: Option<&str>) -> Plan {
+        let Some(base) = base else { return self };
+        let fix = |m: &mut Mutation| match m {
+            Mutation::ReplaceBody { text } => {
+                *text = crate::provider::journal::with_placeholder(text, Some(base));
+            }
+            Mutation::Json {
+                change: JsonChange::ReplaceWith { json },
+                ..
+            } => *json = crate::provider::journal::with_placeholder(json, Some(base)),
+            _ => {}
+        };
+        self.additive.iter_mut().for_each(fix);
+        self.equivalent.iter_mut().for_each(fix);
+        for b in &mut self.breaking {
+            if let JsonChange::ReplaceWith { json } = &mut b.change {
+                *json = crate::provider::journal::with_placeholder(json, Some(base));
+            }
+        }
+        self
+    }
+}
+
 /// The clause of a response whose HTTP status is an error. The oracle recognises it by
 /// this name: `Ok` for such a response is always a finding.
 pub(crate) const NOT_A_SUCCESS: &str = "status: not a success";
@@ -196,7 +223,8 @@ pub(crate) fn plans(contract: &Contract, probe: &Journal) -> Result<Vec<Option<P
                 return Ok(None);
             };
             let baseline = Response::from_served(&r.served, r.served_head_len);
-            let plan = Plan::new(contract, pointer, baseline).map_err(|why| {
+            let base = crate::provider::journal::base_url_of(r);
+            let plan = Plan::new(contract, pointer, baseline).map(|p| p.with_placeholder(base.as_deref())).map_err(|why| {
                 Error::new(
                     ErrorKind::Baseline,
                     format!(

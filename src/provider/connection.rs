@@ -81,6 +81,11 @@ pub(super) async fn serve_connection(
         for mutation in &step.mutations {
             mutation.apply(&mut response);
         }
+        // A change generated from what an earlier run served links to this
+        // provider through `{{base_url}}`, as the baseline does.
+        if !step.mutations.is_empty() {
+            response = baseline::with_base_url(response, &shared.base_url);
+        }
         let effect = has_effect.then(|| effect_of(&shared, &request, &step, &response));
         let wire = wire::render(&response, &step.framing);
         let served = Served {

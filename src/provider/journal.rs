@@ -119,6 +119,28 @@ impl Journal {
     }
 }
 
+/// The provider's own base URL as the client addressed it in this request
+/// (`http://` and its `Host`), if it sent one.
+pub(crate) fn base_url_of(request: &RecordedRequest) -> Option<String> {
+    request
+        .headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("host"))
+        .map(|(_, host)| format!("http://{host}"))
+}
+
+/// `text` with the provider's base URL of the run that served it written as the
+/// placeholder `{{base_url}}` again: what a probe served, served in another case
+/// (another port), links to that case's provider, never to a provider that is gone.
+pub(crate) fn with_placeholder(text: &str, base_url: Option<&str>) -> String {
+    match base_url {
+        Some(base) if text.contains(base) => {
+            text.replace(base, super::baseline::BASE_URL_PLACEHOLDER)
+        }
+        _ => text.to_owned(),
+    }
+}
+
 pub use super::secrets::is_secret;
 pub use super::shapes::shaped_secrets;
 pub use super::waits::{asked_wait, Wait};

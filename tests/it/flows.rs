@@ -527,3 +527,65 @@ fn an_error_after_the_providers_own_404_is_no_false_rejection() {
         }
     );
 }
+
+/// Two pages linked by `next` (a link to the provider itself), the last one's `null`.
+fn linked_pages() -> badgateway::Baseline {
+    use badgateway::{Baseline, Response};
+    use serde_json::json;
+    Baseline::new()
+        .endpoint(
+            "GET",
+            "/v2/items",
+            Response::json(200, &json!({"data": [{"id": "it_1"}], "has_more": true, "next": "{{base_url}}/v2/items?after=it_1"})),
+        )
+        .endpoint(
+            "GET",
+            "/v2/items?after=it_1",
+            Response::json(200, &json!({"data": [{"id": "it_2"}], "has_more": false, "next": null})),
+        )
+}
+
+/// Follows `next` until it is `null`; `wary` stops with an error on a link it has
+/// already followed.
+async fn follow_next(url: String, wary: bool) -> Result<usize, String> {
+    let http = http();
+    let mut count = 0;
+    let mut seen = std::collections::HashSet::new();
+    let mut link = format!("{url}/v2/items");
+    loop {
+        if wary && !seen.insert(link.clone()) {
+            return Err(format!("the provider linked back to {link}"));
+        }
+        let (status, body) = get(&http, link).await?;
+        if status != 200 {
+            return Err(format!("items: status {status}"));
+        }
+        count += body["data"].as_array().ok_or("no data")?.len();
+        match body["next"].as_str() {
+            Some(next) => link = next.to_owned(),
+            None => return Ok(count),
+        }
+    }
+}
+
+fn linked(suite: &str, seed: u64) -> Campaign {
+    Campaign::new(suite, linked_pages())
+        .contract(ledger())
+        .no_fixtures()
+        .seed(seed)
+        .cases(8)
+        .deadline(Duration::from_secs(1))
+}
+
+#[test]
+fn following_a_next_link_that_points_back_is_a_pagination_cycle() {
+    let reports = ten_seeds_of(linked, "flows.next.blind", |url| follow_next(url, false));
+    found_at_every_seed(&reports, Rule::PaginationCycle, "GET /v2/items?after=it_1");
+}
+
+#[test]
+fn a_client_that_refuses_a_link_it_followed_is_clean() {
+    clean(&ten_seeds_of(linked, "flows.next.wary", |url| {
+        follow_next(url, true)
+    }));
+}
