@@ -18,7 +18,7 @@ use crate::generate::{plans, Catalog};
 use crate::oracle::{judged_by_timing, JudgedPool, Timed};
 use crate::provider::{Baseline, Journal};
 use crate::report::{Finding, Kept, Report};
-use crate::runner::{CaseResult, Class, Outcome};
+use crate::runner::{CaseResult, Class, Outcome, Rule};
 use crate::scenario::Scenario;
 use crate::store::{Reproduced, Saved};
 
@@ -113,7 +113,17 @@ impl Campaign {
                 let Some(result) = runs.all(vec![scenario.clone()]).await?.pop() else {
                     break;
                 };
-                if result.outcome.is_finding() && result.outcome.class() != Class::Hang {
+                // Only what time decides is taken from a case run again: any other
+                // verdict that differs from the case's first run is load or chance,
+                // and the first run's stands.
+                let timed = matches!(
+                    result.outcome,
+                    Outcome::Misbehaviour {
+                        rule: Rule::Backoff | Rule::HastyPolling,
+                        ..
+                    }
+                );
+                if timed {
                     found.push((i, was, result));
                     break;
                 }
