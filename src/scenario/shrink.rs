@@ -49,6 +49,13 @@ pub fn candidates(scenario: &Scenario) -> Vec<Scenario> {
     };
     let mut candidates = Vec::new();
     for i in 0..steps.len() {
+        // A step's expectation was judged for the response it meets: removing a step
+        // before it would move it onto another request (a balances body that must be
+        // accepted, served to the token request), a different case that only seems
+        // to show the same bug. Such a step is made the baseline instead, below.
+        if steps[i + 1..].iter().any(|s| s.expect.is_some()) {
+            continue;
+        }
         let mut s = steps.clone();
         s.remove(i);
         candidates.push(Scenario { steps: s });
@@ -307,5 +314,23 @@ mod tests {
         for c in all {
             assert!(size(&c) < size(&s), "{c:?} is not smaller than {s:?}");
         }
+    }
+}
+
+#[cfg(test)]
+mod expectation_tests {
+    use super::*;
+    use crate::scenario::{faults, Expectation};
+
+    #[test]
+    fn a_step_before_one_that_expects_is_made_the_baseline_never_removed() {
+        let owed = Step {
+            expect: Some(Expectation::Accept),
+            ..faults::empty_body()
+        };
+        let s = Scenario::new().then(faults::status(500)).then(owed.clone());
+        let all = candidates(&s);
+        assert!(!all.contains(&Scenario::new().then(owed.clone())));
+        assert!(all.contains(&Scenario::new().then(Step::baseline()).then(owed)));
     }
 }
