@@ -14,7 +14,12 @@ use super::causes::{baseline, clean, json_of, ledger, ten_seeds_of, token};
 /// machine, and the deadline is past it, so a stall is the client's timeout and no
 /// hang. The coverage phase finds every flow below; a few random cases ride along.
 fn campaign(suite: &str, seed: u64) -> Campaign {
-    Campaign::new(suite, baseline())
+    over(baseline(), suite, seed)
+}
+
+/// [`campaign`]'s settings over another baseline of the ledger.
+fn over(baseline: badgateway::Baseline, suite: &str, seed: u64) -> Campaign {
+    Campaign::new(suite, baseline)
         .contract(ledger())
         .no_fixtures()
         .seed(seed)
@@ -215,11 +220,7 @@ fn a_held_step_answers_only_its_operation_and_the_journal_says_which() {
 /// response asked it to wait longer is an unbounded wait, found in well under a
 /// second (the default cap, 5 s, only makes the same finding slower).
 fn rate_limited(suite: &str, seed: u64) -> Campaign {
-    Campaign::new(suite, baseline())
-        .contract(ledger())
-        .no_fixtures()
-        .seed(seed)
-        .cases(8)
+    campaign(suite, seed)
         .deadline(Duration::from_millis(600))
         .rules(Rules::default().retry_after_cap(Duration::from_millis(300)))
 }
@@ -419,12 +420,7 @@ async fn count_pages(url: String, reads_total: bool) -> Result<usize, String> {
 }
 
 fn paged(suite: &str, seed: u64) -> Campaign {
-    Campaign::new(suite, paged_baseline())
-        .contract(ledger())
-        .no_fixtures()
-        .seed(seed)
-        .cases(8)
-        .deadline(Duration::from_secs(1))
+    over(paged_baseline(), suite, seed)
 }
 
 #[test]
@@ -569,12 +565,7 @@ async fn follow_next(url: String, wary: bool) -> Result<usize, String> {
 }
 
 fn linked(suite: &str, seed: u64) -> Campaign {
-    Campaign::new(suite, linked_pages())
-        .contract(ledger())
-        .no_fixtures()
-        .seed(seed)
-        .cases(8)
-        .deadline(Duration::from_secs(1))
+    over(linked_pages(), suite, seed)
 }
 
 #[test]
