@@ -11,7 +11,7 @@
 //! sends a new key per attempt is exactly the one these rules must see.
 
 use std::collections::HashSet;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use crate::contract::Contract;
 use crate::provider::journal::{Effect, Journal, RecordedRequest};
@@ -735,17 +735,14 @@ fn retry_after_value(request: &RecordedRequest) -> Option<String> {
         .map(|(_, value)| value.trim().to_owned())
 }
 
-/// How long a 429 or 503 asked the client to wait: `Retry-After` as seconds (decimals
-/// too, as some providers send) or as an HTTP date (from now; a past date is no wait).
+/// How long a 429 or 503 asked the client to wait by its `Retry-After`, read as the
+/// provider reads it (`journal::asked_wait`: seconds, decimals, an HTTP date from now;
+/// a past date is no wait), and the value as served.
 fn retry_after(request: &RecordedRequest) -> Option<(Duration, String)> {
     let value = retry_after_value(request)?;
-    if let Ok(seconds) = value.parse::<f64>() {
-        return (seconds.is_finite() && seconds > 0.0)
-            .then(|| (Duration::from_secs_f64(seconds.min(86_400.0)), value));
-    }
-    let date = httpdate::parse_http_date(&value).ok()?;
-    let wait = date.duration_since(SystemTime::now()).ok()?;
-    Some((wait, value))
+    let header = [("retry-after".to_owned(), value.clone())];
+    let asked = crate::provider::journal::asked_wait(status_of(request), &header)?;
+    Some((asked.wait, value))
 }
 
 pub(super) fn status_of(request: &RecordedRequest) -> u16 {
