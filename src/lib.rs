@@ -118,6 +118,7 @@ mod error;
 mod scenario;
 mod contract;
 mod provider;
+mod webhook;
 mod generate;
 mod runner;
 mod oracle;
@@ -126,7 +127,7 @@ mod report;
 mod campaign;
 pub mod fuzz;
 
-pub use generate::{conformance, coverage, equivalent, strategies};
+pub use generate::{conformance, coverage, deliveries, equivalent, strategies};
 pub use provider::journal;
 pub use scenario::{faults, render, shrink, wire};
 
@@ -146,13 +147,14 @@ pub use provider::{
 pub use report::{Finding, Kept, Report};
 pub use runner::{Case, CaseResult, Class, Outcome, Rule, Rules, DEFAULT_DEADLINE};
 pub use scenario::{
-    ChunkFault, Cursor, Expectation, Framing, JsonChange, Moment, Mutation, Repeat, Response,
-    Route, Scenario, Step, Transport,
+    ChunkFault, Cursor, Delivery, Expectation, Forgery, Framing, JsonChange, Moment, Mutation,
+    Repeat, Response, Route, Scenario, Step, Transport,
 };
 pub use store::{
     Fixture, Found, Replay, ReplayReport, ReplayStatus, Reproduced, Saved, ShrinkFigures, Store,
     Verdict, FORMAT_VERSION,
 };
+pub use webhook::{Event, Handler, Signing, Webhooks};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

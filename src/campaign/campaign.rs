@@ -21,6 +21,7 @@ use crate::runner::{CaseResult, DEFAULT_DEADLINE};
 use crate::scenario::Scenario;
 use crate::store::junit::{self, junit_dir};
 use crate::store::{Keeping, Replay, ReplayReport};
+use crate::webhook::Webhooks;
 
 use super::settings::Settings;
 use super::shrinking::shrunk;
@@ -81,6 +82,8 @@ pub struct Campaign {
     pub(super) rules: Rules,
     pub(super) isolated: bool,
     pub(super) memory_cap: u64,
+    /// The webhooks a webhook campaign delivers.
+    pub(super) webhooks: Option<Arc<Webhooks>>,
 }
 
 impl Campaign {
@@ -106,6 +109,7 @@ impl Campaign {
             rules: Rules::default(),
             isolated: true,
             memory_cap: DEFAULT_MEMORY_CAP,
+            webhooks: None,
         }
     }
 

@@ -7,6 +7,7 @@ use std::fmt::{Debug, Display};
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+use proptest::strategy::{BoxedStrategy, Just, Strategy};
 use tokio::task::JoinSet;
 
 use crate::contract::edit_distance;
@@ -14,7 +15,7 @@ use crate::error::{Error, ErrorKind};
 use crate::generate::coverage::single_faults;
 use crate::generate::seeded::generated;
 use crate::generate::strategies::{scenarios, scenarios_under_contract};
-use crate::generate::{plans, Catalog};
+use crate::generate::{deliveries, plans, Catalog};
 use crate::oracle::{judged_by_timing, JudgedPool, Timed};
 use crate::provider::{Baseline, Journal};
 use crate::report::{Finding, Kept, Report};
@@ -224,9 +225,10 @@ impl Campaign {
         T: Debug,
         E: Display,
     {
+        let probing = self.probe_scenario();
         let (probe, unscrubbed) = runs
             .pool
-            .case(Scenario::new())
+            .case(probing.clone())
             .run_keeping_secrets(runs.pool.code().clone())
             .await?;
         if probe.outcome.class() != Class::Ok {
@@ -236,6 +238,12 @@ impl Campaign {
                     "campaign `{}`: the code under test does not succeed against the unmodified baseline, so no finding could be told from a broken setup.\nit {}\nwhat the provider received:\n{}fix the baseline (endpoints, paths, mocks) or the code's URL handling first",
                     self.suite, probe.outcome, probe.journal
                 ),
+            ));
+        }
+        if let Some(why) = self.delivery_error(&probing, &probe.journal) {
+            return Err(Error::new(
+                ErrorKind::Baseline,
+                format!("campaign `{}`: {why}", self.suite),
             ));
         }
         if let Some(why) = self.setup_error(&unscrubbed) {
@@ -248,13 +256,39 @@ impl Campaign {
         // what broken responses do to it.
         let again = runs
             .pool
-            .case(Scenario::new())
+            .case(probing)
             .run_unjudged(runs.pool.code().clone())
             .await?;
         let unstable = runs
             .oracle
             .set_baseline_output(&probe.outcome, &again.outcome);
         Ok((unscrubbed, unstable))
+    }
+
+    /// The probe's scenario: nothing changed, and for a webhook campaign each
+    /// declared event delivered once, signed validly.
+    fn probe_scenario(&self) -> Scenario {
+        match &self.webhooks {
+            Some(webhooks) => deliveries::probe(webhooks),
+            None => Scenario::new(),
+        }
+    }
+
+    /// Why the probe's deliveries show a broken setup, if they do: the handler did
+    /// not accept every declared event, signed validly and unchanged, with a 2xx.
+    fn delivery_error(&self, probing: &Scenario, journal: &Journal) -> Option<String> {
+        self.webhooks.as_ref()?;
+        if journal.deliveries.len() < probing.deliveries.len() {
+            return Some("the code under test delivered no webhook: run a webhook campaign with Campaign::check_handler (or run_handler), which delivers the events to the handler your closure starts".to_owned());
+        }
+        let refused = journal
+            .deliveries
+            .iter()
+            .find(|d| !d.redelivery && !d.answer.is_accepted())?;
+        Some(format!(
+            "the handler does not accept the unmodified event `{}`, signed validly: it answered {}, so no finding could be told from a broken setup. Check the signing secret the handler verifies with, the handler's URL and path, and the event's example body",
+            refused.event, refused.answer
+        ))
     }
 
     /// Why the probe's requests show a broken setup, if they do: a request no
@@ -321,23 +355,47 @@ impl Campaign {
             Some(contract) => plans(contract, probe)?,
             None => Vec::new(),
         };
-        let single = if self.coverage {
+        let mut single = if self.coverage {
             single_faults(&catalog, self.contract.as_ref(), &plans)
         } else {
             Vec::new()
         };
-        let coverage = single.len();
-        let random: Box<dyn Iterator<Item = Scenario>> = match &self.contract {
+        let steps: BoxedStrategy<Scenario> = match &self.contract {
             Some(contract) => {
-                let strategy = scenarios_under_contract(&catalog, contract, &plans, self.max_steps);
+                scenarios_under_contract(&catalog, contract, &plans, self.max_steps).boxed()
+            }
+            None => scenarios(&catalog, self.max_steps).boxed(),
+        };
+        let random: Box<dyn Iterator<Item = Scenario>> = match &self.webhooks {
+            // A webhook case holds deliveries, and steps for the handler's own calls
+            // when the probe saw it make any: one case shrinks across both.
+            Some(webhooks) => {
+                let probing = deliveries::probe(webhooks).deliveries;
+                let calls = !probe.requests.is_empty();
+                single = match calls {
+                    true => single
+                        .into_iter()
+                        .map(|s| Scenario {
+                            deliveries: probing.clone(),
+                            ..s
+                        })
+                        .collect(),
+                    false => Vec::new(),
+                };
+                if self.coverage {
+                    single.splice(0..0, deliveries::coverage(webhooks));
+                }
+                let steps = match calls {
+                    true => steps,
+                    false => Just(Scenario::new()).boxed(),
+                };
+                let strategy = (steps, deliveries::random(webhooks))
+                    .prop_map(|(s, deliveries)| Scenario { deliveries, ..s });
                 Box::new(generated(strategy, settings.seed, settings.cases))
             }
-            None => Box::new(generated(
-                scenarios(&catalog, self.max_steps),
-                settings.seed,
-                settings.cases,
-            )),
+            None => Box::new(generated(steps, settings.seed, settings.cases)),
         };
+        let coverage = single.len();
         Ok((Box::new(single.into_iter().chain(random)), coverage))
     }
 }

@@ -14,5 +14,6 @@ mod explore;
 mod keeper;
 pub(crate) mod settings;
 pub(crate) mod shrinking;
+mod webhooks;
 
 pub use campaign::Campaign;

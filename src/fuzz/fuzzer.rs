@@ -121,9 +121,9 @@ enum Confirmed {
     /// A finding the second run did not show: flaky, or the machine was busy.
     Unconfirmed {
         /// The run that showed it.
-        first: CaseResult,
+        first: Box<CaseResult>,
         /// The run that did not.
-        again: CaseResult,
+        again: Box<CaseResult>,
     },
     /// A finding both runs showed (the first run's result).
     Finding(CaseResult),
@@ -237,7 +237,10 @@ impl Prepared {
         if again.outcome.signature() == first.outcome.signature() {
             Confirmed::Finding(first)
         } else {
-            Confirmed::Unconfirmed { first, again }
+            Confirmed::Unconfirmed {
+                first: Box::new(first),
+                again: Box::new(again),
+            }
         }
     }
 

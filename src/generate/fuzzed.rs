@@ -122,7 +122,10 @@ impl Vocabulary {
                 }
             }
         }
-        Ok(Scenario { steps })
+        Ok(Scenario {
+            steps,
+            ..Scenario::default()
+        })
     }
 
     fn plan(&self, i: usize) -> Option<&Planned> {

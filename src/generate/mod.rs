@@ -13,6 +13,7 @@
 mod catalog;
 pub mod conformance;
 pub mod coverage;
+pub mod deliveries;
 pub mod equivalent;
 pub(crate) mod fuzzed;
 mod plan;

@@ -79,7 +79,10 @@ pub fn scenarios(catalog: &Catalog, max_steps: usize) -> impl Strategy<Value = S
         .collect();
     (1..=per_step.len(), per_step).prop_map(|(n, mut all)| {
         all.truncate(n);
-        Scenario { steps: all }
+        Scenario {
+            steps: all,
+            ..Scenario::default()
+        }
     })
 }
 
@@ -288,7 +291,10 @@ pub fn scenarios_under_contract(
         .collect();
     (1..=per_step.len(), per_step).prop_map(|(n, mut all)| {
         all.truncate(n);
-        Scenario { steps: all }
+        Scenario {
+            steps: all,
+            ..Scenario::default()
+        }
     })
 }
 

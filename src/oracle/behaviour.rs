@@ -19,6 +19,8 @@ use crate::runner::outcome::Outcome;
 use crate::runner::rules::{Rule, Rules};
 use crate::scenario::{Framing, Mutation, Transport};
 
+use super::deliveries;
+
 /// The outcome, or the first behaviour rule the code broke. A panic, a blocked thread
 /// and a finding already judged outrank the rules; a hang gives way to them, because a
 /// storm, pages without end or an unbounded wait is what such a hang was.
@@ -27,6 +29,7 @@ pub(crate) fn behaved(
     journal: &Journal,
     rules: &Rules,
     contract: Option<&Contract>,
+    scenario: &crate::scenario::Scenario,
 ) -> Outcome {
     let returned_ok = matches!(
         outcome,
@@ -37,21 +40,29 @@ pub(crate) fn behaved(
         Outcome::Hang { blocked: false, .. } => true,
         _ => return outcome,
     };
-    let calls = Calls::of(journal);
+    // A webhook handler's calls are judged per delivery: the provider's redelivery
+    // starts the handler afresh, and a call it makes again is no retry of its own.
+    let windows = windows(journal);
+    let windows: Vec<(&Journal, Calls)> = windows.iter().map(|w| (w, Calls::of(w))).collect();
     for rule in Rule::ALL.into_iter().filter(|r| rules.judges(*r)) {
         let broken = match rule {
-            Rule::DuplicateEffect => duplicate_effect(journal),
-            Rule::PaginationCycle => pagination_cycle(journal),
-            Rule::UnboundedPagination => unbounded_pagination(journal, rules),
-            Rule::UnboundedPolling => unbounded_polling(journal, rules),
-            Rule::HastyPolling => hasty_polling(journal, rules),
-            Rule::Storm => storm(journal, &calls, rules),
-            Rule::RetriedFinalError => retried_final_error(journal, &calls, rules, contract),
-            Rule::UnboundedWait if hung => unbounded_wait(journal, rules),
-            Rule::IgnoredRetryAfter => ignored_retry_after(journal, rules),
-            Rule::IgnoredStatus if returned_ok => ignored_status(journal),
-            Rule::Backoff => no_backoff(journal, &calls, rules),
-            _ => None,
+            Rule::CrashLoop => deliveries::crash_loop(journal),
+            Rule::ForgedAccepted => deliveries::forged_accepted(journal),
+            Rule::DuplicateDelivery => deliveries::duplicate_delivery(journal, scenario),
+            _ => windows.iter().find_map(|(journal, calls)| match rule {
+                Rule::DuplicateEffect => duplicate_effect(journal),
+                Rule::PaginationCycle => pagination_cycle(journal),
+                Rule::UnboundedPagination => unbounded_pagination(journal, rules),
+                Rule::UnboundedPolling => unbounded_polling(journal, rules),
+                Rule::HastyPolling => hasty_polling(journal, rules),
+                Rule::Storm => storm(journal, calls, rules),
+                Rule::RetriedFinalError => retried_final_error(journal, calls, rules, contract),
+                Rule::UnboundedWait if hung => unbounded_wait(journal, rules),
+                Rule::IgnoredRetryAfter => ignored_retry_after(journal, rules),
+                Rule::IgnoredStatus if returned_ok => ignored_status(journal),
+                Rule::Backoff => no_backoff(journal, calls, rules),
+                _ => None,
+            }),
         };
         if let Some((request, what)) = broken {
             return Outcome::Misbehaviour {
@@ -77,6 +88,30 @@ pub(crate) fn behaved(
         },
         other => other,
     }
+}
+
+/// The journals the client rules judge one by one: the whole journal, or for a
+/// webhook case the calls made during each delivery (those sent at once share one).
+fn windows(journal: &Journal) -> Vec<Journal> {
+    if journal.deliveries.is_empty() {
+        return vec![journal.clone()];
+    }
+    let mut ranges: Vec<(usize, usize)> = journal.deliveries.iter().map(|d| d.requests).collect();
+    ranges.sort_unstable();
+    ranges.dedup();
+    ranges
+        .into_iter()
+        .filter(|(from, to)| from < to)
+        .map(|(from, to)| Journal {
+            requests: journal
+                .requests
+                .iter()
+                .filter(|r| (from..to).contains(&r.index))
+                .cloned()
+                .collect(),
+            deliveries: Vec::new(),
+        })
+        .collect()
 }
 
 /// For each request of the journal (by position), the request it retries, if it is a
@@ -147,7 +182,7 @@ fn read_whole(request: &RecordedRequest) -> bool {
 }
 
 /// Whether the client got a whole, well-framed 2xx, at once or slowly.
-fn succeeded(request: &RecordedRequest) -> bool {
+pub(super) fn succeeded(request: &RecordedRequest) -> bool {
     let whole = matches!(
         request.step.transport,
         Transport::Normal | Transport::Latency { .. } | Transport::Slicer { .. }

@@ -11,6 +11,7 @@
 //! ([`Judged`]). A judged pool runs cases and judges each as it finishes.
 
 mod behaviour;
+mod deliveries;
 mod expectations;
 mod judge;
 mod judged_case;

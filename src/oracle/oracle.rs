@@ -125,6 +125,7 @@ impl Oracle {
             &result.journal,
             &self.rules,
             self.contract.as_deref(),
+            &result.scenario,
         );
         if let Some(contract) = &self.contract {
             outcome = requests::checked(contract, outcome, &result.journal);

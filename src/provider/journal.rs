@@ -18,6 +18,113 @@ pub const REDACTED: &str = "[redacted]";
 pub struct Journal {
     /// The requests, in arrival order.
     pub requests: Vec<RecordedRequest>,
+    /// The webhook deliveries the provider made to the handler under test, in the
+    /// order they were answered; none in a campaign of calls.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deliveries: Vec<Delivered>,
+}
+
+/// One webhook delivery the provider made to the handler under test, and how it was
+/// answered. Its signature is never kept.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Delivered {
+    /// Which delivery of the scenario it is (zero-based).
+    pub index: usize,
+    /// Whether this is the provider's redelivery of it after it failed, as providers
+    /// redeliver for days.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub redelivery: bool,
+    /// The event type.
+    pub event: String,
+    /// The event id sent.
+    pub id: String,
+    /// The body sent, secrets redacted.
+    pub body: String,
+    /// How the handler answered.
+    pub answer: Answer,
+    /// How its signature was forged; `None` for a valid signature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forged: Option<crate::scenario::Forgery>,
+    /// The effects counted before it was sent: effects the provider performed for
+    /// the handler's requests, plus the count the handler reports of its own, when it
+    /// reports one.
+    pub effects_before: u64,
+    /// The effects counted once it was answered and the handler settled (those of
+    /// the deliveries sent at once with it included).
+    pub effects: u64,
+    /// The handler's requests to the provider while it was delivered: indexes from,
+    /// to (exclusive).
+    pub requests: (usize, usize),
+}
+
+/// How a handler answered a delivery.
+///
+/// ```
+/// use badgateway::journal::Answer;
+/// assert!(Answer::Status(200).is_accepted());
+/// assert!(Answer::Status(500).is_failure());
+/// assert!(!Answer::Status(400).is_failure());
+/// assert!(Answer::Dropped.is_failure());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Answer {
+    /// A status line.
+    Status(u16),
+    /// The connection closed or reset before a whole status line came.
+    Dropped,
+    /// Nothing within the provider's timeout.
+    NoAnswer {
+        /// The timeout.
+        after: std::time::Duration,
+    },
+}
+
+impl Answer {
+    /// A 2xx: the provider counts the delivery done.
+    pub fn is_accepted(&self) -> bool {
+        matches!(self, Answer::Status(200..=299))
+    }
+
+    /// A 5xx, a dropped connection or no answer: the provider redelivers it.
+    pub fn is_failure(&self) -> bool {
+        !matches!(self, Answer::Status(100..=499))
+    }
+}
+
+impl fmt::Display for Answer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Answer::Status(status) => write!(f, "{status}"),
+            Answer::Dropped => f.write_str("the connection dropped before an answer"),
+            Answer::NoAnswer { after } => write!(f, "no answer within {after:?}"),
+        }
+    }
+}
+
+impl fmt::Display for Delivered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let again = if self.redelivery {
+            " (redelivered)"
+        } else {
+            ""
+        };
+        writeln!(
+            f,
+            "delivery {}{again}: {} {}, answered {}",
+            self.index + 1,
+            self.event,
+            self.id,
+            self.answer
+        )?;
+        let shown: String = self.body.chars().take(300).collect();
+        let more = if shown.len() < self.body.len() {
+            "..."
+        } else {
+            ""
+        };
+        writeln!(f, "  {}{more}", escape_bytes(shown.as_bytes()))
+    }
 }
 
 /// One request and the provider's answer to it.
@@ -214,6 +321,7 @@ impl fmt::Display for RecordedRequest {
 impl fmt::Display for Journal {
     /// One block per request: line, headers (secrets redacted), body.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.deliveries.iter().try_for_each(|d| write!(f, "{d}"))?;
         if self.requests.is_empty() {
             return writeln!(f, "no request reached the provider");
         }

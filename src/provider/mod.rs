@@ -26,6 +26,7 @@ mod waits;
 pub use baseline::{Baseline, Endpoint, Pages};
 pub use journal::{Journal, RecordedRequest};
 pub use liveness::Liveness;
+pub(crate) use provider::serving;
 pub(crate) use provider::Limits;
 pub use provider::Provider;
 pub use secrets::Secrets;

@@ -11,7 +11,7 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use crate::error::{Error, ErrorKind};
 use crate::provider::baseline::Baseline;
-use crate::provider::journal::{Journal, RecordedRequest};
+use crate::provider::journal::{Delivered, Journal, RecordedRequest};
 use crate::scenario::Scenario;
 
 use super::connection::{scrub, serve_connection};
@@ -76,6 +76,8 @@ pub(super) struct Shared {
     pub(super) cursor: Mutex<crate::scenario::Cursor>,
     pub(super) next_connection: AtomicUsize,
     pub(super) journal: Mutex<Vec<RecordedRequest>>,
+    /// The webhook deliveries made to the handler under test so far.
+    pub(super) delivered: Mutex<Vec<Delivered>>,
     /// Every secret value seen so far in this case, and those the user named.
     pub(super) secrets: Mutex<Secrets>,
     /// Connection tasks that panicked: a bug in badgateway, never in the client.
@@ -107,6 +109,7 @@ impl Shared {
             cursor: Mutex::new(Default::default()),
             next_connection: AtomicUsize::new(0),
             journal: Mutex::new(Vec::new()),
+            delivered: Mutex::new(Vec::new()),
             secrets: Mutex::new(secrets),
             internal_panics: AtomicUsize::new(0),
             liveness: Arc::new(Liveness::new()),
@@ -182,6 +185,7 @@ impl Provider {
             forwarder,
         );
         let current = Arc::new(Mutex::new(Arc::new(shared)));
+        serving::register(format!("http://{addr}"), &current);
         let accept = tokio::spawn(accept_loop(listener, current.clone()));
         Ok(Provider {
             addr,
@@ -257,6 +261,10 @@ impl Provider {
         for request in &mut journal.requests {
             scrub(request, &secrets);
         }
+        for delivery in &mut journal.deliveries {
+            delivery.body = secrets.scrub(&delivery.body);
+            delivery.id = secrets.scrub(&delivery.id);
+        }
         journal
     }
 
@@ -265,7 +273,16 @@ impl Provider {
     pub(crate) fn unscrubbed_journal(&self) -> Journal {
         let mut requests = self.shared().journal.lock().expect("journal lock").clone();
         requests.sort_by_key(|r| r.index);
-        Journal { requests }
+        let deliveries = self
+            .shared()
+            .delivered
+            .lock()
+            .expect("deliveries lock")
+            .clone();
+        Journal {
+            requests,
+            deliveries,
+        }
     }
 
     /// The case's activity clock: what the client does with its connections, which
@@ -400,5 +417,90 @@ mod tests {
             assert_eq!(provider.journal().len(), 2);
             assert_eq!(provider.addr(), addr);
         });
+    }
+}
+
+/// The providers serving a case in this process, by base URL: how the webhook driver,
+/// handed only the URL as any code under test is, finds the case it delivers for.
+pub(crate) mod serving {
+    use std::sync::{Arc, Mutex, Weak};
+    use std::time::Duration;
+
+    use super::Shared;
+    use crate::provider::journal::{Delivered, Effect};
+    use crate::scenario::Scenario;
+
+    type Current = Mutex<Arc<Shared>>;
+
+    static SERVING: Mutex<Vec<(String, Weak<Current>)>> = Mutex::new(Vec::new());
+
+    /// Puts a provider on record under its URL, forgetting those that are gone.
+    pub(super) fn register(url: String, current: &Arc<Current>) {
+        let mut all = SERVING.lock().unwrap_or_else(|e| e.into_inner());
+        all.retain(|(_, weak)| weak.strong_count() > 0);
+        all.push((url, Arc::downgrade(current)));
+    }
+
+    /// The case the provider at `url` serves now, if one in this process does.
+    pub(crate) fn serving(url: &str) -> Option<Serving> {
+        let all = SERVING.lock().unwrap_or_else(|e| e.into_inner());
+        let current = all.iter().rev().find(|(u, _)| u == url)?.1.upgrade()?;
+        let shared = current.lock().expect("current case lock").clone();
+        Some(Serving(shared))
+    }
+
+    /// One case as its provider serves it, for the webhook driver.
+    pub(crate) struct Serving(Arc<Shared>);
+
+    impl Serving {
+        /// The scenario served.
+        pub(crate) fn scenario(&self) -> &Scenario {
+            &self.0.scenario
+        }
+
+        /// Keeps a delivery's record in the case's journal.
+        pub(crate) fn record(&self, delivered: Delivered) {
+            self.0
+                .delivered
+                .lock()
+                .expect("deliveries lock")
+                .push(delivered);
+        }
+
+        /// How many requests have reached the provider in this case: the index the
+        /// next one gets.
+        pub(crate) fn requests(&self) -> usize {
+            self.0
+                .next_request
+                .load(std::sync::atomic::Ordering::SeqCst)
+        }
+
+        /// How many effects the provider performed in this case.
+        pub(crate) fn performed(&self) -> u64 {
+            let journal = self.0.journal.lock().expect("journal lock");
+            journal
+                .iter()
+                .filter(|r| r.effect == Some(Effect::Performed))
+                .count() as u64
+        }
+
+        /// How long since the handler's last request to the provider arrived.
+        pub(crate) fn since_request(&self) -> Duration {
+            self.0.liveness.since_request()
+        }
+
+        /// The case is making progress: the driver sent or read something.
+        pub(crate) fn touch(&self) {
+            self.0.liveness.touch();
+        }
+
+        /// A value to scrub from everything the case keeps (the signing secret).
+        pub(crate) fn add_secret(&self, value: &str) {
+            self.0
+                .secrets
+                .lock()
+                .expect("secrets lock")
+                .add_value(value);
+        }
     }
 }

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use crate::provider::journal::{Journal, RecordedRequest};
 use crate::runner::outcome::Class;
+use crate::runner::rules::Rule;
 use crate::scenario::render;
+use crate::scenario::render::escape_bytes;
 use crate::scenario::{Framing, Mutation};
 use crate::store::Saved;
 
@@ -170,6 +172,13 @@ fn write_finding(
     for line in finding.outcome.to_string().lines() {
         writeln!(f, "  {line}")?;
     }
+    if let Some(failed) = crash_looped(finding) {
+        writeln!(
+            f,
+            "  {}, at {failed}: the handler died on it, so the provider will redeliver it for days, and it dies each time",
+            Rule::CrashLoop
+        )?;
+    }
     let s = finding.shrink;
     writeln!(
         f,
@@ -209,6 +218,30 @@ fn write_finding(
     writeln!(f, "reproduce: {}", report.reproduce_command())
 }
 
+/// The delivery a handler died on (`delivery 2`), when a webhook case panicked,
+/// crashed or hung under one: a crash loop, whatever else the finding says.
+fn crash_looped(finding: &Finding) -> Option<String> {
+    if finding.scenario.deliveries.is_empty()
+        || !matches!(
+            finding.outcome.class(),
+            Class::Panic | Class::Crash | Class::Hang
+        )
+    {
+        return None;
+    }
+    // The delivery whose connection died with the handler (a panicking task drops
+    // it); a process that crashed took the journal with it.
+    let failed = finding
+        .journal
+        .deliveries
+        .iter()
+        .find(|d| !d.redelivery && d.answer.is_failure());
+    Some(failed.map_or_else(
+        || "one of its deliveries".to_owned(),
+        |d| format!("delivery {} ({} {})", d.index + 1, d.event, d.id),
+    ))
+}
+
 /// A path relative to the current folder when it is inside it.
 fn shown_path(path: &std::path::Path) -> String {
     std::env::current_dir()
@@ -224,7 +257,28 @@ fn plural(n: usize, word: &str) -> String {
 /// Each request of a case and the bytes it was answered with.
 pub(crate) fn served_requests(journal: &Journal) -> String {
     let mut out = String::new();
-    if journal.is_empty() {
+    for d in &journal.deliveries {
+        let again = if d.redelivery { ", redelivered" } else { "" };
+        let forged = d
+            .forged
+            .map_or_else(String::new, |f| format!(", forged: {f}"));
+        let _ = writeln!(
+            out,
+            "  delivery {}{again}: {} {}{forged}; answered {}",
+            d.index + 1,
+            d.event,
+            d.id,
+            d.answer
+        );
+        let shown: String = d.body.chars().take(400).collect();
+        let more = if shown.len() < d.body.len() {
+            format!(" ... ({} bytes in all)", d.body.len())
+        } else {
+            String::new()
+        };
+        let _ = writeln!(out, "    │ {}{more}", escape_bytes(shown.as_bytes()));
+    }
+    if journal.is_empty() && journal.deliveries.is_empty() {
         out.push_str("  no request reached the provider\n");
     }
     let requests = &journal.requests;

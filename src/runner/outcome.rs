@@ -370,6 +370,11 @@ impl fmt::Display for Outcome {
                 rule,
                 request,
                 what,
+            } if rule.is_webhook() => write!(f, "{rule}, at delivery {request}: {what}"),
+            Outcome::Misbehaviour {
+                rule,
+                request,
+                what,
             } => write!(f, "broke the {rule} rule at request {request}: {what}"),
             Outcome::RequestViolation { request, what } => {
                 write!(f, "request {request} breaks the client's half of the contract: {what}")

@@ -14,7 +14,8 @@ use crate::provider::Limits;
 /// ```
 /// use badgateway::Rule;
 /// assert_eq!(Rule::DuplicateEffect.to_string(), "duplicate effect");
-/// assert_eq!(Rule::ALL.len(), 11);
+/// assert_eq!(Rule::ALL.len(), 14);
+/// assert_eq!(Rule::CrashLoop.to_string(), "crash loop: the provider will redeliver this");
 /// ```
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
@@ -57,11 +58,21 @@ pub enum Rule {
     /// Polling back to back: three or more polls of one resource in a row, each less
     /// than [`Rules::min_poll_interval`] after the request before to it.
     HastyPolling,
+    /// A webhook delivery signed validly failed (a 5xx, a dropped connection, no
+    /// answer in time) and failed again when redelivered, its own calls to the
+    /// provider answered: the provider redelivers it for days, failing each time.
+    CrashLoop,
+    /// A forged or stale webhook delivery (no signature, the wrong secret, a body
+    /// tampered with, a timestamp outside the tolerance...) answered with a 2xx.
+    ForgedAccepted,
+    /// A webhook event delivered twice (the same id, one after the other or at once)
+    /// had its effect twice: an order fulfilled twice.
+    DuplicateDelivery,
 }
 
 impl Rule {
     /// Every rule, in the order they are judged.
-    pub const ALL: [Rule; 11] = [
+    pub const ALL: [Rule; 14] = [
         Rule::DuplicateEffect,
         Rule::PaginationCycle,
         Rule::UnboundedPagination,
@@ -73,7 +84,23 @@ impl Rule {
         Rule::IgnoredRetryAfter,
         Rule::Backoff,
         Rule::HastyPolling,
+        Rule::CrashLoop,
+        Rule::ForgedAccepted,
+        Rule::DuplicateDelivery,
     ];
+
+    /// Whether this rule judges webhook deliveries rather than the code's calls.
+    ///
+    /// ```
+    /// assert!(badgateway::Rule::ForgedAccepted.is_webhook());
+    /// assert!(!badgateway::Rule::Storm.is_webhook());
+    /// ```
+    pub fn is_webhook(&self) -> bool {
+        matches!(
+            self,
+            Rule::CrashLoop | Rule::ForgedAccepted | Rule::DuplicateDelivery
+        )
+    }
 }
 
 impl fmt::Display for Rule {
@@ -90,6 +117,9 @@ impl fmt::Display for Rule {
             Rule::UnboundedPagination => "unbounded pagination",
             Rule::UnboundedPolling => "unbounded polling",
             Rule::HastyPolling => "polling back to back",
+            Rule::CrashLoop => "crash loop: the provider will redeliver this",
+            Rule::ForgedAccepted => "accepted a forged delivery",
+            Rule::DuplicateDelivery => "duplicate effect of one event",
         })
     }
 }

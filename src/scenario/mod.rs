@@ -9,6 +9,7 @@
 //! ([`render`]), and the one-change simplifications the shrinker tries ([`shrink`]).
 //! Every other room builds on this one; it uses none of them.
 
+mod delivery;
 pub mod faults;
 mod framing;
 pub(crate) mod hash;
@@ -24,6 +25,7 @@ pub mod shrink;
 mod transport;
 pub mod wire;
 
+pub use delivery::{Delivery, Forgery};
 pub use framing::{ChunkFault, Framing};
 pub use mutation::{JsonChange, Moment, Mutation};
 pub use repeat::Repeat;

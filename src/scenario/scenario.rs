@@ -45,6 +45,10 @@ pub struct Scenario {
     /// One step per request, in the order the requests arrive.
     #[serde(default)]
     pub steps: Vec<Step>,
+    /// The webhook deliveries the provider makes to the handler under test, in order
+    /// (see [`Delivery`](crate::Delivery)); none in a campaign of calls.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deliveries: Vec<super::delivery::Delivery>,
 }
 
 impl Scenario {
@@ -94,6 +98,18 @@ impl Scenario {
     /// ```
     pub fn then(mut self, step: Step) -> Self {
         self.steps.push(step);
+        self
+    }
+
+    /// Appends a webhook delivery the provider makes to the handler under test.
+    ///
+    /// ```
+    /// use badgateway::{Delivery, Scenario};
+    /// let s = Scenario::new().deliver(Delivery::of("payment.succeeded"));
+    /// assert_eq!(s.deliveries.len(), 1);
+    /// ```
+    pub fn deliver(mut self, delivery: super::delivery::Delivery) -> Self {
+        self.deliveries.push(delivery);
         self
     }
 
@@ -207,7 +223,9 @@ impl Scenario {
     }
 
     /// How many changes to the baseline the scenario makes: one per mutation, framing
-    /// fault or transport fault, over all steps. Says how far a finding was shrunk.
+    /// fault or transport fault, over all steps, and per webhook delivery one, and one
+    /// more per change, forgery, repeat, concurrency or drip. Says how far a finding
+    /// was shrunk.
     ///
     /// ```
     /// use badgateway::{faults, Scenario, Step};
@@ -215,7 +233,18 @@ impl Scenario {
     /// assert_eq!(s.complexity(), 2);
     /// ```
     pub fn complexity(&self) -> usize {
-        self.steps.iter().map(Step::complexity).sum()
+        let deliveries: usize = self
+            .deliveries
+            .iter()
+            .map(|d| {
+                1 + d.mutations.len()
+                    + usize::from(d.forged.is_some())
+                    + usize::from(d.again.is_some())
+                    + usize::from(d.at_once)
+                    + usize::from(d.drip.is_some())
+            })
+            .sum();
+        self.steps.iter().map(Step::complexity).sum::<usize>() + deliveries
     }
 }
 

@@ -9,7 +9,7 @@
 
 use crate::scenario::repeat::LONGEST_COUNT;
 use crate::scenario::{
-    Expectation, Framing, JsonChange, Mutation, Repeat, Scenario, Step, Transport,
+    Delivery, Expectation, Framing, JsonChange, Mutation, Repeat, Scenario, Step, Transport,
 };
 
 /// The scenario without trailing baseline steps, which change nothing (requests past
@@ -25,7 +25,10 @@ pub fn normalized(scenario: &Scenario) -> Scenario {
     while steps.last().is_some_and(Step::is_baseline) {
         steps.pop();
     }
-    Scenario { steps }
+    Scenario {
+        steps,
+        deliveries: scenario.deliveries.clone(),
+    }
 }
 
 /// Every one-change simplification of a scenario, simplest first: fewer steps, then
@@ -45,9 +48,12 @@ pub fn candidates(scenario: &Scenario) -> Vec<Scenario> {
     let with_step = |i: usize, step: Step| {
         let mut s = steps.clone();
         s[i] = step;
-        Scenario { steps: s }
+        Scenario {
+            steps: s,
+            deliveries: scenario.deliveries.clone(),
+        }
     };
-    let mut candidates = Vec::new();
+    let mut candidates = delivery_candidates(scenario);
     for i in 0..steps.len() {
         // A step's expectation was judged for the response it meets: removing a step
         // before it would move it onto another request (a balances body that must be
@@ -58,7 +64,10 @@ pub fn candidates(scenario: &Scenario) -> Vec<Scenario> {
         }
         let mut s = steps.clone();
         s.remove(i);
-        candidates.push(Scenario { steps: s });
+        candidates.push(Scenario {
+            steps: s,
+            deliveries: scenario.deliveries.clone(),
+        });
     }
     for (i, step) in steps.iter().enumerate() {
         if !step.is_baseline() {
@@ -333,4 +342,47 @@ mod expectation_tests {
         assert!(!all.contains(&Scenario::new().then(owed.clone())));
         assert!(all.contains(&Scenario::new().then(Step::baseline()).then(owed)));
     }
+}
+
+/// The one-change simplifications of a scenario's webhook deliveries, simplest first:
+/// a delivery removed (those that repeat a later one renumbered; one that another
+/// repeats is kept), then one change, the drip, the concurrency or the forgery dropped.
+fn delivery_candidates(scenario: &Scenario) -> Vec<Scenario> {
+    let deliveries = &scenario.deliveries;
+    let with = |all: Vec<Delivery>| Scenario {
+        steps: scenario.steps.clone(),
+        deliveries: all,
+    };
+    let mut out = Vec::new();
+    for i in 0..deliveries.len() {
+        if deliveries.iter().any(|d| d.again == Some(i + 1)) {
+            continue;
+        }
+        let mut all = deliveries.clone();
+        all.remove(i);
+        for d in &mut all[i..] {
+            d.again = d.again.map(|n| if n > i + 1 { n - 1 } else { n });
+        }
+        if let Some(first) = all.first_mut() {
+            first.at_once = false;
+        }
+        out.push(with(all));
+    }
+    let mut changed = |i: usize, change: &dyn Fn(&mut Delivery)| {
+        let mut all = deliveries.clone();
+        change(&mut all[i]);
+        if all != *deliveries {
+            out.push(with(all));
+        }
+    };
+    for (i, delivery) in deliveries.iter().enumerate() {
+        for m in 0..delivery.mutations.len() {
+            changed(i, &|d: &mut Delivery| {
+                d.mutations.remove(m);
+            });
+        }
+        changed(i, &|d: &mut Delivery| d.drip = None);
+        changed(i, &|d: &mut Delivery| d.at_once = false);
+    }
+    out
 }

@@ -285,6 +285,10 @@ impl Fixture {
                 let _ = writeln!(out, "\nwhat the provider sends:");
             }
         }
+        for (i, delivery) in self.scenario.deliveries.iter().enumerate() {
+            let delivery = serde_json::to_string(delivery).expect("a delivery always serialises");
+            let _ = writeln!(out, "  delivery {}: {delivery}", i + 1);
+        }
         for (i, step) in self.scenario.steps.iter().enumerate() {
             let step = serde_json::to_string(step).expect("a step always serialises");
             let _ = writeln!(out, "  request {}: {step}", i + 1);

@@ -23,4 +23,5 @@ mod reports;
 mod secrets;
 mod store;
 mod trust;
+mod webhooks;
 mod support;

@@ -15,6 +15,8 @@
 
 pub mod hardened;
 pub mod naive;
+pub mod server;
+pub mod webhooks;
 
 /// The test secret key the examples authenticate with. It must never appear in a
 /// badgateway journal or report.

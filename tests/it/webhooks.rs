@@ -1,0 +1,460 @@
+//! Webhooks: hostile deliveries to a handler under test, judged, shrunk and kept.
+//!
+//! Purpose-written handlers, each with one planted defect, are found by a default
+//! webhook campaign at each of ten seeds; the correct handler beside them gets no
+//! finding at any. Each signing scheme verifies its provider's published example.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use badgateway::{
+    Baseline, Campaign, Class, Delivery, Event, Forgery, Handler, Report, Response, Rule, Scenario,
+    Signing, Webhooks,
+};
+use hmac::{Hmac, Mac};
+use payment_gateway::server::{serve, Delivery as Received};
+use payment_gateway::webhooks::{hardened, naive, TEST_WEBHOOK_SECRET};
+use serde::Deserialize;
+use sha2::Sha256;
+
+use crate::support::paygate_baseline;
+
+const SECRET: &str = "whsec_shop_test_7Hq2mLx9";
+
+/// What the shop's handler gets wrong, one defect at a time.
+#[derive(Debug, Clone, Copy, Default)]
+struct Defects {
+    /// Panics on an event type it does not know.
+    panics_on_unknown_type: bool,
+    /// Takes any well-formed `v1` for a valid signature.
+    trusts_any_signature: bool,
+    /// Verifies the MAC, never the timestamp's age.
+    accepts_stale: bool,
+    /// Acts on every delivery of an event.
+    no_dedupe: bool,
+    /// Unwraps the order it fetches from the provider.
+    unwraps_fetch: bool,
+    /// Fetches the order at all.
+    fetches: bool,
+}
+
+#[derive(Deserialize)]
+struct ShopEvent {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    data: ShopData,
+}
+
+#[derive(Deserialize)]
+struct ShopData {
+    order: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Order {
+    id: String,
+    status: String,
+}
+
+fn shop_webhooks() -> Webhooks {
+    Webhooks::new(Signing::stripe(SECRET))
+        .event(Event::new(
+            "payment.succeeded",
+            serde_json::json!({"id": "evt_1", "type": "payment.succeeded", "created": 1764115200,
+                "data": {"order": "ord_1", "amount": 500, "currency": "eur", "status": "paid"}}),
+        ))
+        .event(Event::new(
+            "payment.refunded",
+            serde_json::json!({"id": "evt_2", "type": "payment.refunded", "created": 1764115300,
+                "data": {"order": "ord_1", "amount": 500, "currency": "eur", "status": "refunded"}}),
+        ))
+}
+
+fn shop_baseline() -> Baseline {
+    Baseline::new().endpoint(
+        "GET",
+        "/v1/orders/{id}",
+        Response::json(
+            200,
+            &serde_json::json!({"id": "ord_1", "status": "paid", "amount": 500}),
+        ),
+    )
+}
+
+/// A `Stripe-Signature` check: the MACs that match, and whether the timestamp is
+/// within five minutes; `None` when the header is not one.
+fn stripe_check(header: &str, body: &[u8], any_well_formed: bool) -> Option<(bool, bool)> {
+    let mut t = None;
+    let mut macs = Vec::new();
+    for part in header.split(',') {
+        match part.split_once('=') {
+            Some(("t", v)) => t = v.parse::<u64>().ok(),
+            Some(("v1", v)) => macs.push(v),
+            _ => {}
+        }
+    }
+    let t = t?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(format!("{t}.").as_bytes());
+    mac.update(body);
+    let expected: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let valid = macs.iter().any(|m| match any_well_formed {
+        true => m.len() == 64 && m.bytes().all(|b| b.is_ascii_hexdigit()),
+        false => *m == expected,
+    });
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    Some((valid, now.abs_diff(t) <= 300))
+}
+
+/// Starts the shop's handler with these defects; returns it with its count of
+/// orders fulfilled.
+async fn shop(api: String, defects: Defects) -> Handler {
+    let fulfilled = Arc::new(AtomicU64::new(0));
+    let claimed: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let count = fulfilled.clone();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let url = serve(move |delivery: Received| {
+        let (api, count, claimed, http) =
+            (api.clone(), count.clone(), claimed.clone(), http.clone());
+        async move {
+            let checked = delivery
+                .header("stripe-signature")
+                .and_then(|h| stripe_check(h, &delivery.body, defects.trusts_any_signature));
+            match checked {
+                Some((true, fresh)) if fresh || defects.accepts_stale => {}
+                _ => return (400, "bad signature".to_owned()),
+            }
+            let Ok(event) = serde_json::from_slice::<ShopEvent>(&delivery.body) else {
+                return (400, "not an event".to_owned());
+            };
+            // An order id it could never fetch is a 400, never a redelivery.
+            let order = &event.data.order;
+            let valid = order.len() <= 40
+                && order.strip_prefix("ord_").is_some_and(|id| {
+                    !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric())
+                });
+            if !valid {
+                return (400, "no such order id".to_owned());
+            }
+            match event.kind.as_str() {
+                "payment.succeeded" | "payment.refunded" => {}
+                other if defects.panics_on_unknown_type => panic!("unknown event type {other}"),
+                _ => return (200, "ignored".to_owned()),
+            }
+            if !defects.no_dedupe && !claimed.lock().unwrap().insert(event.id.clone()) {
+                return (200, "already handled".to_owned());
+            }
+            if event.kind == "payment.succeeded" {
+                if defects.fetches {
+                    let fetched = async {
+                        let response = http
+                            .get(format!("{api}/v1/orders/{}", event.data.order))
+                            .send()
+                            .await
+                            .and_then(reqwest::Response::error_for_status)
+                            .map_err(|e| e.to_string())?;
+                        let body = response.bytes().await.map_err(|e| e.to_string())?;
+                        serde_json::from_slice::<Order>(&body).map_err(|e| e.to_string())
+                    };
+                    let order = match fetched.await {
+                        Ok(order) => order,
+                        Err(e) if defects.unwraps_fetch => panic!("cannot read the order: {e}"),
+                        Err(e) => {
+                            claimed.lock().unwrap().remove(&event.id);
+                            return (503, e);
+                        }
+                    };
+                    if order.id != event.data.order || order.status != "paid" {
+                        return (200, "not paid".to_owned());
+                    }
+                }
+                count.fetch_add(1, Ordering::SeqCst);
+            }
+            (200, "ok".to_owned())
+        }
+    })
+    .await;
+    Handler::at(format!("{url}/webhooks")).counting(move || fulfilled.load(Ordering::SeqCst))
+}
+
+fn shop_campaign(seed: u64) -> Campaign {
+    Campaign::new("webhooks.shop", shop_baseline())
+        .webhooks(shop_webhooks())
+        .seed(seed)
+        .cases(48)
+        .no_fixtures()
+        .in_process()
+}
+
+/// A default webhook campaign (but for its case count) at seeds 1 to 10.
+fn ten_seeds(defects: Defects) -> Vec<Report> {
+    (1..=10)
+        .map(|seed| {
+            shop_campaign(seed)
+                .run_handler(move |api| shop(api, defects))
+                .unwrap()
+        })
+        .collect()
+}
+
+#[track_caller]
+fn each_finds(reports: &[Report], what: impl Fn(&badgateway::Finding) -> bool, label: &str) {
+    for report in reports {
+        assert!(
+            report.findings.iter().any(&what),
+            "{label} not found at seed {:#x}:\n{report}",
+            report.seed
+        );
+    }
+}
+
+#[track_caller]
+fn clean(reports: &[Report]) {
+    for report in reports {
+        assert!(report.findings.is_empty(), "{report}");
+    }
+}
+
+fn rule(finding: &badgateway::Finding, rule: Rule) -> bool {
+    matches!(finding.outcome, badgateway::Outcome::Misbehaviour { rule: r, .. } if r == rule)
+}
+
+#[test]
+fn the_correct_shop_handler_is_clean_at_ten_seeds() {
+    clean(&ten_seeds(Defects::default()));
+}
+
+#[test]
+fn the_correct_shop_handler_that_fetches_is_clean_at_ten_seeds() {
+    clean(&ten_seeds(Defects {
+        fetches: true,
+        ..Defects::default()
+    }));
+}
+
+#[test]
+fn a_panic_on_an_unknown_event_type_is_found_at_ten_seeds() {
+    let reports = ten_seeds(Defects {
+        panics_on_unknown_type: true,
+        ..Defects::default()
+    });
+    each_finds(
+        &reports,
+        |f| matches!(&f.outcome, badgateway::Outcome::Panic { message, .. } if message.contains("unknown event type")),
+        "the panic on an unknown type",
+    );
+    // The report calls it what it is.
+    let report = reports[0].to_string();
+    assert!(
+        report.contains("crash loop: the provider will redeliver this, at delivery 1"),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_wrong_signature_accepted_is_found_at_ten_seeds() {
+    let reports = ten_seeds(Defects {
+        trusts_any_signature: true,
+        ..Defects::default()
+    });
+    each_finds(
+        &reports,
+        |f| rule(f, Rule::ForgedAccepted),
+        "the forged delivery accepted",
+    );
+    for report in &reports {
+        // What it shrinks to: one delivery, forged.
+        let finding = report
+            .findings
+            .iter()
+            .find(|f| rule(f, Rule::ForgedAccepted))
+            .unwrap();
+        assert_eq!(finding.scenario.deliveries.len(), 1, "{report}");
+        assert!(finding.scenario.deliveries[0].forged.is_some(), "{report}");
+    }
+}
+
+#[test]
+fn a_stale_timestamp_accepted_is_found_at_ten_seeds() {
+    let reports = ten_seeds(Defects {
+        accepts_stale: true,
+        ..Defects::default()
+    });
+    each_finds(
+        &reports,
+        |f| {
+            rule(f, Rule::ForgedAccepted)
+                && f.scenario
+                    .deliveries
+                    .iter()
+                    .any(|d| d.forged == Some(Forgery::Stale))
+        },
+        "the replayed timestamp accepted",
+    );
+}
+
+#[test]
+fn a_duplicate_processed_twice_is_found_at_ten_seeds() {
+    let reports = ten_seeds(Defects {
+        no_dedupe: true,
+        ..Defects::default()
+    });
+    each_finds(
+        &reports,
+        |f| rule(f, Rule::DuplicateDelivery),
+        "the duplicate acted on twice",
+    );
+}
+
+#[test]
+fn a_handler_that_crashes_on_a_malformed_response_is_found_at_ten_seeds() {
+    let reports = ten_seeds(Defects {
+        fetches: true,
+        unwraps_fetch: true,
+        ..Defects::default()
+    });
+    each_finds(
+        &reports,
+        |f| {
+            matches!(&f.outcome, badgateway::Outcome::Panic { message, .. } if message.contains("cannot read the order"))
+                && !f.scenario.steps.is_empty()
+                && !f.scenario.deliveries.is_empty()
+        },
+        "the crash on a malformed response",
+    );
+}
+
+/// A handler that answers 500 to what it cannot read, rather than 400.
+async fn answers_500_to_garbage(_api: String) -> Handler {
+    let url = serve(|delivery: Received| async move {
+        match stripe_check(
+            delivery.header("stripe-signature").unwrap_or(""),
+            &delivery.body,
+            false,
+        ) {
+            Some((true, true)) => {}
+            _ => return (400, "bad signature".to_owned()),
+        }
+        match serde_json::from_slice::<ShopEvent>(&delivery.body) {
+            Ok(_) => (200, "ok".to_owned()),
+            Err(e) => (500, e.to_string()),
+        }
+    })
+    .await;
+    Handler::at(url)
+}
+
+#[test]
+fn a_5xx_to_a_body_it_cannot_read_is_a_crash_loop_and_a_5xx_when_the_api_fails_is_not() {
+    let report = shop_campaign(1)
+        .run_handler(answers_500_to_garbage)
+        .unwrap();
+    let finding = report
+        .findings
+        .iter()
+        .find(|f| rule(f, Rule::CrashLoop))
+        .unwrap_or_else(|| panic!("{report}"));
+    let text = finding.outcome.to_string();
+    assert!(
+        text.contains("was answered 500, and again 500 when the provider redelivered it"),
+        "{text}"
+    );
+    // The correct handler answers 503 whenever the provider's API fails it: the
+    // redelivery is what it asks for, and no crash loop (see the clean runs above).
+    let redelivered = Scenario::new()
+        .deliver(Delivery::of("payment.succeeded"))
+        .then(badgateway::faults::empty_response());
+    let results = shop_campaign(1)
+        .run_handler_scenarios(vec![redelivered], |api| {
+            shop(
+                api,
+                Defects {
+                    fetches: true,
+                    ..Defects::default()
+                },
+            )
+        })
+        .unwrap();
+    let answers: Vec<String> = results[0]
+        .journal
+        .deliveries
+        .iter()
+        .map(|d| d.answer.to_string())
+        .collect();
+    assert_eq!(answers, ["503", "200"], "{:?}", results[0]);
+    assert_eq!(
+        results[0].outcome.class(),
+        Class::Ok,
+        "{:?}",
+        results[0].outcome
+    );
+}
+
+#[test]
+fn the_example_naive_handler_is_found_and_the_hardened_one_is_clean() {
+    let campaign = |suite: &str| {
+        Campaign::new(suite, paygate_baseline())
+            .webhooks(paygate_webhooks())
+            .cases(32)
+            .no_fixtures()
+    };
+    let report = campaign("webhooks.naive")
+        .run_handler(|api| async move {
+            let running = naive::start(api).await;
+            let fulfilled = running.fulfilled.clone();
+            Handler::at(running.url).counting(move || fulfilled.load(Ordering::SeqCst))
+        })
+        .unwrap();
+    let text = report.to_string();
+    assert!(report.findings.iter().any(|f| matches!(&f.outcome, badgateway::Outcome::Panic { message, .. } if message.contains("unexpected event type"))), "{text}");
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| rule(f, Rule::ForgedAccepted)),
+        "{text}"
+    );
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| rule(f, Rule::DuplicateDelivery)),
+        "{text}"
+    );
+    // The secret never reaches the report.
+    assert!(!text.contains(TEST_WEBHOOK_SECRET), "{text}");
+    let report = campaign("webhooks.hardened")
+        .run_handler(|api| async move {
+            let running = hardened::start(api).await;
+            let fulfilled = running.fulfilled.clone();
+            Handler::at(running.url).counting(move || fulfilled.load(Ordering::SeqCst))
+        })
+        .unwrap();
+    assert!(report.findings.is_empty(), "{report}");
+}
+
+/// Paygate's webhooks as the example declares them.
+fn paygate_webhooks() -> Webhooks {
+    Webhooks::from_file(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/webhooks/paygate.json"
+        ),
+        Signing::stripe(TEST_WEBHOOK_SECRET),
+    )
+    .expect("the bundled webhooks file loads")
+}
