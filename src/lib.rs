@@ -52,17 +52,19 @@
 //!    owes back.
 //! 3. **provider**: a [`Provider`] serves the scenario over loopback, writing every
 //!    byte itself, and journals the requests ([`Journal`]).
-//! 4. **generate**: [`strategies`], [`conformance`] and [`equivalent`] generate scenarios from the seed,
+//! 4. **webhook**: the provider delivers events to your webhook [`Handler`], signed
+//!    ([`Signing`]) or forged, and journals what each was answered.
+//! 5. **generate**: [`strategies`], [`conformance`] and [`equivalent`] generate scenarios from the seed,
 //!    shaped by what the probe saw and by the contract.
-//! 5. **runner**: a [`Case`] calls your code through one choke point and says what it
+//! 6. **runner**: a [`Case`] calls your code through one choke point and says what it
 //!    did ([`Outcome`]).
-//! 6. **oracle**: decides whether what it did is a bug (silent acceptance, false
+//! 7. **oracle**: decides whether what it did is a bug (silent acceptance, false
 //!    rejection, the behaviour [`Rules`], request violations, your [`Judged`] word).
-//! 7. **store**: keeps each bug as a [`Fixture`] in a [`Store`]; a [`Replay`] runs them
+//! 8. **store**: keeps each bug as a [`Fixture`] in a [`Store`]; a [`Replay`] runs them
 //!    again with insta snapshots.
-//! 8. **report**: the [`Report`] a person reads, and JUnit XML.
-//! 9. **campaign**: a [`Campaign`] holds the settings and runs the flow.
-//! 10. **fuzz**: [`fuzz::run`] drives a campaign's cases from libFuzzer's bytes.
+//! 9. **report**: the [`Report`] a person reads, and JUnit XML.
+//! 10. **campaign**: a [`Campaign`] holds the settings and runs the flow.
+//! 11. **fuzz**: [`fuzz::run`] drives a campaign's cases from libFuzzer's bytes.
 //!
 //! ## Concepts
 //!

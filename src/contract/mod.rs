@@ -4,8 +4,8 @@
 //! JSON Schema (`document` checks syntax and references, and rewrites 3.0
 //! schemas to JSON Schema 2020-12). It lists the [`Operation`]s with their request
 //! and response schemas, and validates an instance against any schema pointer,
-//! naming each clause broken as a [`Violation`]. Generation (stage 4) reads it to make
-//! conforming and clause-breaking bodies; the oracle (stage 6) reads it to judge what
+//! naming each clause broken as a [`Violation`]. Generation (stage 5) reads it to make
+//! conforming and clause-breaking bodies; the oracle (stage 7) reads it to judge what
 //! the client accepted and what it sent. It uses no other room.
 
 #[allow(clippy::module_inception)] // One concept per file, named by its noun.

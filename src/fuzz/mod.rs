@@ -1,4 +1,4 @@
-//! **Stage 10 — fuzzing: the campaign's cases, driven by libFuzzer.**
+//! **Stage 11 — fuzzing: the campaign's cases, driven by libFuzzer.**
 //!
 //! `cargo test` runs campaigns: a seeded, bounded search that gates CI. `cargo fuzz`
 //! is how a team spends a night looking for the bug nobody imagined. Both speak the

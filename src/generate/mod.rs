@@ -1,4 +1,4 @@
-//! **Stage 4 — generation: which scenarios to try, deterministically.**
+//! **Stage 5 — generation: which scenarios to try, deterministically.**
 //!
 //! The probe (one unmodified run of your code) tells what the baseline responses look
 //! like: a [`Catalog`] of their JSON paths, headers and sizes. The proptest

@@ -1,4 +1,4 @@
-//! **Stage 6 — the oracle: was what the code did a bug?**
+//! **Stage 7 — the oracle: was what the code did a bug?**
 //!
 //! The runner says what the code did; the oracle decides what it means, from the
 //! outcome and the request journal. A step that broke a clause must be rejected and a

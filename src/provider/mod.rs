@@ -1,4 +1,4 @@
-//! **Stage 3 — the provider: the only room that opens sockets.**
+//! **Stage 3 — the provider: the only room that listens on a socket.**
 //!
 //! A [`Provider`] is a loopback HTTP/1.1 server bound to `127.0.0.1`. For each request
 //! it reads (`request` parsing, with `httparse`) it takes the [`Baseline`]

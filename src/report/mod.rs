@@ -1,4 +1,4 @@
-//! **Stage 8 — the report: what a person reads.**
+//! **Stage 9 — the report: what a person reads.**
 //!
 //! A campaign's [`Report`] holds a tally of outcomes and one [`Finding`] per bug:
 //! the shrunk scenario, what the provider served (readable, malformed bytes marked),

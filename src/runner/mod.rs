@@ -1,4 +1,4 @@
-//! **Stage 5 — the runner: the only room that calls your code.**
+//! **Stage 6 — the runner: the only room that calls your code.**
 //!
 //! A [`Case`] starts a provider serving one scenario and calls your code with its
 //! base URL through one choke point (`call`): a thread and runtime of its own,
@@ -7,7 +7,7 @@
 //! cases at once so that waiting overlaps, in this process or, isolated, in worker
 //! processes whose death is a `Crash` (`isolation`). The behaviour [`Rules`] a case
 //! is held to live here too, as data: the provider needs two of their bounds. Nothing here judges: deciding that an `Ok`
-//! was a silent acceptance is the oracle's (stage 6), which also gives `Case` its
+//! was a silent acceptance is the oracle's (stage 7), which also gives `Case` its
 //! public, judged [`Case::run`].
 
 mod call;

@@ -1,4 +1,4 @@
-//! **Stage 7 — the store: findings kept as regression fixtures, and replayed.**
+//! **Stage 8 — the store: findings kept as regression fixtures, and replayed.**
 //!
 //! A finding becomes a [`Fixture`]: a readable, versioned JSON file holding the
 //! scenario, its signature, how it was found and how far it was shrunk

@@ -6,7 +6,8 @@
 //! ([`Signing`]: Stripe, GitHub, Standard Webhooks or an HMAC header you describe),
 //! forges them ([`Forgery`](crate::Forgery)), and sends a case's
 //! [`Delivery`](crate::Delivery)s to the [`Handler`] under test over loopback, writing
-//! every byte itself, while the same provider answers the handler's own calls. What
+//! every byte itself (the only room besides the provider that opens a socket, and only
+//! to loopback), while the same provider answers the handler's own calls. What
 //! each delivery was answered is journaled ([`Delivered`](crate::journal::Delivered))
 //! for the oracle. Events are declared in [`Webhooks`], in code, in a file or from a
 //! contract's `webhooks` and `callbacks`.

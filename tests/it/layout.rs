@@ -157,7 +157,7 @@ fn the_rooms_are_declared_in_the_order_of_the_flow() {
     assert_eq!(
         declared_rooms(&lib),
         [
-            "error", "scenario", "contract", "provider", "generate", "runner", "oracle", "store",
+            "error", "scenario", "contract", "provider", "webhook", "generate", "runner", "oracle", "store",
             "report", "campaign", "fuzz"
         ],
         "the README's Layout section and lib.rs's architecture paragraph list this order: change them together"
