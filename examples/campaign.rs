@@ -1,6 +1,8 @@
 //! The bundled example: campaigns against both Paygate clients of the example
 //! integration (`examples/payment-gateway`), judged by Paygate's contract
-//! (`fixtures/contracts/paygate.yaml`), with their findings printed.
+//! (`fixtures/contracts/paygate.yaml`), and against both of its webhook handlers
+//! (Paygate's events from `fixtures/webhooks/paygate.json`), with their findings
+//! printed.
 //!
 //! ```text
 //! cargo run --example campaign              # both clients
@@ -16,7 +18,8 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use badgateway::{Baseline, Campaign, Contract, Report};
+use badgateway::{Baseline, Campaign, Contract, Handler, Report, Signing, Webhooks};
+use payment_gateway::webhooks::{self, TEST_WEBHOOK_SECRET};
 use payment_gateway::{hardened, naive, TEST_SECRET_KEY};
 
 /// Leaves the hardened client's worst case (`Config::quick` with 250 ms attempts:
@@ -48,6 +51,26 @@ fn campaign(suite: &str) -> Result<Campaign, badgateway::Error> {
         .deadline(DEADLINE))
 }
 
+/// The fourth campaign: Paygate delivers its events (signed as Stripe signs them, or
+/// forged) to the webhook handler, which fetches the charge each names from the same
+/// hostile provider.
+fn webhook_campaign() -> Result<Campaign, badgateway::Error> {
+    let webhooks = Webhooks::from_file(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/webhooks/paygate.json"
+        ),
+        Signing::stripe(TEST_WEBHOOK_SECRET),
+    )?;
+    Ok(campaign("paygate.webhooks")?.webhooks(webhooks))
+}
+
+/// The handler as badgateway sees it: its URL and the orders it fulfilled.
+fn handler(running: webhooks::Running) -> Handler {
+    let count = running.clone();
+    Handler::at(running.url).counting(move || count.fulfilled())
+}
+
 fn naive_reports() -> Result<Vec<Report>, badgateway::Error> {
     let create = campaign("paygate.create_charge")?.run(|url| async move {
         naive::Client::new(&url, TEST_SECRET_KEY)
@@ -65,7 +88,9 @@ fn naive_reports() -> Result<Vec<Report>, badgateway::Error> {
             .settled_refund(REFUND)
             .await
     })?;
-    Ok(vec![create, list, settled])
+    let hooks = webhook_campaign()?
+        .run_handler(|api| async move { handler(webhooks::naive::start(api).await) })?;
+    Ok(vec![create, list, settled, hooks])
 }
 
 fn hardened_reports() -> Result<Vec<Report>, badgateway::Error> {
@@ -97,7 +122,9 @@ fn hardened_reports() -> Result<Vec<Report>, badgateway::Error> {
         .settled_refund(REFUND)
         .await
     })?;
-    Ok(vec![create, list, settled])
+    let hooks = webhook_campaign()?
+        .run_handler(|api| async move { handler(webhooks::hardened::start(api).await) })?;
+    Ok(vec![create, list, settled, hooks])
 }
 
 fn main() -> ExitCode {

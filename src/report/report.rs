@@ -264,7 +264,7 @@ pub(crate) fn served_requests(journal: &Journal) -> String {
             .map_or_else(String::new, |f| format!(", forged: {f}"));
         let _ = writeln!(
             out,
-            "  delivery {}{again}: {} {}{forged}; answered {}",
+            "  delivery {}{again}: {} {}{forged}; answer: {}",
             d.index + 1,
             d.event,
             d.id,

@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::provider::Secrets;
+use crate::scenario::Forgery;
 
 use super::rules::Rule;
 
@@ -272,6 +273,16 @@ impl Outcome {
                 )
             }
             Outcome::WrongValue { message, .. } => format!("wrong value: {message}"),
+            // Each forgery accepted is its own bug: a signature not required, a MAC
+            // not checked, a timestamp's age not checked are fixed in three places.
+            Outcome::Misbehaviour {
+                rule: Rule::ForgedAccepted,
+                what,
+                ..
+            } => match Forgery::ALL.iter().find(|f| what.contains(&f.to_string())) {
+                Some(forgery) => format!("{}: {forgery}", Rule::ForgedAccepted),
+                None => Rule::ForgedAccepted.to_string(),
+            },
             Outcome::Misbehaviour { rule, .. } => rule.to_string(),
             Outcome::Crash { kind, .. } => format!("crash: {kind}"),
             other => other.class().to_string(),

@@ -38,6 +38,43 @@ fn the_naive_client_still_has_every_kept_bug() {
     });
 }
 
+/// The example's webhook campaign, as `examples/campaign.rs` runs it.
+fn paygate_webhooks(deadline_secs: u64) -> Campaign {
+    paygate("paygate.webhooks", deadline_secs).webhooks(crate::webhooks::paygate_webhooks())
+}
+
+/// A running example handler, as badgateway sees it.
+fn handler(running: payment_gateway::webhooks::Running) -> badgateway::Handler {
+    let count = running.clone();
+    badgateway::Handler::at(running.url).counting(move || count.fulfilled())
+}
+
+#[test]
+fn the_naive_webhook_handler_still_has_every_kept_bug() {
+    paygate_webhooks(2).replay_handler("naive", |api| async move {
+        handler(payment_gateway::webhooks::naive::start(api).await)
+    });
+}
+
+#[test]
+fn the_hardened_webhook_handler_handles_every_kept_bug() {
+    let report = paygate_webhooks(6)
+        .replay_handler_report("hardened", |api| async move {
+            handler(payment_gateway::webhooks::hardened::start(api).await)
+        })
+        .unwrap();
+    assert!(report.passed(), "{report}");
+    assert!(
+        report.verdicts.len() >= 5,
+        "the example keeps a crash loop, a forged delivery and a duplicate at least: {report}"
+    );
+    assert_eq!(
+        report.count(ReplayStatus::Fixed),
+        report.verdicts.len(),
+        "{report}"
+    );
+}
+
 /// The refund the example waits to settle.
 const REFUND: &str = "re_3PqR9aKs3cR3tV4l";
 

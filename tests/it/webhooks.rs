@@ -448,7 +448,7 @@ fn the_example_naive_handler_is_found_and_the_hardened_one_is_clean() {
 }
 
 /// Paygate's webhooks as the example declares them.
-fn paygate_webhooks() -> Webhooks {
+pub(super) fn paygate_webhooks() -> Webhooks {
     Webhooks::from_file(
         concat!(
             env!("CARGO_MANIFEST_DIR"),
