@@ -134,3 +134,41 @@ async fn hardened_call(operation: Operation, url: &str) -> Result<String, String
         operation
     )
 }
+
+/// The fuzz deadline of the webhook targets: a delivery waits up to
+/// [`WEBHOOK_TIMEOUT`], and the hardened handler's call to Paygate fits inside it.
+pub const WEBHOOK_DEADLINE: Duration = Duration::from_millis(500);
+
+/// How long a fuzzed delivery waits for the handler's answer.
+pub const WEBHOOK_TIMEOUT: Duration = Duration::from_millis(400);
+
+/// The webhook campaign the handlers are fuzzed as: Paygate's events (compiled in),
+/// signed as Stripe signs them, the handler's calls served from Paygate's baseline.
+pub fn webhook_campaign() -> Campaign {
+    let webhooks = badgateway::Webhooks::from_json(
+        include_str!("../../fixtures/webhooks/paygate.json"),
+        "fixtures/webhooks/paygate.json",
+        badgateway::Signing::stripe(payment_gateway::webhooks::TEST_WEBHOOK_SECRET),
+    )
+    .expect("the bundled webhooks load")
+    .timeout(WEBHOOK_TIMEOUT);
+    let baseline = Baseline::from_json(
+        include_str!("../../fixtures/baselines/paygate.json"),
+        "fixtures/baselines/paygate.json",
+    )
+    .expect("the bundled baseline loads");
+    Campaign::new("paygate.webhooks", baseline)
+        .webhooks(webhooks)
+        .deadline(WEBHOOK_DEADLINE)
+        .fixtures_dir(payment_gateway::REGRESSIONS_DIR)
+}
+
+/// Starts the example's webhook handler written by `client`'s author.
+pub async fn handler(client: Client, api: String) -> badgateway::Handler {
+    let running = match client {
+        Client::Naive => payment_gateway::webhooks::naive::start(api).await,
+        Client::Hardened => payment_gateway::webhooks::hardened::start(api).await,
+    };
+    let count = running.clone();
+    badgateway::Handler::at(running.url).counting(move || count.fulfilled())
+}

@@ -83,7 +83,7 @@ pub struct Campaign {
     pub(super) isolated: bool,
     pub(super) memory_cap: u64,
     /// The webhooks a webhook campaign delivers.
-    pub(super) webhooks: Option<Arc<Webhooks>>,
+    pub(crate) webhooks: Option<Arc<Webhooks>>,
 }
 
 impl Campaign {

@@ -138,7 +138,7 @@ impl Campaign {
     /// The code a webhook case runs: start the handler, deliver the case's
     /// deliveries to it, return the answers.
     #[allow(clippy::type_complexity)]
-    fn handler_code<S, Fut, H>(
+    pub(crate) fn handler_code<S, Fut, H>(
         &self,
         start: S,
     ) -> Result<

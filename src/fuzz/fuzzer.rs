@@ -114,6 +114,44 @@ where
     }
 }
 
+/// As [`run`], for a webhook campaign ([`Campaign::webhooks`]): libFuzzer's `data`
+/// decodes to the case's deliveries too, and `start` starts the handler for each
+/// execution as [`Campaign::check_handler`]'s does.
+///
+/// # Panics
+/// As [`run`], and when the campaign has no webhooks.
+pub fn run_handler<S, Fut, H>(data: &[u8], campaign: &Campaign, start: S)
+where
+    S: Fn(String) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = H> + 'static,
+    H: Into<crate::webhook::Handler>,
+{
+    match campaign.handler_code(start) {
+        Ok(code) => run(data, campaign, code),
+        Err(error) => panic!(
+            "badgateway: cannot fuzz campaign `{}`: {error}",
+            campaign.suite
+        ),
+    }
+}
+
+/// As [`decode`], for a webhook campaign's target ([`run_handler`]).
+///
+/// # Errors
+/// As [`Campaign::run_handler`] for the probe.
+pub fn decode_handler<S, Fut, H>(
+    data: &[u8],
+    campaign: &Campaign,
+    start: S,
+) -> Result<Scenario, Error>
+where
+    S: Fn(String) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = H> + 'static,
+    H: Into<crate::webhook::Handler>,
+{
+    decode(data, campaign, campaign.handler_code(start)?)
+}
+
 /// What a scenario did, run once and, when that was a finding, once more.
 enum Confirmed {
     /// No finding.
@@ -201,6 +239,9 @@ impl Prepared {
         let mut vocabulary = Vocabulary::new(catalog, campaign.max_steps, slow_budget_ms);
         if let Some(contract) = &campaign.contract {
             vocabulary = vocabulary.under_contract(contract.clone(), plans(contract, &probe)?);
+        }
+        if let Some(webhooks) = &campaign.webhooks {
+            vocabulary = vocabulary.delivering(webhooks);
         }
         Ok(Prepared {
             runtime,

@@ -38,5 +38,5 @@
 mod fuzzer;
 mod promote;
 
-pub use fuzzer::{decode, run};
+pub use fuzzer::{decode, decode_handler, run, run_handler};
 pub use promote::{Promoted, PROMOTE_OUT_VAR, PROMOTE_SUITE_VAR};

@@ -76,7 +76,7 @@ pub fn coverage(webhooks: &Webhooks) -> Vec<Scenario> {
 
 /// Every single hostile delivery: the changes to each event, then the forgeries of
 /// the first (and an unsigned delivery of every other).
-fn variants(webhooks: &Webhooks) -> Vec<Delivery> {
+pub(crate) fn variants(webhooks: &Webhooks) -> Vec<Delivery> {
     let mut out = Vec::new();
     for event in webhooks.events() {
         for mutations in changes(webhooks, event) {

@@ -18,8 +18,10 @@ use serde_json::Value;
 
 use crate::contract::{generalized, Contract};
 use crate::scenario::{
-    ChunkFault, Expectation, Framing, JsonChange, Mutation, Repeat, Scenario, Step, Transport,
+    ChunkFault, Delivery, Expectation, Framing, JsonChange, Mutation, Repeat, Scenario, Step,
+    Transport,
 };
+use crate::webhook::Webhooks;
 
 use super::catalog::{Catalog, Shape};
 use super::coverage::{ABSURD_LENGTHS, INTEGER_LIMITS};
@@ -50,6 +52,8 @@ pub(crate) struct Vocabulary {
     slow_budget_ms: u64,
     contract: Option<Arc<Contract>>,
     plans: Vec<Option<Planned>>,
+    /// A webhook campaign's deliveries: the plain events, then every hostile one.
+    deliveries: Option<(Vec<Delivery>, Vec<Delivery>)>,
 }
 
 /// A request's plan, with what decoding needs of it made once.
@@ -71,7 +75,15 @@ impl Vocabulary {
             slow_budget_ms: slow_budget_ms.clamp(1, SLOW_BUDGET_MS),
             contract: None,
             plans: Vec::new(),
+            deliveries: None,
         }
+    }
+
+    /// Deliveries of these webhooks too, after the steps.
+    pub(crate) fn delivering(mut self, webhooks: &Webhooks) -> Self {
+        let plain = super::deliveries::probe(webhooks).deliveries;
+        self.deliveries = Some((plain, super::deliveries::variants(webhooks)));
+        self
     }
 
     /// Steps judged by this contract's plans, one per request of the probe.
@@ -122,10 +134,12 @@ impl Vocabulary {
                 }
             }
         }
-        Ok(Scenario {
-            steps,
-            ..Scenario::default()
-        })
+        // Decoded after the steps, so a call campaign's inputs decode as before.
+        let deliveries = match &self.deliveries {
+            Some((plain, hostile)) => deliveries(u, plain, hostile)?,
+            None => Vec::new(),
+        };
+        Ok(Scenario { steps, deliveries })
     }
 
     fn plan(&self, i: usize) -> Option<&Planned> {
@@ -265,6 +279,36 @@ fn hostile_step(u: &mut Unstructured<'_>, shape: &Shape, slow_budget_ms: u64) ->
 
 /// True one time in `n`, and false when the bytes have run out (`Unstructured::ratio`
 /// is true then).
+/// A case's deliveries: every event plain (what the empty input decodes to), or one
+/// to three, each a plain event or a hostile delivery, a later one now and then
+/// repeating an earlier one, at once or after it.
+fn deliveries(
+    u: &mut Unstructured<'_>,
+    plain: &[Delivery],
+    hostile: &[Delivery],
+) -> Result<Vec<Delivery>> {
+    if !bool::arbitrary(u)? {
+        return Ok(plain.to_vec());
+    }
+    let n = u.int_in_range(1..=3)?;
+    let mut out: Vec<Delivery> = Vec::with_capacity(n);
+    for i in 0..n {
+        if i > 0 && one_in(u, 4)? {
+            let again = u.int_in_range(1..=i)?;
+            let mut repeat = Delivery::of(&out[again - 1].event).again(again);
+            repeat.at_once = again == i && bool::arbitrary(u)?;
+            out.push(repeat);
+            continue;
+        }
+        let pool = if bool::arbitrary(u)? { hostile } else { plain };
+        match pool.get(u.choose_index(pool.len().max(1))?) {
+            Some(delivery) => out.push(delivery.clone()),
+            None => out.push(plain[0].clone()),
+        }
+    }
+    Ok(out)
+}
+
 fn one_in(u: &mut Unstructured<'_>, n: usize) -> Result<bool> {
     Ok(u.choose_index(n)? == n - 1)
 }

@@ -117,12 +117,29 @@ impl Webhooks {
                 format!("cannot read the webhooks file {}: {e}", path.display()),
             )
         })?;
-        let file: File = serde_json::from_str(&text).map_err(|e| {
+        Self::from_json(&text, &path.display().to_string(), signing)
+    }
+
+    /// As [`Webhooks::from_file`], from the file's text (`source` names it in errors):
+    /// for events compiled in.
+    ///
+    /// ```
+    /// let webhooks = badgateway::Webhooks::from_json(
+    ///     r#"{"events": [{"type": "payment.succeeded", "body": {"id": "evt_1"}}]}"#,
+    ///     "events.json",
+    ///     badgateway::Signing::github("secret"),
+    /// ).unwrap();
+    /// assert_eq!(webhooks.events()[0].kind, "payment.succeeded");
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidFile`] naming `source`, the line and column and the fix.
+    pub fn from_json(text: &str, source: &str, signing: Signing) -> Result<Self, Error> {
+        let file: File = serde_json::from_str(text).map_err(|e| {
             Error::new(
                 ErrorKind::InvalidFile,
                 format!(
-                    "{}:{}:{}: {e}: a webhooks file is {{\"events\": [{{\"type\": \"payment.succeeded\", \"body\": {{...}}}}], \"type_at\": \"type\", \"id_at\": \"id\"}}",
-                    path.display(),
+                    "{source}:{}:{}: {e}: a webhooks file is {{\"events\": [{{\"type\": \"payment.succeeded\", \"body\": {{...}}}}], \"type_at\": \"type\", \"id_at\": \"id\"}}",
                     e.line(),
                     e.column()
                 ),

@@ -325,3 +325,90 @@ fn an_artifact_that_aborts_the_process_is_promoted_to_a_crash_fixture() {
     let (_, fixture) = kept[0].as_ref().unwrap();
     assert_eq!(fixture.signature, "crash: signal 6 (SIGABRT)");
 }
+
+/// The message a `fuzz::run_handler` that found something panicked with, if it did.
+fn webhook_crash(data: &[u8], client: Client, campaign: &badgateway::Campaign) -> Option<String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        badgateway::fuzz::run_handler(data, campaign, move |api| paygate::handler(client, api));
+    }))
+    .err()
+    .map(|panic| {
+        panic
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_else(|| "a panic without a message".into())
+    })
+}
+
+#[test]
+fn the_webhook_targets_decode_deliveries_and_find_the_naive_handlers_bugs() {
+    let campaign = paygate::webhook_campaign().in_process();
+    let decode = |data: &[u8]| {
+        badgateway::fuzz::decode_handler(data, &campaign, |api| {
+            paygate::handler(Client::Hardened, api)
+        })
+        .unwrap()
+    };
+    // The empty input delivers every event, plain, and makes no change to the calls.
+    let plain = decode(&[]);
+    let events: Vec<&str> = plain.deliveries.iter().map(|d| d.event.as_str()).collect();
+    assert_eq!(events, ["charge.succeeded", "charge.refunded"]);
+    assert!(plain
+        .deliveries
+        .iter()
+        .all(|d| d.forged.is_none() && d.mutations.is_empty()));
+    // Inputs reach forgeries, changed bodies and repeats, as libFuzzer would.
+    let inputs: Vec<Vec<u8>> = (1..400u64)
+        .map(|i| {
+            let mut state = i;
+            (0..32)
+                .map(|_| {
+                    state = state
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    (state >> 56) as u8
+                })
+                .collect()
+        })
+        .collect();
+    let decoded: Vec<badgateway::Scenario> = inputs.iter().map(|bytes| decode(bytes)).collect();
+    assert!(decoded
+        .iter()
+        .any(|s| s.deliveries.iter().any(|d| d.forged.is_some())));
+    assert!(decoded
+        .iter()
+        .any(|s| s.deliveries.iter().any(|d| !d.mutations.is_empty())));
+    // The plain events are no finding for either handler; a forged delivery the naive
+    // handler accepts is a crash with its report, and the hardened one refuses it.
+    assert_eq!(webhook_crash(&[], Client::Naive, &campaign), None);
+    assert_eq!(webhook_crash(&[], Client::Hardened, &campaign), None);
+    // Zeros leave the calls alone; the bytes after them pick the deliveries.
+    let forged = (0..8)
+        .flat_map(|zeros| {
+            (0..=255u8).flat_map(move |pick| {
+                [1u8, 0xff].into_iter().map(move |pool| {
+                    let mut bytes = vec![0u8; zeros];
+                    bytes.extend_from_slice(&[1, 0, pool, pick, 0, 0, 0]);
+                    bytes
+                })
+            })
+        })
+        .find(|bytes| {
+            let s = decode(bytes);
+            s.deliveries.len() == 1
+                && s.deliveries[0].forged == Some(badgateway::Forgery::Unsigned)
+                && s.steps.iter().all(badgateway::Step::is_baseline)
+        })
+        .expect("some bytes decode to an unsigned delivery and nothing else hostile");
+    let report = webhook_crash(&forged, Client::Naive, &campaign)
+        .expect("the naive handler takes an unsigned delivery");
+    assert!(
+        report.starts_with("badgateway: fuzz finding in campaign `paygate.webhooks`: accepted a forged delivery: no signature"),
+        "{report}"
+    );
+    assert!(
+        !report.contains(payment_gateway::webhooks::TEST_WEBHOOK_SECRET),
+        "{report}"
+    );
+    assert_eq!(webhook_crash(&forged, Client::Hardened, &campaign), None);
+}

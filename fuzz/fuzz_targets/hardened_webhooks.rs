@@ -1,0 +1,23 @@
+//! The example's hardened webhook handler under libFuzzer: the bytes decode to the
+//! deliveries Paygate makes (signed or forged, changed, repeated) and to what Paygate's
+//! API answers the handler's own calls (see `src/paygate.rs`).
+//!
+//! ```text
+//! mkdir -p fuzz/corpus/hardened_webhooks
+//! cargo fuzz run --sanitizer none hardened_webhooks fuzz/corpus/hardened_webhooks   # stable
+//! ```
+
+#![no_main]
+
+use std::sync::LazyLock;
+
+use badgateway::Campaign;
+use badgateway_fuzz::paygate::{self, Client};
+
+static CAMPAIGN: LazyLock<Campaign> = LazyLock::new(paygate::webhook_campaign);
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    badgateway::fuzz::run_handler(data, &CAMPAIGN, |api| {
+        paygate::handler(Client::Hardened, api)
+    });
+});
