@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use crate::error::Error;
-use crate::report::Report;
+use crate::report::{Finding, Report};
 use crate::runner::CaseResult;
 use crate::scenario::Scenario;
 use crate::store::ReplayReport;
@@ -98,6 +98,25 @@ impl Campaign {
     {
         let code = self.handler_code(start)?;
         self.run_scenarios(scenarios, code)
+    }
+
+    /// Runs one scenario against your handler and, when it is a finding, shrinks it
+    /// across its deliveries and steps (see [`Campaign::minimize`]).
+    ///
+    /// # Errors
+    /// As [`Campaign::minimize`], and without webhooks.
+    pub fn minimize_handler<S, Fut, H>(
+        self,
+        scenario: Scenario,
+        start: S,
+    ) -> Result<Option<Finding>, Error>
+    where
+        S: Fn(String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = H> + 'static,
+        H: Into<Handler>,
+    {
+        let code = self.handler_code(start)?;
+        self.minimize(scenario, code)
     }
 
     /// Replays this campaign's fixtures against your handler (see

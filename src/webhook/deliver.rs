@@ -186,6 +186,11 @@ async fn delivered(
     let sends = batch.iter().map(|built| {
         let forged = built.forged.filter(|f| webhooks.signing.forges(*f));
         let signed = webhooks.signing.built(&built.id, now, &built.body, forged);
+        // A handler may echo what it got (a panic message, a log line): the MACs
+        // sent are secrets of the case, scrubbed from all it keeps.
+        for mac in signed.iter().flat_map(|(_, value)| macs(value)) {
+            serving.add_secret(mac);
+        }
         let body = match forged {
             Some(Forgery::TamperedBody) => tampered(&built.body),
             _ => built.body.clone(),
@@ -219,6 +224,22 @@ async fn delivered(
             requests: (from, to),
         })
         .collect()
+}
+
+/// The MACs in a signature header's value: each part (between commas and spaces)
+/// without its version label (`v1=`, `sha256=`), 16 characters or more.
+fn macs(value: &str) -> impl Iterator<Item = &str> {
+    value.split([',', ' ']).filter_map(|part| {
+        let mac = match part.split_once('=') {
+            Some((label, rest))
+                if label.len() <= 8 && label.bytes().all(|b| b.is_ascii_alphanumeric()) =>
+            {
+                rest
+            }
+            _ => part,
+        };
+        (mac.len() >= 16).then_some(mac)
+    })
 }
 
 /// Runs the futures at once on this task, in order of their results.

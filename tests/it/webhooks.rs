@@ -679,3 +679,376 @@ fn a_webhooks_file_that_is_not_one_names_the_file_the_position_and_the_fix() {
     assert!(text.contains("a webhooks file is"), "{text}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Every file under `dir`, read.
+fn all_files(dir: &std::path::Path) -> String {
+    let mut out = String::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.push_str(&all_files(&path));
+        } else {
+            out.push_str(&std::fs::read_to_string(&path).unwrap_or_default());
+        }
+    }
+    out
+}
+
+#[test]
+fn the_signing_secret_and_signatures_reach_no_fixture_snapshot_report_or_junit_file() {
+    let dir = crate::support::fresh_dir("webhook-secrets");
+    let (fixtures, junit) = (dir.join("fixtures"), dir.join("junit"));
+    // A handler that echoes what it got (the signature header included) in its
+    // panic message, as a careless one logs a request.
+    let report = Campaign::new("webhooks.secrets", shop_baseline())
+        .webhooks(shop_webhooks())
+        .cases(8)
+        .fixtures_dir(&fixtures)
+        .junit_dir(&junit)
+        .run_handler(|_| async move {
+            let url = serve(|delivery: Received| async move {
+                match delivery.header("stripe-signature") {
+                    Some(h)
+                        if h.contains("v1=") && !delivery.body.starts_with(b"{\"badgateway") =>
+                    {
+                        if String::from_utf8_lossy(&delivery.body).contains("unknown_event") {
+                            panic!("cannot handle {:?} with secret {SECRET}", delivery.headers);
+                        }
+                        (200, "ok".to_owned())
+                    }
+                    _ => (400, "no".to_owned()),
+                }
+            })
+            .await;
+            Handler::at(url)
+        })
+        .unwrap();
+    assert!(!report.findings.is_empty(), "{report}");
+    let written = format!("{report}\n{}\n{}", all_files(&fixtures), all_files(&junit));
+    assert!(
+        written.contains("cannot handle"),
+        "the panic is reported: {written}"
+    );
+    assert!(!written.contains(SECRET), "{written}");
+    // The handler echoed its signature header: the MAC in it is redacted.
+    assert!(written.contains("v1=[redacted:"), "{written}");
+    assert!(
+        written
+            .match_indices("v1=")
+            .all(|(at, _)| written[at + 3..].starts_with("[redacted:")),
+        "no signature is written: {written}"
+    );
+    assert!(format!("{:?}", Signing::stripe(SECRET)).contains("secret redacted"));
+    assert!(!format!("{:?}", shop_webhooks()).contains(SECRET));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A handler verifying GitHub's or Standard Webhooks' signature, strictly or
+/// sloppily (any version label taken, the MAC compared alone).
+async fn verifying(scheme: &'static str, secret: &'static str, sloppy: bool) -> Handler {
+    let url = serve(move |delivery: Received| async move {
+        let mac = |key: &[u8], content: &[u8]| {
+            let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();
+            mac.update(content);
+            mac.finalize().into_bytes().to_vec()
+        };
+        let valid = match scheme {
+            "github" => {
+                let expected = hex(&mac(secret.as_bytes(), &delivery.body));
+                delivery
+                    .header("x-hub-signature-256")
+                    .is_some_and(|h| match sloppy {
+                        true => h.split_once('=').is_some_and(|(_, m)| m == expected),
+                        false => h == format!("sha256={expected}"),
+                    })
+            }
+            _ => {
+                use base64::Engine;
+                let b64 = base64::engine::general_purpose::STANDARD;
+                let key = b64.decode(secret.trim_start_matches("whsec_")).unwrap();
+                let (Some(id), Some(t), Some(sigs)) = (
+                    delivery.header("webhook-id"),
+                    delivery.header("webhook-timestamp"),
+                    delivery.header("webhook-signature"),
+                ) else {
+                    return (400, "unsigned".to_owned());
+                };
+                let Ok(t) = t.parse::<u64>() else {
+                    return (400, "bad timestamp".to_owned());
+                };
+                let now = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs();
+                let mut content = format!("{id}.{t}.").into_bytes();
+                content.extend_from_slice(&delivery.body);
+                let expected = b64.encode(mac(&key, &content));
+                now.abs_diff(t) <= 300
+                    && sigs.split(' ').any(|s| match (s.split_once(','), sloppy) {
+                        (Some((_, m)), true) => m == expected,
+                        (Some(("v1", m)), false) => m == expected,
+                        _ => false,
+                    })
+            }
+        };
+        match valid {
+            true => (200, "ok".to_owned()),
+            false => (401, "bad signature".to_owned()),
+        }
+    })
+    .await;
+    Handler::at(url)
+}
+
+#[test]
+fn github_and_standard_webhooks_deliveries_pass_a_strict_verifier_and_catch_a_sloppy_one() {
+    const STANDARD: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let event = || {
+        Event::new(
+            "push",
+            serde_json::json!({"id": "evt_1", "type": "push", "ref": "refs/heads/main"}),
+        )
+    };
+    for (scheme, signing, secret) in [
+        (
+            "github",
+            Signing::github("It's a Secret to Everybody"),
+            "It's a Secret to Everybody",
+        ),
+        ("standard", Signing::standard(STANDARD), STANDARD),
+    ] {
+        let campaign = || {
+            Campaign::new("webhooks.schemes", Baseline::new())
+                .webhooks(Webhooks::new(signing.clone()).event(event()))
+                .cases(16)
+                .no_fixtures()
+                .in_process()
+        };
+        let strict = campaign()
+            .run_handler(move |_| verifying(scheme, secret, false))
+            .unwrap();
+        assert!(strict.findings.is_empty(), "{scheme}: {strict}");
+        let sloppy = campaign()
+            .run_handler(move |_| verifying(scheme, secret, true))
+            .unwrap();
+        let signatures: Vec<String> = sloppy
+            .findings
+            .iter()
+            .map(|f| f.signature.clone())
+            .collect();
+        assert_eq!(
+            signatures,
+            ["accepted a forged delivery: the valid MAC under a scheme version the provider never used"],
+            "{scheme}: {sloppy}"
+        );
+    }
+}
+
+/// A handler that checks an event id was seen, then acts, then marks it: two
+/// deliveries of one event at once both act.
+async fn racy_dedupe(_api: String) -> Handler {
+    let fulfilled = Arc::new(AtomicU64::new(0));
+    let seen: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let count = fulfilled.clone();
+    let url = serve(move |delivery: Received| {
+        let (seen, count) = (seen.clone(), count.clone());
+        async move {
+            match stripe_check(
+                delivery.header("stripe-signature").unwrap_or(""),
+                &delivery.body,
+                false,
+            ) {
+                Some((true, true)) => {}
+                _ => return (400, "bad signature".to_owned()),
+            }
+            let Ok(event) = serde_json::from_slice::<ShopEvent>(&delivery.body) else {
+                return (400, "not an event".to_owned());
+            };
+            if seen.lock().unwrap().contains(&event.id) {
+                return (200, "already handled".to_owned());
+            }
+            // The order is fulfilled (a call elsewhere), then the id is marked.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            if event.kind == "payment.succeeded" {
+                count.fetch_add(1, Ordering::SeqCst);
+            }
+            seen.lock().unwrap().insert(event.id);
+            (200, "ok".to_owned())
+        }
+    })
+    .await;
+    Handler::at(url).counting(move || fulfilled.load(Ordering::SeqCst))
+}
+
+#[test]
+fn a_check_then_act_dedupe_is_found_by_two_deliveries_at_once() {
+    let report = shop_campaign(1).run_handler(racy_dedupe).unwrap();
+    let finding = report
+        .findings
+        .iter()
+        .find(|f| rule(f, Rule::DuplicateDelivery))
+        .unwrap_or_else(|| panic!("{report}"));
+    assert!(
+        finding.scenario.deliveries.iter().any(|d| d.at_once),
+        "{report}"
+    );
+    assert!(finding.outcome.to_string().contains("at once"), "{report}");
+    assert_eq!(report.findings.len(), 1, "{report}");
+}
+
+#[test]
+fn a_handler_that_aborts_the_process_is_a_crash_and_a_crash_loop_in_an_isolated_campaign() {
+    let report = Campaign::new("webhooks.abort", shop_baseline())
+        .webhooks(shop_webhooks())
+        .cases(8)
+        .no_fixtures()
+        .run_handler(|api| async move {
+            let handler = shop(api, Defects::default()).await;
+            let url = serve(move |delivery: Received| async move {
+                if String::from_utf8_lossy(&delivery.body)
+                    .contains(badgateway::deliveries::UNKNOWN_EVENT_TYPE)
+                {
+                    std::process::abort();
+                }
+                (200, "ok".to_owned())
+            })
+            .await;
+            let _ = handler;
+            Handler::at(url)
+        })
+        .unwrap();
+    let finding = report
+        .findings
+        .iter()
+        .find(|f| f.outcome.class() == Class::Crash)
+        .unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(finding.signature, "crash: signal 6 (SIGABRT)");
+    let text = report.to_string();
+    assert!(
+        text.contains("crash loop: the provider will redeliver this, at one of its deliveries"),
+        "{text}"
+    );
+    assert_eq!(
+        finding.scenario.deliveries.len(),
+        1,
+        "shrunk to the one delivery: {text}"
+    );
+}
+
+const SPEC: &str = r##"{"openapi": "3.1.0", "info": {"title": "invoices", "version": "1"}, "paths": {
+  "/v1/subscriptions": {"post": {"operationId": "subscribe", "responses": {"201": {"description": "ok"}},
+    "callbacks": {"renewed": {"{$request.body#/callback}": {"post": {"requestBody": {"content": {"application/json": {
+      "schema": {"type": "object", "required": ["id", "type", "period"], "properties": {
+        "id": {"type": "string"}, "type": {"const": "subscription.renewed"}, "period": {"type": "integer", "minimum": 1}}}}}},
+      "responses": {"200": {"description": "ok"}}}}}}}}},
+  "webhooks": {"invoicePaid": {"post": {"requestBody": {"$ref": "#/components/requestBodies/InvoicePaid"},
+    "responses": {"200": {"description": "ok"}}}}},
+  "components": {"requestBodies": {"InvoicePaid": {"content": {"application/json": {
+    "schema": {"$ref": "#/components/schemas/InvoicePaid"},
+    "example": {"id": "evt_9", "type": "invoice.paid", "amount": 1200, "currency": "eur"}}}}},
+    "schemas": {"InvoicePaid": {"type": "object", "required": ["id", "type", "amount", "currency"], "properties": {
+      "id": {"type": "string"}, "type": {"const": "invoice.paid"},
+      "amount": {"type": "integer", "minimum": 1}, "currency": {"type": "string", "enum": ["eur", "usd"]}}}}}}"##;
+
+/// A handler that reads the invoice's amount as an integer and answers 500 when it
+/// cannot (or 400, when `careful`).
+async fn invoices(careful: bool) -> Handler {
+    let url = serve(move |delivery: Received| async move {
+        let mut mac = Hmac::<Sha256>::new_from_slice(b"s3cr3t-value-for-tests").unwrap();
+        mac.update(&delivery.body);
+        if delivery.header("x-signature") != Some(hex(&mac.finalize().into_bytes()).as_str()) {
+            return (401, "bad signature".to_owned());
+        }
+        let Ok(event) = serde_json::from_slice::<serde_json::Value>(&delivery.body) else {
+            return (400, "not JSON".to_owned());
+        };
+        if event["type"] != "invoice.paid" {
+            return (200, "ignored".to_owned());
+        }
+        match (event["amount"].as_i64(), careful) {
+            (Some(amount), _) if amount >= 1 => (200, "ok".to_owned()),
+            (_, true) => (400, "no amount".to_owned()),
+            (_, false) => (500, "no amount".to_owned()),
+        }
+    })
+    .await;
+    Handler::at(url)
+}
+
+#[test]
+fn events_come_from_a_contracts_webhooks_and_callbacks_and_its_clauses_break_them() {
+    let contract = badgateway::Contract::from_str(SPEC, "invoices.json").unwrap();
+    let webhooks = Webhooks::from_contract(
+        &contract,
+        Signing::hmac("X-Signature", "s3cr3t-value-for-tests"),
+    )
+    .unwrap();
+    let kinds: Vec<&str> = webhooks.events().iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["invoice.paid", "subscription.renewed"]);
+    // The webhook's example; the callback's body generated from its schema.
+    assert_eq!(webhooks.events()[0].body["amount"], 1200);
+    assert!(contract.validate(
+        "/paths/~1v1~1subscriptions/post/callbacks/renewed/{$request.body#~1callback}/post/requestBody/content/application~1json/schema",
+        &webhooks.events()[1].body
+    ).is_ok(), "{:?}", webhooks.events()[1].body);
+    let campaign = || {
+        Campaign::new("webhooks.invoices", Baseline::new())
+            .webhooks(webhooks.clone())
+            .cases(16)
+            .no_fixtures()
+            .in_process()
+    };
+    let report = campaign().run_handler(|_| invoices(false)).unwrap();
+    let finding = report
+        .findings
+        .iter()
+        .find(|f| rule(f, Rule::CrashLoop))
+        .unwrap_or_else(|| panic!("{report}"));
+    let change = serde_json::to_string(&finding.scenario.deliveries[0].mutations).unwrap();
+    assert!(change.contains("amount"), "{change}");
+    let clean = campaign().run_handler(|_| invoices(true)).unwrap();
+    assert!(clean.findings.is_empty(), "{clean}");
+    let none = badgateway::Contract::from_str(
+        r#"{"openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "paths": {}}"#,
+        "empty.json",
+    )
+    .unwrap();
+    let error = Webhooks::from_contract(&none, Signing::github("s")).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("empty.json documents no webhook"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_case_of_deliveries_and_responses_shrinks_across_both() {
+    // The handler crashes on a malformed order; the case also holds deliveries and
+    // changes that play no part. Shrinking keeps the one delivery that fetches and
+    // the one broken response.
+    let scenario = Scenario::new()
+        .deliver(Delivery::of("payment.refunded"))
+        .deliver(Delivery::of("payment.succeeded").forged(Forgery::WrongSecret))
+        .deliver(Delivery::of("payment.succeeded"))
+        .then(badgateway::faults::truncate_body_at(10));
+    let finding = shop_campaign(1)
+        .minimize_handler(scenario, |api| {
+            shop(
+                api,
+                Defects {
+                    fetches: true,
+                    unwraps_fetch: true,
+                    ..Defects::default()
+                },
+            )
+        })
+        .unwrap()
+        .expect("the truncated order panics the handler");
+    assert_eq!(
+        finding.scenario,
+        Scenario::new()
+            .deliver(Delivery::of("payment.succeeded"))
+            .then(badgateway::faults::truncate_body_at(0))
+    );
+}
