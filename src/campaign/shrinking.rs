@@ -63,6 +63,8 @@ where
             to_steps: current.scenario.steps.len(),
             to_complexity: current.scenario.complexity(),
             rounds,
+            from_deliveries: original.deliveries.len(),
+            to_deliveries: current.scenario.deliveries.len(),
             runs: tried,
         },
         original,

@@ -183,9 +183,9 @@ fn write_finding(
     writeln!(
         f,
         "\nwhat the provider sent (shrunk from {} / {} to {} / {} in {}, {}):",
-        plural(s.from_steps, "step"),
+        s.from_size(),
         plural(s.from_complexity, "change"),
-        plural(s.to_steps, "step"),
+        s.to_size(),
         plural(s.to_complexity, "change"),
         plural(s.rounds, "round"),
         plural(s.runs, "run"),

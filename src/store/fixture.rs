@@ -24,6 +24,37 @@ pub struct ShrinkFigures {
     pub rounds: usize,
     /// Cases run while shrinking.
     pub runs: usize,
+    /// Webhook deliveries before shrinking.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub from_deliveries: usize,
+    /// Webhook deliveries after.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub to_deliveries: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+impl ShrinkFigures {
+    /// What the scenario held before shrinking: `2 steps`, or `3 deliveries and 1 step`.
+    pub fn from_size(&self) -> String {
+        size(self.from_deliveries, self.from_steps)
+    }
+
+    /// What the scenario holds after shrinking.
+    pub fn to_size(&self) -> String {
+        size(self.to_deliveries, self.to_steps)
+    }
+}
+
+/// `2 steps`, or `3 deliveries and 1 step` when there are deliveries.
+fn size(deliveries: usize, steps: usize) -> String {
+    match deliveries {
+        0 => counted(steps, "step"),
+        1 => format!("1 delivery and {}", counted(steps, "step")),
+        n => format!("{n} deliveries and {}", counted(steps, "step")),
+    }
 }
 
 /// The fixture format this version of badgateway writes and reads.
@@ -273,9 +304,9 @@ impl Fixture {
                 let _ = writeln!(
                     out,
                     "\nwhat the provider sends (shrunk from {} / {} to {} / {} in {}, {}):",
-                    counted(s.from_steps, "step"),
+                    s.from_size(),
                     counted(s.from_complexity, "change"),
-                    counted(s.to_steps, "step"),
+                    s.to_size(),
                     counted(s.to_complexity, "change"),
                     counted(s.rounds, "round"),
                     counted(s.runs, "run"),
@@ -286,6 +317,7 @@ impl Fixture {
             }
         }
         for (i, delivery) in self.scenario.deliveries.iter().enumerate() {
+            // Signed anew (or forged) as it is sent: no signature is kept.
             let delivery = serde_json::to_string(delivery).expect("a delivery always serialises");
             let _ = writeln!(out, "  delivery {}: {delivery}", i + 1);
         }
