@@ -49,21 +49,26 @@ pub(crate) async fn deliver(
     let built: Vec<Built> = (0..deliveries.len())
         .map(|i| build(&deliveries, i, webhooks, provider_url))
         .collect::<Result<_, _>>()?;
-    let mut records: Vec<Delivered> = Vec::new();
+    // Each record is journaled as soon as it is made: a case stopped as a hang still
+    // shows the deliveries answered before it.
+    let mut answers: Vec<String> = Vec::new();
+    let mut failed: Vec<usize> = Vec::new();
     let mut i = 0;
     while i < built.len() {
         let end = i + 1 + deliveries[i + 1..].iter().take_while(|d| d.at_once).count();
         let batch: Vec<&Built> = built[i..end].iter().collect();
-        records.extend(delivered(&serving, &handler, &target, webhooks, &batch, false).await);
+        let records = delivered(&serving, &handler, &target, webhooks, &batch, false).await;
+        failed.extend(
+            records
+                .iter()
+                .filter(|r| r.forged.is_none() && r.answer.is_failure())
+                .map(|r| r.index),
+        );
+        journaled(&serving, &mut answers, records);
         i = end;
     }
-    let failed: Vec<usize> = records
-        .iter()
-        .filter(|r| r.forged.is_none() && r.answer.is_failure())
-        .map(|r| r.index)
-        .collect();
     for index in failed {
-        let again = delivered(
+        let records = delivered(
             &serving,
             &handler,
             &target,
@@ -72,19 +77,26 @@ pub(crate) async fn deliver(
             true,
         )
         .await;
-        records.extend(again);
-    }
-    let answers = records
-        .iter()
-        .map(|r| {
-            let again = if r.redelivery { ", redelivered" } else { "" };
-            format!("delivery {}{again}: {}", r.index + 1, r.answer)
-        })
-        .collect();
-    for record in records {
-        serving.record(record);
+        journaled(&serving, &mut answers, records);
     }
     Ok(answers)
+}
+
+/// Keeps records in the case's journal, and their answers, one line each.
+fn journaled(serving: &Serving, answers: &mut Vec<String>, records: Vec<Delivered>) {
+    for record in records {
+        let again = if record.redelivery {
+            ", redelivered"
+        } else {
+            ""
+        };
+        answers.push(format!(
+            "delivery {}{again}: {}",
+            record.index + 1,
+            record.answer
+        ));
+        serving.record(record);
+    }
 }
 
 /// One delivery, ready to sign and send.
@@ -276,6 +288,8 @@ async fn settled(serving: &Serving, handler: &Handler, before: u64) -> u64 {
     let mut last = read();
     loop {
         tokio::time::sleep(Duration::from_millis(5)).await;
+        // Waiting on the handler to settle is the driver's own progress.
+        serving.touch();
         let now = read();
         let quiet = serving.since_request() >= Duration::from_millis(10);
         if (now == last && quiet) || started.elapsed() >= SETTLE_MAX {
