@@ -28,6 +28,12 @@
 //!    isolated (worker processes, the default) against in process, with the bundled
 //!    example's wall time both ways. The isolated runs come first: a worker runs this
 //!    program again up to the campaign it serves.
+//! 8. **webhooks** (`-- webhooks` alone): 256 signed deliveries to the example's
+//!    hardened handler, bare (reqwest posts to one handler) against
+//!    `Campaign::run_handler_scenarios` (a handler started per case, the delivery
+//!    journaled and settled), in process; and the example's whole webhook campaign
+//!    (coverage phase and 256 generated cases) against both handlers, in process and
+//!    isolated.
 
 use std::time::{Duration, Instant};
 
@@ -1118,6 +1124,9 @@ fn main() {
         let isolated = isolated_first(true);
         return cost(&isolated);
     }
+    if std::env::args().skip(1).any(|a| a == "webhooks") {
+        return webhook_rates(); // `cargo bench --bench throughput -- webhooks`
+    }
     if std::env::args().skip(1).any(|a| a == "bodies") {
         return bodies(); // `cargo bench --bench throughput -- bodies`
     }
@@ -1316,4 +1325,143 @@ fn bodies() {
             }
         }
     });
+}
+
+/// Paygate's webhooks, as the example declares them.
+fn paygate_webhooks() -> badgateway::Webhooks {
+    badgateway::Webhooks::from_file(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/webhooks/paygate.json"
+        ),
+        badgateway::Signing::stripe(payment_gateway::webhooks::TEST_WEBHOOK_SECRET),
+    )
+    .unwrap()
+}
+
+fn paygate_baseline() -> Baseline {
+    Baseline::from_file(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/baselines/paygate.json"
+    ))
+    .unwrap()
+}
+
+/// The example's handler, as a webhook campaign sees it.
+fn example_handler(running: payment_gateway::webhooks::Running) -> badgateway::Handler {
+    let count = running.clone();
+    badgateway::Handler::at(running.url).counting(move || count.fulfilled())
+}
+
+/// Webhook deliveries: bare posts against the harness, and the example's campaign.
+fn webhook_rates() {
+    const DELIVERIES: usize = 256;
+    // The isolated campaigns first: a worker runs this program again up to the
+    // campaign it serves.
+    let mut campaigns = Vec::new();
+    for (who, isolated) in [
+        ("naive", true),
+        ("hardened", true),
+        ("naive", false),
+        ("hardened", false),
+    ] {
+        let campaign = Campaign::new("bench.webhooks.campaign", paygate_baseline())
+            .webhooks(paygate_webhooks())
+            .cases(256)
+            .no_fixtures();
+        let campaign = if isolated {
+            campaign.isolated()
+        } else {
+            campaign.in_process()
+        };
+        let started = Instant::now();
+        let report = campaign
+            .run_handler(move |api| async move {
+                let running = match who {
+                    "naive" => payment_gateway::webhooks::naive::start(api).await,
+                    _ => payment_gateway::webhooks::hardened::start(api).await,
+                };
+                example_handler(running)
+            })
+            .unwrap();
+        campaigns.push(format!(
+            "    the example's webhook campaign, {who:8} {}: {} coverage + 256 generated cases, {} findings, {:.1} s",
+            if isolated { "isolated  " } else { "in process" },
+            report.coverage,
+            report.findings.len(),
+            started.elapsed().as_secs_f64()
+        ));
+    }
+
+    let webhooks = paygate_webhooks();
+    let event = webhooks.events()[0].body.to_string();
+    let signing = webhooks.signing().clone();
+    // Bare: one handler, 256 signed posts, 32 at a time.
+    let bare = || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let provider = badgateway::Provider::start(paygate_baseline(), Scenario::new())
+                .await
+                .unwrap();
+            let running = payment_gateway::webhooks::hardened::start(provider.url()).await;
+            let client = reqwest::Client::new();
+            let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
+            let started = Instant::now();
+            let mut tasks = tokio::task::JoinSet::new();
+            for i in 0..DELIVERIES {
+                let (client, url, semaphore) =
+                    (client.clone(), running.url.clone(), semaphore.clone());
+                let body = event.replace("evt_1PqR8sKs3cR3tV4l", &format!("evt_{i}"));
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs() as i64;
+                let headers = signing.headers(&format!("evt_{i}"), now, body.as_bytes());
+                tasks.spawn(async move {
+                    let _slot = semaphore.acquire_owned().await.unwrap();
+                    let mut request = client.post(url).body(body);
+                    for (name, value) in headers {
+                        request = request.header(name, value);
+                    }
+                    request.send().await.unwrap().status().as_u16()
+                });
+            }
+            while let Some(status) = tasks.join_next().await {
+                assert_eq!(status.unwrap(), 200);
+            }
+            DELIVERIES as f64 / started.elapsed().as_secs_f64()
+        })
+    };
+    let harness = || {
+        let scenarios =
+            vec![Scenario::new().deliver(badgateway::Delivery::of("charge.succeeded")); DELIVERIES];
+        let started = Instant::now();
+        let results = Campaign::new("bench.webhooks", paygate_baseline())
+            .webhooks(paygate_webhooks())
+            .in_process()
+            .concurrency(CONCURRENCY)
+            .run_handler_scenarios(scenarios, |api| async move {
+                example_handler(payment_gateway::webhooks::hardened::start(api).await)
+            })
+            .unwrap();
+        assert!(results.iter().all(|r| r.journal.deliveries.len() == 1));
+        DELIVERIES as f64 / started.elapsed().as_secs_f64()
+    };
+    let _ = (bare(), harness());
+    let mut rounds: Vec<(f64, f64)> = (0..5).map(|_| (bare(), harness())).collect();
+    rounds.sort_by(|a, b| (a.0 / a.1).total_cmp(&(b.0 / b.1)));
+    let (bare, harness) = rounds[rounds.len() / 2];
+    println!("  webhooks, {DELIVERIES} deliveries of charge.succeeded to the hardened handler, {CONCURRENCY} at a time:");
+    println!("    bare signed posts to one handler  {bare:7.0} deliveries/s");
+    println!(
+        "    run_handler_scenarios, in process {harness:7.0} deliveries/s   ratio {:.1}x the bare post's time (median of 5 rounds)",
+        bare / harness
+    );
+    for line in campaigns {
+        println!("{line}");
+    }
 }
