@@ -34,18 +34,23 @@ fn crash(
     client: Client,
     campaign: &badgateway::Campaign,
 ) -> Option<String> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    panic_message(|| {
         badgateway::fuzz::run(data, campaign, move |url| {
             paygate::call(operation, client, url)
         });
-    }))
-    .err()
-    .map(|panic| {
-        panic
-            .downcast_ref::<String>()
-            .cloned()
-            .unwrap_or_else(|| "a panic without a message".into())
     })
+}
+
+/// The message `run` panicked with, if it did.
+fn panic_message(run: impl FnOnce()) -> Option<String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
+        .err()
+        .map(|panic| {
+            panic
+                .downcast_ref::<String>()
+                .cloned()
+                .unwrap_or_else(|| "a panic without a message".into())
+        })
 }
 
 #[test]
@@ -328,15 +333,8 @@ fn an_artifact_that_aborts_the_process_is_promoted_to_a_crash_fixture() {
 
 /// The message a `fuzz::run_handler` that found something panicked with, if it did.
 fn webhook_crash(data: &[u8], client: Client, campaign: &badgateway::Campaign) -> Option<String> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    panic_message(|| {
         badgateway::fuzz::run_handler(data, campaign, move |api| paygate::handler(client, api));
-    }))
-    .err()
-    .map(|panic| {
-        panic
-            .downcast_ref::<String>()
-            .cloned()
-            .unwrap_or_else(|| "a panic without a message".into())
     })
 }
 
