@@ -43,7 +43,7 @@ pub(crate) fn behaved(
     // A webhook handler's calls are judged per delivery: the provider's redelivery
     // starts the handler afresh, and a call it makes again is no retry of its own.
     let windows = windows(journal);
-    let windows: Vec<(&Journal, Calls)> = windows.iter().map(|w| (w, Calls::of(w))).collect();
+    let windows: Vec<(&Journal, Calls)> = windows.iter().map(|w| (&**w, Calls::of(w))).collect();
     for rule in Rule::ALL.into_iter().filter(|r| rules.judges(*r)) {
         let broken = match rule {
             Rule::CrashLoop => deliveries::crash_loop(journal),
@@ -92,9 +92,9 @@ pub(crate) fn behaved(
 
 /// The journals the client rules judge one by one: the whole journal, or for a
 /// webhook case the calls made during each delivery (those sent at once share one).
-fn windows(journal: &Journal) -> Vec<Journal> {
+fn windows(journal: &Journal) -> Vec<std::borrow::Cow<'_, Journal>> {
     if journal.deliveries.is_empty() {
-        return vec![journal.clone()];
+        return vec![std::borrow::Cow::Borrowed(journal)];
     }
     let mut ranges: Vec<(usize, usize)> = journal.deliveries.iter().map(|d| d.requests).collect();
     ranges.sort_unstable();
@@ -102,14 +102,16 @@ fn windows(journal: &Journal) -> Vec<Journal> {
     ranges
         .into_iter()
         .filter(|(from, to)| from < to)
-        .map(|(from, to)| Journal {
-            requests: journal
-                .requests
-                .iter()
-                .filter(|r| (from..to).contains(&r.index))
-                .cloned()
-                .collect(),
-            deliveries: Vec::new(),
+        .map(|(from, to)| {
+            std::borrow::Cow::Owned(Journal {
+                requests: journal
+                    .requests
+                    .iter()
+                    .filter(|r| (from..to).contains(&r.index))
+                    .cloned()
+                    .collect(),
+                deliveries: Vec::new(),
+            })
         })
         .collect()
 }

@@ -70,7 +70,7 @@ pub struct Webhooks {
 /// How long the provider waits for a handler's answer unless told otherwise. Real
 /// providers wait longer (GitHub 10 s); a handler that answers within a second on
 /// loopback is answering, and a campaign stays fast.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// A webhooks file: `{"events": [{"type": …, "body": …}], "type_at": "type", "id_at": "id"}`.
 #[derive(serde::Deserialize)]
@@ -85,7 +85,7 @@ struct File {
 
 impl Webhooks {
     /// No events yet, signed so; the type at `type` and the id at `id` of a body
-    /// (Stripe's and Standard Webhooks' layout), a [`DEFAULT_TIMEOUT`].
+    /// (Stripe's and Standard Webhooks' layout), a timeout of 1 s.
     pub fn new(signing: Signing) -> Self {
         Self {
             signing,
