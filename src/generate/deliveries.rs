@@ -268,6 +268,12 @@ impl Webhooks {
                     .into_iter()
                     .map(|m| ("conforming".to_owned(), m)),
             );
+            // Conforming bodies generated from the schema, as responses are: other
+            // values the provider may send, each its own genuine delivery.
+            for generated in conforming_bodies(contract, &pointer, CONFORMING_BODIES) {
+                let text = webhooks.templated(&kind, generated).to_string();
+                variants.push(("conforming".to_owned(), Mutation::ReplaceBody { text }));
+            }
             event.variants = variants;
             webhooks = webhooks.event(event);
         }
@@ -374,13 +380,32 @@ fn example(contract: &Contract, pointer: &str, media: &Value) -> Option<Value> {
             return Some(first.clone());
         }
     }
+    conforming_bodies(contract, pointer, 1).pop()
+}
+
+/// How many bodies generated from a contract event's schema the coverage phase
+/// delivers.
+const CONFORMING_BODIES: usize = 3;
+
+/// Up to `n` bodies that conform to the schema at `pointer`, from a fixed seed.
+fn conforming_bodies(contract: &Contract, pointer: &str, n: usize) -> Vec<Value> {
     let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]);
     let mut runner = TestRunner::new_with_rng(proptest::test_runner::Config::default(), rng);
     let strategy = conformance::conforming(contract, pointer);
-    (0..16).find_map(|_| {
-        let value = strategy.new_tree(&mut runner).ok()?.current();
-        contract.validate(pointer, &value).is_ok().then_some(value)
-    })
+    let mut out: Vec<Value> = Vec::new();
+    for _ in 0..16 * n {
+        if out.len() >= n {
+            break;
+        }
+        let Ok(tree) = strategy.new_tree(&mut runner) else {
+            break;
+        };
+        let value = tree.current();
+        if contract.validate(pointer, &value).is_ok() && !out.contains(&value) {
+            out.push(value);
+        }
+    }
+    out
 }
 
 /// The event type the schema fixes (`const`, a one-value `enum`) at the type's path,

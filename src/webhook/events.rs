@@ -190,9 +190,14 @@ impl Webhooks {
     /// The body a delivery of `event` starts from: its example with the type set and
     /// a placeholder for the delivery's own id, where the body says them.
     pub(crate) fn template(&self, event: &Event) -> Value {
-        let mut body = event.body.clone();
+        self.templated(&event.kind, event.body.clone())
+    }
+
+    /// `body` as a delivery of type `kind` starts from: the type set, and a
+    /// placeholder for the delivery's own id, where the body says them.
+    pub(crate) fn templated(&self, kind: &str, mut body: Value) -> Value {
         set(&mut body, &self.id_at, ID_PLACEHOLDER);
-        set(&mut body, &self.type_at, &event.kind);
+        set(&mut body, &self.type_at, kind);
         body
     }
 

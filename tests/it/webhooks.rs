@@ -991,6 +991,30 @@ fn events_come_from_a_contracts_webhooks_and_callbacks_and_its_clauses_break_the
         "/paths/~1v1~1subscriptions/post/callbacks/renewed/{$request.body#~1callback}/post/requestBody/content/application~1json/schema",
         &webhooks.events()[1].body
     ).is_ok(), "{:?}", webhooks.events()[1].body);
+    // Conforming bodies generated from the schema are delivered too, each with the
+    // delivery's own id.
+    let generated: Vec<serde_json::Value> = badgateway::deliveries::coverage(&webhooks)
+        .iter()
+        .flat_map(|s| &s.deliveries)
+        .filter(|d| d.event == "invoice.paid")
+        .flat_map(|d| &d.mutations)
+        .filter_map(|m| match m {
+            badgateway::Mutation::ReplaceBody { text } if !text.contains("x_badgateway_added") => {
+                serde_json::from_str(&text.replace("{{event.id}}", "evt_1")).ok()
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(generated.len(), 3, "{generated:?}");
+    for body in &generated {
+        assert!(
+            contract
+                .validate("/components/schemas/InvoicePaid", body)
+                .is_ok(),
+            "{body}"
+        );
+        assert_eq!(body["id"], "evt_1");
+    }
     let campaign = || {
         Campaign::new("webhooks.invoices", Baseline::new())
             .webhooks(webhooks.clone())
