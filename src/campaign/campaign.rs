@@ -318,6 +318,7 @@ impl Campaign {
     /// # Panics
     /// When a verdict differs from its snapshot, a fixture cannot be read, or the
     /// replay cannot run, with a summary.
+    #[track_caller]
     pub fn replay<F, Fut, T, E>(self, label: &str, code: F)
     where
         F: Fn(String) -> Fut + Send + Sync + 'static,
@@ -428,6 +429,7 @@ impl Campaign {
     ///
     /// # Panics
     /// On findings, with the report; on a harness error, with the error.
+    #[track_caller]
     pub fn check<F, Fut, T, E>(self, code: F)
     where
         F: Fn(String) -> Fut + Send + Sync + 'static,

@@ -50,6 +50,7 @@ impl Campaign {
     ///
     /// # Panics
     /// On findings, with the report; on a harness error, with the error.
+    #[track_caller]
     pub fn check_handler<S, Fut, H>(self, start: S)
     where
         S: Fn(String) -> Fut + Send + Sync + 'static,
@@ -124,6 +125,7 @@ impl Campaign {
     ///
     /// # Panics
     /// As [`Campaign::replay`], and without webhooks.
+    #[track_caller]
     pub fn replay_handler<S, Fut, H>(self, label: &str, start: S)
     where
         S: Fn(String) -> Fut + Send + Sync + 'static,

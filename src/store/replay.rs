@@ -226,6 +226,7 @@ impl Replay {
     ///
     /// # Panics
     /// As said.
+    #[track_caller]
     pub fn check<F, Fut, T, E>(self, label: &str, code: F)
     where
         F: Fn(String) -> Fut + Send + Sync + 'static,

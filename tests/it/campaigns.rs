@@ -270,6 +270,55 @@ fn check_fails_the_test_with_the_report() {
     assert!(report.contains("not hello"), "{report}");
 }
 
+/// Run by the test below in a child process: a campaign with findings, checked.
+#[test]
+fn child_process_of_the_caller_line_test() {
+    if std::env::var_os("BADGATEWAY_IT_CALLER_CHILD").is_none() {
+        return;
+    }
+    let campaign = Campaign::new("it.caller", hello_baseline())
+        .no_fixtures()
+        .in_process()
+        .cases(4)
+        .deadline(Duration::from_millis(300));
+    let client = |url: String| async move {
+        let response = reqwest::get(format!("{url}/hello"))
+            .await
+            .map_err(|e| e.to_string())?;
+        assert!(response.status().is_success(), "not a success");
+        Ok::<_, String>(())
+    };
+    eprintln!("check is called at line {}", line!() + 1);
+    campaign.check(client);
+}
+
+#[test]
+fn a_failing_check_names_the_callers_file_and_line() {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "campaigns::child_process_of_the_caller_line_test",
+            "--exact",
+            "--test-threads=1",
+        ])
+        .env("BADGATEWAY_IT_CALLER_CHILD", "1")
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .unwrap();
+    // libtest captures a test's output and prints it with the failure.
+    let output_text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let line = output_text
+        .lines()
+        .find_map(|l| l.strip_prefix("check is called at line "))
+        .unwrap_or_else(|| panic!("{output_text}"));
+    let at = format!("panicked at tests/it/campaigns.rs:{line}:");
+    assert!(output_text.contains(&at), "{at} in\n{output_text}");
+    assert!(!output.status.success());
+}
+
 /// Retries until a success, waiting `wait` between attempts.
 async fn retrying(url: String, wait: Duration) -> Result<u32, String> {
     let client = reqwest::Client::new();
