@@ -156,7 +156,9 @@ pub(crate) fn operations(document: &Value) -> Vec<Operation> {
                                 .map(|(name, _)| {
                                     format!("{response_pointer}/content/{}/schema", escape(name))
                                 });
-                            let examples = media.map(|(_, m)| examples_of(m)).unwrap_or_default();
+                            let examples = media
+                                .map(|(_, m)| examples_of(document, m))
+                                .unwrap_or_default();
                             let is_final = resolved
                                 .and_then(|r| r.get("x-badgateway-final"))
                                 .and_then(Value::as_bool);
@@ -206,10 +208,15 @@ fn json_media(holder: &Value) -> Option<(String, &Value)> {
         .map(|(name, media)| (name.clone(), media))
 }
 
-fn examples_of(media: &Value) -> Vec<Value> {
+/// A media type's `example`, then the values of its `examples`, each followed
+/// through a `$ref` (`#/components/examples/...`) where it is one.
+fn examples_of(document: &Value, media: &Value) -> Vec<Value> {
     let mut out: Vec<Value> = media.get("example").cloned().into_iter().collect();
     if let Some(examples) = media.get("examples").and_then(Value::as_object) {
-        out.extend(examples.values().filter_map(|e| e.get("value").cloned()));
+        out.extend(examples.values().filter_map(|e| {
+            let e = resolve_in(document, e)?;
+            e.get("value").cloned()
+        }));
     }
     out
 }

@@ -61,6 +61,34 @@ impl Breaking {
 /// }
 /// ```
 pub fn conforming(contract: &Contract, pointer: &str) -> BoxedStrategy<Value> {
+    conforming_strategy(contract, pointer)
+}
+
+/// Up to `n` distinct values that conform to the schema at `pointer`, from a fixed
+/// seed: the same values on every run.
+pub(crate) fn conforming_values(contract: &Contract, pointer: &str, n: usize) -> Vec<Value> {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]);
+    let mut runner = TestRunner::new_with_rng(Config::default(), rng);
+    let strategy = conforming(contract, pointer);
+    let mut out: Vec<Value> = Vec::new();
+    for _ in 0..16 * n {
+        if out.len() >= n {
+            break;
+        }
+        let Ok(tree) = strategy.new_tree(&mut runner) else {
+            break;
+        };
+        let value = tree.current();
+        if contract.validate(pointer, &value).is_ok() && !out.contains(&value) {
+            out.push(value);
+        }
+    }
+    out
+}
+
+fn conforming_strategy(contract: &Contract, pointer: &str) -> BoxedStrategy<Value> {
     match contract.schema(pointer) {
         Some(schema) => instances(contract, schema, 0),
         None => Just(Value::Null).boxed(),

@@ -4,7 +4,6 @@
 
 use proptest::prelude::*;
 use proptest::sample::select;
-use proptest::test_runner::{RngAlgorithm, TestRng, TestRunner};
 use serde_json::Value;
 
 use crate::contract::Contract;
@@ -270,7 +269,7 @@ impl Webhooks {
             );
             // Conforming bodies generated from the schema, as responses are: other
             // values the provider may send, each its own genuine delivery.
-            for generated in conforming_bodies(contract, &pointer, CONFORMING_BODIES) {
+            for generated in conformance::conforming_values(contract, &pointer, CONFORMING_BODIES) {
                 let text = webhooks.templated(&kind, generated).to_string();
                 variants.push(("conforming".to_owned(), Mutation::ReplaceBody { text }));
             }
@@ -380,33 +379,12 @@ fn example(contract: &Contract, pointer: &str, media: &Value) -> Option<Value> {
             return Some(first.clone());
         }
     }
-    conforming_bodies(contract, pointer, 1).pop()
+    conformance::conforming_values(contract, pointer, 1).pop()
 }
 
 /// How many bodies generated from a contract event's schema the coverage phase
 /// delivers.
 const CONFORMING_BODIES: usize = 3;
-
-/// Up to `n` bodies that conform to the schema at `pointer`, from a fixed seed.
-fn conforming_bodies(contract: &Contract, pointer: &str, n: usize) -> Vec<Value> {
-    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]);
-    let mut runner = TestRunner::new_with_rng(proptest::test_runner::Config::default(), rng);
-    let strategy = conformance::conforming(contract, pointer);
-    let mut out: Vec<Value> = Vec::new();
-    for _ in 0..16 * n {
-        if out.len() >= n {
-            break;
-        }
-        let Ok(tree) = strategy.new_tree(&mut runner) else {
-            break;
-        };
-        let value = tree.current();
-        if contract.validate(pointer, &value).is_ok() && !out.contains(&value) {
-            out.push(value);
-        }
-    }
-    out
-}
 
 /// The event type the schema fixes (`const`, a one-value `enum`) at the type's path,
 /// or the example's.

@@ -10,6 +10,7 @@
 //! campaign's seed alone (`seeded`), so a run is reproducible anywhere. No I/O
 //! here: the journal is read, never made.
 
+mod answers;
 mod catalog;
 pub mod conformance;
 pub mod coverage;

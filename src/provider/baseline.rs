@@ -168,6 +168,9 @@ impl Baseline {
         let Baseline::Endpoints(mut endpoints) = self else {
             panic!("Baseline::endpoint: this baseline forwards requests; declare endpoints on Baseline::new()");
         };
+        // Declared again, the same method and path answer as declared last (an
+        // override of a baseline from a contract).
+        endpoints.retain(|e| !(e.method.eq_ignore_ascii_case(method) && e.path == path));
         endpoints.push(Endpoint {
             method: method.to_owned(),
             path: path.to_owned(),
@@ -300,7 +303,7 @@ impl Baseline {
         };
         let target = target.split('#').next().unwrap_or(target);
         let (path, query) = target.split_once('?').unwrap_or((target, ""));
-        let mut best: Option<(&Endpoint, usize)> = None;
+        let mut best: Option<(&Endpoint, (usize, usize))> = None;
         for e in endpoints {
             let (want_path, want_query) = e.path.split_once('?').unwrap_or((&e.path, ""));
             if !e.method.eq_ignore_ascii_case(method) || !path_matches(want_path, path) {
@@ -310,8 +313,12 @@ impl Baseline {
             if !wanted.iter().all(|w| query.split('&').any(|q| q == *w)) {
                 continue;
             }
-            if best.is_none_or(|(_, n)| wanted.len() > n) {
-                best = Some((e, wanted.len()));
+            // The most query parameters named, then the most literal segments:
+            // `/charges/search` answers before `/charges/{id}`.
+            let literal = want_path.split('/').filter(|s| !s.starts_with('{')).count();
+            let rank = (wanted.len(), literal);
+            if best.is_none_or(|(_, r)| rank > r) {
+                best = Some((e, rank));
             }
         }
         best.map(|(e, _)| e)

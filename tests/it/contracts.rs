@@ -902,3 +902,71 @@ fn refusing_a_baseline_answer_that_disagrees_with_a_generated_one_is_no_false_re
     }));
     assert_eq!(equivalent.class(), Class::FalseRejection, "{equivalent}");
 }
+
+/// A small Adyen client: one card payment, under an idempotency key; what Adyen
+/// said of it.
+async fn adyen_payment(url: String) -> Result<String, String> {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_millis(500))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let body = serde_json::json!({
+        "amount": {"currency": "EUR", "value": 1000},
+        "reference": "ord_1042",
+        "merchantAccount": "TestMerchantAccount",
+        "returnUrl": "https://shop.example/checkout/return",
+        "paymentMethod": {"type": "scheme", "encryptedCardNumber": "test_4111111111111111",
+            "encryptedExpiryMonth": "test_03", "encryptedExpiryYear": "test_2030",
+            "encryptedSecurityCode": "test_737"}
+    });
+    let response = http
+        .post(format!("{url}/v71/payments"))
+        .header("content-type", "application/json")
+        .header("x-api-key", "AQEyhmfxTestKeyForBadgatewayTests")
+        .header("idempotency-key", "ord_1042-1")
+        .body(body.to_string())
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !response.status().is_success() {
+        return Err(format!("payment: {}", response.status()));
+    }
+    let payment: serde_json::Value = response.json().await.map_err(|e| e.to_string())?;
+    payment["resultCode"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| "a payment without a resultCode".to_owned())
+}
+
+#[test]
+fn a_campaign_from_a_real_spec_needs_the_spec_and_the_closure_only() {
+    let contract = Contract::from_file(contract_file("real/adyen-payments.json")).unwrap();
+    let baseline = badgateway::Baseline::from_contract(&contract).unwrap();
+    // Answered from the response's first example, under the server's base path, and
+    // keyed by Idempotency-Key as the contract documents.
+    let badgateway::Baseline::Endpoints(endpoints) = &baseline else {
+        unreachable!()
+    };
+    assert!(
+        endpoints
+            .iter()
+            .any(|e| e.path == "/v71/payments" && e.effect),
+        "{endpoints:?}"
+    );
+    let report = Campaign::new("contracts.adyen_from_contract", baseline)
+        .contract(contract)
+        .cases(32)
+        .no_fixtures()
+        .in_process()
+        .run(adyen_payment)
+        .unwrap();
+    // The probe succeeded (no setup error), and no request is undocumented.
+    assert!(
+        report.findings.iter().all(
+            |f| !f.outcome.to_string().contains("no documented operation")
+                && !f.outcome.to_string().contains("matches no operation")
+        ),
+        "{report}"
+    );
+    assert!(report.coverage > 0 && report.cases == 32, "{report}");
+}
