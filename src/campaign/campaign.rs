@@ -43,6 +43,7 @@ use super::shrinking::shrunk;
 /// | [`seed`](Self::seed) | `BADGATEWAY_SEED` (decimal or `0x` hex) | a hash of the suite name: runs are deterministic |
 /// | [`deadline`](Self::deadline) | `BADGATEWAY_DEADLINE_MS` | 2 s |
 /// | [`concurrency`](Self::concurrency) | `BADGATEWAY_CONCURRENCY` | 32 |
+/// | the report printed | `BADGATEWAY_REPORT` (`summary` or `full`) | `full`: the summary, every finding, the summary again |
 ///
 /// ```
 /// use std::time::Duration;

@@ -26,6 +26,9 @@ impl Campaign {
     /// The settings: `BADGATEWAY_CASES`, `BADGATEWAY_SEED`, `BADGATEWAY_DEADLINE_MS`
     /// and `BADGATEWAY_CONCURRENCY` win over the code, which wins over the defaults.
     pub(crate) fn settings(&self) -> Result<Settings, Error> {
+        if let Some(why) = crate::report::report_setting_error() {
+            return Err(Error::new(crate::error::ErrorKind::Config, why));
+        }
         let cases = match env_number("BADGATEWAY_CASES")? {
             Some(n) => {
                 u32::try_from(n).map_err(|_| config_error("BADGATEWAY_CASES", &n.to_string()))?

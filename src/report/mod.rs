@@ -12,5 +12,5 @@ pub(crate) mod junit;
 mod report;
 
 pub use finding::{Finding, Kept};
-pub(crate) use report::served_requests;
 pub use report::Report;
+pub(crate) use report::{report_setting_error, served_requests};

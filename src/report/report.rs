@@ -103,10 +103,16 @@ impl fmt::Display for Report {
             .map(|(class, n)| format!("{n} {class}"))
             .collect();
         writeln!(f, "outcomes: {}", tally.join(", "))?;
-        write_summary(f, self)?;
-        for (i, finding) in self.findings.iter().enumerate() {
-            writeln!(f)?;
-            write_finding(f, self, i, finding)?;
+        write_summary(f, self, "summary, most severe first:")?;
+        if !summary_only() {
+            for (i, finding) in self.findings.iter().enumerate() {
+                writeln!(f)?;
+                write_finding(f, self, i, finding)?;
+            }
+            // A long report is read from its end too: what it found, once more.
+            if self.findings.len() > 1 {
+                write_summary(f, self, "summary again, most severe first:")?;
+            }
         }
         for warning in &self.warnings {
             writeln!(f, "warning: {warning}")?;
@@ -115,12 +121,29 @@ impl fmt::Display for Report {
     }
 }
 
+/// The variable that chooses how much of a report is printed.
+pub(crate) const REPORT_VAR: &str = "BADGATEWAY_REPORT";
+
+/// Whether `BADGATEWAY_REPORT=summary` asks for the summary lines alone (with each
+/// finding's fixture), rather than every finding in full.
+fn summary_only() -> bool {
+    std::env::var(REPORT_VAR).is_ok_and(|v| v == "summary")
+}
+
+/// Why `BADGATEWAY_REPORT` is not a value it can take, if it is set to one.
+pub(crate) fn report_setting_error() -> Option<String> {
+    let value = std::env::var(REPORT_VAR).ok()?;
+    (!matches!(value.as_str(), "summary" | "full" | "")).then(|| {
+        format!("invalid {REPORT_VAR}={value:?}: expected `summary` (the summary lines and their fixtures) or `full` (every finding, the default)")
+    })
+}
+
 /// One line per finding, most severe first: what, how often, how reliably, where kept.
-fn write_summary(f: &mut fmt::Formatter<'_>, report: &Report) -> fmt::Result {
+fn write_summary(f: &mut fmt::Formatter<'_>, report: &Report, title: &str) -> fmt::Result {
     if report.findings.is_empty() {
         return Ok(());
     }
-    writeln!(f, "\nsummary, most severe first:")?;
+    writeln!(f, "\n{title}")?;
     for (i, finding) in report.findings.iter().enumerate() {
         let label = match finding.reproduced {
             Some(r) if r.is_deterministic() => " · deterministic".to_owned(),

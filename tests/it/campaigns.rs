@@ -268,6 +268,12 @@ fn check_fails_the_test_with_the_report() {
         "{report}"
     );
     assert!(report.contains("not hello"), "{report}");
+    // A long report is read from its end too: the summary comes again, last.
+    let last_finding = report.rfind("── finding").expect("findings in full");
+    let again = report
+        .find("summary again, most severe first:")
+        .expect("the summary again");
+    assert!(again > last_finding, "{report}");
 }
 
 /// Run by the test below in a child process: a campaign with findings, checked.
@@ -317,6 +323,36 @@ fn a_failing_check_names_the_callers_file_and_line() {
     let at = format!("panicked at tests/it/campaigns.rs:{line}:");
     assert!(output_text.contains(&at), "{at} in\n{output_text}");
     assert!(!output.status.success());
+    assert!(output_text.contains("── finding 1 of"), "{output_text}");
+    // BADGATEWAY_REPORT=summary: the summary lines with their fixtures, no finding
+    // in full; a value it cannot take is an error that names the choices.
+    let child = |report: &str| {
+        let output = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "campaigns::child_process_of_the_caller_line_test",
+                "--exact",
+                "--test-threads=1",
+            ])
+            .env("BADGATEWAY_IT_CALLER_CHILD", "1")
+            .env("BADGATEWAY_REPORT", report)
+            .env_remove("RUST_BACKTRACE")
+            .output()
+            .unwrap();
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    };
+    let summary = child("summary");
+    assert!(summary.contains("summary, most severe first:"), "{summary}");
+    assert!(summary.contains(" · not kept"), "{summary}");
+    assert!(!summary.contains("── finding"), "{summary}");
+    let wrong = child("short");
+    assert!(
+        wrong.contains("invalid BADGATEWAY_REPORT=\"short\": expected `summary`"),
+        "{wrong}"
+    );
 }
 
 /// Retries until a success, waiting `wait` between attempts.
