@@ -298,8 +298,10 @@ fn child_process_of_the_caller_line_test() {
     campaign.check(client);
 }
 
-#[test]
-fn a_failing_check_names_the_callers_file_and_line() {
+/// The child test above run in a process of its own, with `BADGATEWAY_REPORT` set to
+/// `report` (`full` is the default): whether it failed, and everything it printed
+/// (libtest captures a test's output and prints it with the failure).
+fn caller_child(report: &str) -> (bool, String) {
     let output = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
             "campaigns::child_process_of_the_caller_line_test",
@@ -307,43 +309,32 @@ fn a_failing_check_names_the_callers_file_and_line() {
             "--test-threads=1",
         ])
         .env("BADGATEWAY_IT_CALLER_CHILD", "1")
+        .env("BADGATEWAY_REPORT", report)
         .env_remove("RUST_BACKTRACE")
         .output()
         .unwrap();
-    // libtest captures a test's output and prints it with the failure.
-    let output_text = format!(
+    let text = format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+    (!output.status.success(), text)
+}
+
+#[test]
+fn a_failing_check_names_the_callers_file_and_line() {
+    let (failed, output_text) = caller_child("full");
     let line = output_text
         .lines()
         .find_map(|l| l.strip_prefix("check is called at line "))
         .unwrap_or_else(|| panic!("{output_text}"));
     let at = format!("panicked at tests/it/campaigns.rs:{line}:");
     assert!(output_text.contains(&at), "{at} in\n{output_text}");
-    assert!(!output.status.success());
+    assert!(failed);
     assert!(output_text.contains("── finding 1 of"), "{output_text}");
     // BADGATEWAY_REPORT=summary: the summary lines with their fixtures, no finding
     // in full; a value it cannot take is an error that names the choices.
-    let child = |report: &str| {
-        let output = std::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "campaigns::child_process_of_the_caller_line_test",
-                "--exact",
-                "--test-threads=1",
-            ])
-            .env("BADGATEWAY_IT_CALLER_CHILD", "1")
-            .env("BADGATEWAY_REPORT", report)
-            .env_remove("RUST_BACKTRACE")
-            .output()
-            .unwrap();
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    };
+    let child = |report: &str| caller_child(report).1;
     let summary = child("summary");
     assert!(summary.contains("summary, most severe first:"), "{summary}");
     assert!(summary.contains(" · not kept"), "{summary}");
