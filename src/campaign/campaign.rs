@@ -8,13 +8,12 @@ use std::time::Duration;
 
 use crate::contract::Contract;
 use crate::error::Error;
-use crate::oracle::{JudgeFn, Judged, JudgedPool, Oracle};
+use crate::oracle::{judging, JudgeFn, Judged, JudgedCode, JudgedPool, Oracle};
 use crate::provider::{Baseline, Secrets};
 use crate::report::junit::campaign_xml;
 use crate::report::{Finding, Report};
 use crate::runner::harness::on_harness_runtime;
 use crate::runner::isolation::{self, DEFAULT_MEMORY_CAP};
-use crate::runner::outcome::Outcome;
 use crate::runner::pool::Pool;
 use crate::runner::rules::Rules;
 use crate::runner::{CaseResult, DEFAULT_DEADLINE};
@@ -75,7 +74,7 @@ pub struct Campaign {
     pub(crate) keeping: Keeping,
     pub(super) junit_dir: Option<PathBuf>,
     pub(crate) contract: Option<Arc<Contract>>,
-    pub(super) judge: Option<JudgeFn>,
+    pub(crate) judge: Option<JudgeFn>,
     pub(super) secrets: Secrets,
     pub(super) strict: bool,
     pub(super) case_limit: Option<Duration>,
@@ -133,7 +132,7 @@ impl Campaign {
     /// Runs every case in worker processes: the default. A worker is this program
     /// again, filtered to the current test, so that an abort, a stack overflow,
     /// memory exhausted or `exit(..)` in your code kills the worker and not the test:
-    /// the campaign classifies each as an [`Outcome::Crash`], shrinks it and keeps it
+    /// the campaign classifies each as an [`Outcome::Crash`](crate::Outcome::Crash), shrinks it and keeps it
     /// like any other finding, and a thread your code blocks dies with its worker
     /// instead of leaking. `BADGATEWAY_ISOLATION` (`process` or `off`) overrides.
     ///
@@ -263,27 +262,70 @@ impl Campaign {
         self
     }
 
-    /// Your word on each case: the closure sees the response a case is about and the
-    /// outcome (with what the code returned), and can dismiss a silent acceptance or
-    /// false rejection that is not a bug ([`Judged::Fine`]), or call a returned value
-    /// wrong for its response ([`Judged::Wrong`], for instance "the returned charge's
-    /// status must equal the response's").
+    /// Your word on what the code returned: the closure sees the response a case is
+    /// about (the broken one for a silent acceptance, the last conforming one for a
+    /// false rejection, the last JSON response otherwise) and the value your code
+    /// returned, typed, and can dismiss a silent acceptance or false rejection that is
+    /// not a bug ([`Judged::Fine`]), or call a returned value wrong for its response
+    /// ([`Judged::Wrong`]: "the returned charge's status must equal the response's").
+    ///
+    /// It is asked where the code returns (in the worker process, isolated), so the
+    /// value needs neither `Send` nor `Serialize`. Its types must be the code's own
+    /// (`Result<&T, &E>` for code returning `Result<T, E>`): a judge of other types
+    /// would never run, so the campaign refuses it (a
+    /// [`Config`](crate::ErrorKind::Config) error) rather than check nothing.
+    ///
+    /// Here the client clamps an amount over the contract's maximum to what was asked
+    /// for: the contract says the response is broken, the client returns `Ok`, and
+    /// without the judge that is a silent acceptance. The judge looks at the value
+    /// returned and dismisses it, and calls a charge whose status is not the response's
+    /// wrong:
     ///
     /// ```
-    /// use badgateway::{Baseline, Campaign, Judged, Outcome};
-    /// let campaign = Campaign::new("charges", Baseline::new()).judge(|response, outcome| match outcome {
-    ///     Outcome::Ok { value } if !value.contains(response["status"].as_str().unwrap_or("?")) => {
-    ///         Judged::Wrong("the returned status is not the response's".into())
-    ///     }
+    /// use badgateway::{faults, Baseline, Campaign, Class, Expectation, JsonChange, Judged, Response, Scenario};
+    ///
+    /// #[derive(Debug)]
+    /// struct Charge { amount: u64, status: String }
+    ///
+    /// async fn charge(url: String) -> Result<Charge, String> {
+    ///     let body: serde_json::Value = reqwest::get(format!("{url}/v1/charges/ch_1"))
+    ///         .await.map_err(|e| e.to_string())?
+    ///         .json().await.map_err(|e| e.to_string())?;
+    ///     let amount = body["amount"].as_u64().ok_or("no amount")?;
+    ///     let status = body["status"].as_str().ok_or("no status")?.to_owned();
+    ///     // Never more than was asked for, whatever the provider says.
+    ///     Ok(Charge { amount: amount.min(500), status })
+    /// }
+    ///
+    /// let baseline = Baseline::new().endpoint(
+    ///     "GET", "/v1/charges/ch_1",
+    ///     Response::json(200, &serde_json::json!({"amount": 500, "status": "succeeded"})),
+    /// );
+    /// // The response a contract with `amount: {maximum: 500}` calls broken (a campaign
+    /// // with `.contract(..)` generates such steps by itself).
+    /// let mut over = faults::json("amount", JsonChange::ReplaceWith { json: "501".into() });
+    /// over.expect = Some(Expectation::Reject { clause: "amount: maximum".into() });
+    /// let over_the_maximum = Scenario::new().then(over);
+    /// let campaign = || Campaign::new("doc.judge", baseline.clone()).strict().no_fixtures().in_process();
+    ///
+    /// // Without a judge: a silent acceptance.
+    /// let results = campaign().run_scenarios(vec![over_the_maximum.clone()], charge).unwrap();
+    /// assert_eq!(results[0].outcome.class(), Class::SilentAcceptance);
+    ///
+    /// // With one: the returned amount is within the contract, so it is fine.
+    /// let judged = campaign().judge(|response: &serde_json::Value, returned: Result<&Charge, &String>| match returned {
+    ///     Ok(charge) if charge.status != response["status"] => Judged::Wrong("the status is not the response's".into()),
+    ///     Ok(charge) if charge.amount <= 500 => Judged::Fine,
     ///     _ => Judged::AsIs,
     /// });
-    /// # let _ = campaign;
+    /// let results = judged.run_scenarios(vec![over_the_maximum], charge).unwrap();
+    /// assert_eq!(results[0].outcome.class(), Class::Ok);
     /// ```
-    pub fn judge(
+    pub fn judge<T: 'static, E: 'static>(
         mut self,
-        judge: impl Fn(&serde_json::Value, &Outcome) -> Judged + Send + Sync + 'static,
+        judge: impl Fn(&serde_json::Value, Result<&T, &E>) -> Judged + Send + Sync + 'static,
     ) -> Self {
-        self.judge = Some(JudgeFn(Arc::new(judge)));
+        self.judge = Some(JudgeFn::new(judge));
         self
     }
 
@@ -324,8 +366,8 @@ impl Campaign {
     where
         F: Fn(String) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<T, E>> + 'static,
-        T: Debug,
-        E: Display,
+        T: Debug + 'static,
+        E: Display + 'static,
     {
         self.replayer().check(label, code);
     }
@@ -338,8 +380,8 @@ impl Campaign {
     where
         F: Fn(String) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<T, E>> + 'static,
-        T: Debug,
-        E: Display,
+        T: Debug + 'static,
+        E: Display + 'static,
     {
         self.replayer().run(label, code)
     }
@@ -369,7 +411,7 @@ impl Campaign {
             .with_secrets(self.secrets.clone())
             .with_limit(settings.case_limit)
             .with_rules(self.rules.clone()),
-            oracle: Oracle::new(self.contract.clone(), self.judge.clone())
+            oracle: Oracle::new(self.contract.clone())
                 .strict(self.strict)
                 .rules(self.rules.clone()),
         }
@@ -435,8 +477,8 @@ impl Campaign {
     where
         F: Fn(String) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<T, E>> + 'static,
-        T: Debug,
-        E: Display,
+        T: Debug + 'static,
+        E: Display + 'static,
     {
         match self.run(code) {
             Ok(report) if report.findings.is_empty() => {}
@@ -455,14 +497,15 @@ impl Campaign {
     where
         F: Fn(String) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<T, E>> + 'static,
-        T: Debug,
-        E: Display,
+        T: Debug + 'static,
+        E: Display + 'static,
     {
         let settings = self.settings()?;
         let rerun = match std::thread::current().name() {
             Some(test) if test != "main" => format!("cargo test {test}"),
             _ => std::env::args().collect::<Vec<_>>().join(" "),
         };
+        let code = judging(self.judge.clone(), code)?;
         let runs = self.judged_pool(settings, Arc::new(code));
         let junit = junit_dir(self.junit_dir.as_deref());
         let key = format!("campaign `{}`", self.suite);
@@ -525,10 +568,11 @@ impl Campaign {
     where
         F: Fn(String) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<T, E>> + 'static,
-        T: Debug,
-        E: Display,
+        T: Debug + 'static,
+        E: Display + 'static,
     {
         let settings = self.settings()?;
+        let code = judging(self.judge.clone(), code)?;
         let runs = self.judged_pool(settings, Arc::new(code));
         on_harness_runtime(move || async move {
             let mut first = runs.all(vec![scenario]).await?;
@@ -569,13 +613,14 @@ impl Campaign {
     where
         F: Fn(String) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<T, E>> + 'static,
-        T: Debug,
-        E: Display,
+        T: Debug + 'static,
+        E: Display + 'static,
     {
         let settings = self.settings()?;
+        let code = judging(self.judge.clone(), code)?;
         let runs = self.judged_pool(settings, Arc::new(code));
         let scenarios_len = scenarios.len();
-        let all = move |runs: JudgedPool<F>| {
+        let all = move |runs: JudgedPool<JudgedCode<T, E>>| {
             on_harness_runtime(move || async move { runs.all(scenarios).await })
         };
         if !settings.isolated {

@@ -184,6 +184,12 @@ impl Campaign {
             )
         })?;
         webhooks.check()?;
+        if self.judge.is_some() {
+            return Err(Error::new(crate::error::ErrorKind::Config, format!(
+                "campaign `{}` has a judge, but a webhook handler returns nothing to judge: the webhook rules judge its answers; remove `.judge(..)`",
+                self.suite
+            )));
+        }
         let start = Arc::new(start);
         Ok(move |url: String| {
             let (start, webhooks) = (start.clone(), webhooks.clone());

@@ -82,10 +82,16 @@ pub fn run<F, Fut, T, E>(data: &[u8], campaign: &Campaign, code: F)
 where
     F: Fn(String) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<T, E>> + 'static,
-    T: Debug,
-    E: Display,
+    T: Debug + 'static,
+    E: Display + 'static,
 {
-    let code = Arc::new(code);
+    let code = match crate::oracle::judging(campaign.judge.clone(), code) {
+        Ok(code) => Arc::new(code),
+        Err(error) => panic!(
+            "badgateway: cannot fuzz campaign `{}`: {error}",
+            campaign.suite
+        ),
+    };
     let prepared = match prepared(campaign, &code) {
         Ok(prepared) => prepared,
         Err(error) => panic!(
@@ -164,7 +170,7 @@ enum Confirmed {
         again: Box<CaseResult>,
     },
     /// A finding both runs showed (the first run's result).
-    Finding(CaseResult),
+    Finding(Box<CaseResult>),
 }
 
 /// The scenario libFuzzer's `data` decodes to under `campaign` (probing its baseline
@@ -177,8 +183,8 @@ pub fn decode<F, Fut, T, E>(data: &[u8], campaign: &Campaign, code: F) -> Result
 where
     F: Fn(String) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<T, E>> + 'static,
-    T: Debug,
-    E: Display,
+    T: Debug + 'static,
+    E: Display + 'static,
 {
     let prepared = prepared(campaign, &Arc::new(code))?;
     let decoded = prepared.borrow().decode(data);
@@ -194,8 +200,8 @@ fn prepared<F, Fut, T, E>(
 where
     F: Fn(String) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<T, E>> + 'static,
-    T: Debug,
-    E: Display,
+    T: Debug + 'static,
+    E: Display + 'static,
 {
     let key = (campaign.suite.clone(), std::any::TypeId::of::<F>());
     if let Some(prepared) = PREPARED.with(|p| p.borrow().get(&key).cloned()) {
@@ -211,8 +217,8 @@ impl Prepared {
     where
         F: Fn(String) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<T, E>> + 'static,
-        T: Debug,
-        E: Display,
+        T: Debug + 'static,
+        E: Display + 'static,
     {
         crate::runner::harness::check_panic_hook();
         let settings = campaign.settings()?;
@@ -267,8 +273,8 @@ impl Prepared {
     where
         F: Fn(String) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<T, E>> + 'static,
-        T: Debug,
-        E: Display,
+        T: Debug + 'static,
+        E: Display + 'static,
     {
         let first = self.judged(scenario.clone(), code.clone());
         if !first.outcome.is_finding() {
@@ -276,7 +282,7 @@ impl Prepared {
         }
         let again = self.judged(scenario, code);
         if again.outcome.signature() == first.outcome.signature() {
-            Confirmed::Finding(first)
+            Confirmed::Finding(Box::new(first))
         } else {
             Confirmed::Unconfirmed {
                 first: Box::new(first),
@@ -290,8 +296,8 @@ impl Prepared {
     where
         F: Fn(String) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<T, E>> + 'static,
-        T: Debug,
-        E: Display,
+        T: Debug + 'static,
+        E: Display + 'static,
     {
         let run = |scenario| {
             let case = self.case.serving(scenario);

@@ -110,7 +110,7 @@ fn windows(journal: &Journal) -> Vec<std::borrow::Cow<'_, Journal>> {
                     .filter(|r| (from..to).contains(&r.index))
                     .cloned()
                     .collect(),
-                deliveries: Vec::new(),
+                ..Journal::default()
             })
         })
         .collect()

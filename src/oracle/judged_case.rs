@@ -32,7 +32,7 @@ impl Case {
         E: Display,
     {
         let code = Arc::new(code);
-        let oracle = Oracle::new(None, None).rules(self.rules_judged().clone());
+        let oracle = Oracle::new(None).rules(self.rules_judged().clone());
         on_harness_runtime(move || async move {
             let result = self.run_unjudged(code.clone()).await?;
             let run = |scenario| {

@@ -22,7 +22,7 @@ mod requests;
 
 pub(crate) use behaviour::{judged_by_timing, Timed};
 pub(crate) use expectations::Counterfactual;
-pub(crate) use judge::JudgeFn;
 pub use judge::Judged;
+pub(crate) use judge::{judging, JudgeFn, JudgedCode};
 pub(crate) use judged_pool::JudgedPool;
 pub(crate) use oracle::Oracle;

@@ -14,7 +14,7 @@ use crate::error::Error;
 use crate::scenario::Scenario;
 
 use super::expectations::{AcceptanceRule, BaselineOutput, Counterfactual};
-use super::judge::{self, JudgeFn};
+use super::judge;
 use super::{behaviour, expectations, requests};
 
 /// The most runs of a counterfactual (or of the case again) that did not return `Ok`.
@@ -42,21 +42,19 @@ where
 
 /// What judges a campaign's or a replay's cases: the steps' expectations, the
 /// behaviour every client owes, the client's half of the contract (when there is one),
-/// and your judge (when there is one), in that order.
+/// and your judge's verdicts (given where the code returned), in that order.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Oracle {
     contract: Option<Arc<Contract>>,
-    judge: Option<JudgeFn>,
     acceptance: AcceptanceRule,
     rules: Rules,
 }
 
 impl Oracle {
-    /// An oracle with this contract and judge.
-    pub(crate) fn new(contract: Option<Arc<Contract>>, judge: Option<JudgeFn>) -> Self {
+    /// An oracle with this contract.
+    pub(crate) fn new(contract: Option<Arc<Contract>>) -> Self {
         Self {
             contract,
-            judge,
             acceptance: AcceptanceRule::default(),
             rules: Rules::default(),
         }
@@ -162,9 +160,7 @@ impl Oracle {
         if let Some(contract) = &self.contract {
             outcome = requests::checked(contract, outcome, &result.journal);
         }
-        if let Some(judge) = &self.judge {
-            outcome = judge::apply(judge, outcome, &result.journal);
-        }
+        outcome = judge::apply(outcome, &result.journal);
         result.outcome = outcome;
         result
     }

@@ -22,6 +22,26 @@ pub struct Journal {
     /// order they were answered; none in a campaign of calls.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deliveries: Vec<Delivered>,
+    /// The campaign's judge's verdicts on what the code returned, by the index of the
+    /// request whose response it judged: given where the code returned, read by the
+    /// oracle.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) judged: Vec<(usize, Judged)>,
+}
+
+/// Your verdict on what the code returned for a response (see
+/// [`Campaign::judge`](crate::Campaign::judge)).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Judged {
+    /// The harness's own classification stands.
+    AsIs,
+    /// Not a bug: what the code returned is right for this response, so a silent
+    /// acceptance or false rejection is dismissed (the case counts as `Ok` or
+    /// `HandledError`).
+    Fine,
+    /// A bug: what the code returned is wrong for this response (a
+    /// [`Outcome::WrongValue`](crate::Outcome::WrongValue) finding), with the reason.
+    Wrong(String),
 }
 
 /// One webhook delivery the provider made to the handler under test, and how it was

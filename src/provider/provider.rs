@@ -11,7 +11,7 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use crate::error::{Error, ErrorKind};
 use crate::provider::baseline::Baseline;
-use crate::provider::journal::{Delivered, Journal, RecordedRequest};
+use crate::provider::journal::{Delivered, Journal, Judged, RecordedRequest};
 use crate::scenario::Scenario;
 
 use super::connection::{scrub, serve_connection};
@@ -78,6 +78,8 @@ pub(super) struct Shared {
     pub(super) journal: Mutex<Vec<RecordedRequest>>,
     /// The webhook deliveries made to the handler under test so far.
     pub(super) delivered: Mutex<Vec<Delivered>>,
+    /// The campaign's judge's verdicts on what the code returned, by request index.
+    pub(super) judged: Mutex<Vec<(usize, Judged)>>,
     /// Every secret value seen so far in this case, and those the user named.
     pub(super) secrets: Mutex<Secrets>,
     /// Connection tasks that panicked: a bug in badgateway, never in the client.
@@ -110,12 +112,35 @@ impl Shared {
             next_connection: AtomicUsize::new(0),
             journal: Mutex::new(Vec::new()),
             delivered: Mutex::new(Vec::new()),
+            judged: Mutex::new(Vec::new()),
             secrets: Mutex::new(secrets),
             internal_panics: AtomicUsize::new(0),
             liveness: Arc::new(Liveness::new()),
             started: std::time::Instant::now(),
             connections: Mutex::new(Vec::new()),
         }
+    }
+
+    /// This case's journal so far, scrubbed of every secret seen or not.
+    fn journal(&self, scrubbed: bool) -> Journal {
+        let mut requests = self.journal.lock().expect("journal lock").clone();
+        requests.sort_by_key(|r| r.index);
+        let mut journal = Journal {
+            requests,
+            deliveries: self.delivered.lock().expect("deliveries lock").clone(),
+            judged: self.judged.lock().expect("judged lock").clone(),
+        };
+        if scrubbed {
+            let secrets = self.secrets.lock().expect("secrets lock").clone();
+            for request in &mut journal.requests {
+                scrub(request, &secrets);
+            }
+            for delivery in &mut journal.deliveries {
+                delivery.body = secrets.scrub(&delivery.body);
+                delivery.id = secrets.scrub(&delivery.id);
+            }
+        }
+        journal
     }
 
     /// Closes every connection of this case, stalled ones included.
@@ -256,33 +281,13 @@ impl Provider {
     /// What the provider has received so far, in request order, with every secret
     /// value it has seen scrubbed out (see [`Secrets`]).
     pub fn journal(&self) -> Journal {
-        let secrets = self.secrets();
-        let mut journal = self.unscrubbed_journal();
-        for request in &mut journal.requests {
-            scrub(request, &secrets);
-        }
-        for delivery in &mut journal.deliveries {
-            delivery.body = secrets.scrub(&delivery.body);
-            delivery.id = secrets.scrub(&delivery.id);
-        }
-        journal
+        self.shared().journal(true)
     }
 
     /// The journal as received, secrets and all: for the harness's own planning
     /// (learning the baseline's shape), never for anything written or printed.
     pub(crate) fn unscrubbed_journal(&self) -> Journal {
-        let mut requests = self.shared().journal.lock().expect("journal lock").clone();
-        requests.sort_by_key(|r| r.index);
-        let deliveries = self
-            .shared()
-            .delivered
-            .lock()
-            .expect("deliveries lock")
-            .clone();
-        Journal {
-            requests,
-            deliveries,
-        }
+        self.shared().journal(false)
     }
 
     /// The case's activity clock: what the client does with its connections, which
@@ -427,7 +432,7 @@ pub(crate) mod serving {
     use std::time::Duration;
 
     use super::Shared;
-    use crate::provider::journal::{Delivered, Effect};
+    use crate::provider::journal::{Delivered, Effect, Journal, Judged};
     use crate::scenario::Scenario;
 
     type Current = Mutex<Arc<Shared>>;
@@ -456,6 +461,16 @@ pub(crate) mod serving {
         /// The scenario served.
         pub(crate) fn scenario(&self) -> &Scenario {
             &self.0.scenario
+        }
+
+        /// The case's journal so far, scrubbed.
+        pub(crate) fn journal(&self) -> Journal {
+            self.0.journal(true)
+        }
+
+        /// Keeps the judge's verdicts on what the code returned in the case's journal.
+        pub(crate) fn judged(&self, verdicts: Vec<(usize, Judged)>) {
+            *self.0.judged.lock().expect("judged lock") = verdicts;
         }
 
         /// Keeps a delivery's record in the case's journal.

@@ -8,11 +8,10 @@ use std::time::Duration;
 
 use crate::contract::Contract;
 use crate::error::{Error, ErrorKind};
-use crate::oracle::{JudgeFn, Judged, JudgedPool, Oracle};
+use crate::oracle::{judging, JudgeFn, Judged, JudgedCode, JudgedPool, Oracle};
 use crate::provider::{Baseline, Secrets};
 use crate::runner::harness::on_harness_runtime;
 use crate::runner::isolation::{self, DEFAULT_MEMORY_CAP};
-use crate::runner::outcome::Outcome;
 use crate::runner::pool::Pool;
 use crate::runner::rules::Rules;
 use crate::runner::settings::{
@@ -184,12 +183,12 @@ impl Replay {
         self
     }
 
-    /// Your word on each case, as [`Campaign::judge`](crate::Campaign::judge).
-    pub fn judge(
+    /// Your word on what the code returned, as [`Campaign::judge`](crate::Campaign::judge).
+    pub fn judge<T: 'static, E: 'static>(
         mut self,
-        judge: impl Fn(&serde_json::Value, &Outcome) -> Judged + Send + Sync + 'static,
+        judge: impl Fn(&serde_json::Value, Result<&T, &E>) -> Judged + Send + Sync + 'static,
     ) -> Self {
-        self.judge = Some(JudgeFn(Arc::new(judge)));
+        self.judge = Some(JudgeFn::new(judge));
         self
     }
 
@@ -231,8 +230,8 @@ impl Replay {
     where
         F: Fn(String) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<T, E>> + 'static,
-        T: Debug,
-        E: Display,
+        T: Debug + 'static,
+        E: Display + 'static,
     {
         match self.run(label, code) {
             Ok(report) if report.passed() => {}
@@ -250,8 +249,8 @@ impl Replay {
     where
         F: Fn(String) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<T, E>> + 'static,
-        T: Debug,
-        E: Display,
+        T: Debug + 'static,
+        E: Display + 'static,
     {
         let store = self.keeping.store().ok_or_else(|| {
             Error::new(
@@ -270,19 +269,20 @@ impl Replay {
         }
         let scenarios: Vec<Scenario> = fixtures.iter().map(|(_, f)| f.scenario.clone()).collect();
         let (isolated, memory_cap) = isolation_settings(self.isolated, self.memory_cap)?;
+        let code = judging(self.judge, code)?;
         let runs = JudgedPool {
             pool: Pool::new(self.baseline, deadline, concurrency, Arc::new(code))
                 .with_secrets(self.secrets)
                 .with_limit(case_limit(self.case_limit)?)
                 .with_rules(self.rules.clone()),
-            oracle: Oracle::new(self.contract, self.judge)
+            oracle: Oracle::new(self.contract)
                 .strict(self.strict)
                 .rules(self.rules),
         };
         let suite = self.suite;
         let key = format!("replay of `{suite}` as `{label}`");
         let junit_dir = self.junit_dir;
-        let replay = move |mut runs: JudgedPool<F>| {
+        let replay = move |mut runs: JudgedPool<JudgedCode<T, E>>| {
             let results = on_harness_runtime(move || async move {
                 // The baseline's output, twice, as the campaign that found them judged by.
                 let probe = runs.pool.case(Scenario::new());

@@ -170,7 +170,7 @@ fn run<F, Fut, T>(baseline: Baseline, scenario: Scenario, rules: Rules, code: F)
 where
     F: Fn(String) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<T, String>> + 'static,
-    T: std::fmt::Debug,
+    T: std::fmt::Debug + 'static,
 {
     Case::new(baseline, scenario)
         .deadline(Duration::from_millis(500))

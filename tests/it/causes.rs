@@ -139,7 +139,7 @@ fn over_ten_seeds<F, Fut, T>(suite: &str, code: F) -> Vec<Report>
 where
     F: Fn(String) -> Fut + Clone + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<T, String>> + 'static,
-    T: std::fmt::Debug,
+    T: std::fmt::Debug + 'static,
 {
     ten_seeds_of(campaign, suite, code)
 }
@@ -153,7 +153,7 @@ pub(super) fn ten_seeds_of<F, Fut, T>(
 where
     F: Fn(String) -> Fut + Clone + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<T, String>> + 'static,
-    T: std::fmt::Debug,
+    T: std::fmt::Debug + 'static,
 {
     (1..=10)
         .map(|seed| campaign(suite, seed).run(code.clone()).unwrap())

@@ -546,16 +546,25 @@ fn requests_are_checked_against_the_clients_half_of_the_contract() {
     );
 }
 
+/// What a client of the charges endpoint returns: typed, as the judge sees it.
+#[derive(Debug)]
+struct Charged {
+    amount: u64,
+    status: String,
+}
+
 #[test]
-fn the_judge_dismisses_what_is_fine_and_calls_out_a_wrong_value() {
+fn the_judge_sees_the_returned_value_typed_and_calls_out_a_wrong_one() {
     let charge = |url: String| async move {
-        let body = reqwest::get(format!("{url}/v1/charges/ch_1"))
+        let value: serde_json::Value = reqwest::get(format!("{url}/v1/charges/ch_1"))
             .await?
-            .text()
+            .json()
             .await?;
-        let value: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
         // A bug: reports every charge as succeeded.
-        Ok::<_, reqwest::Error>(format!("amount={} status=succeeded", value["amount"]))
+        Ok::<_, reqwest::Error>(Charged {
+            amount: value["amount"].as_u64().unwrap_or_default(),
+            status: "succeeded".into(),
+        })
     };
     let status = Scenario::new().then(
         faults::json(
@@ -566,19 +575,20 @@ fn the_judge_dismisses_what_is_fine_and_calls_out_a_wrong_value() {
         )
         .with_expect_accept(),
     );
+    // Isolated, as by default: the judge runs in the worker, where the value is.
     let results = Campaign::new("it.judge", paygate_baseline())
         .no_fixtures()
-        .judge(|response, outcome| match outcome {
-            Outcome::Ok { value }
-                if !value.contains(&format!(
-                    "status={}",
-                    response["status"].as_str().unwrap_or("?")
-                )) =>
-            {
-                Judged::Wrong("the returned status is not the response's".into())
-            }
-            _ => Judged::AsIs,
-        })
+        .judge(
+            |response, returned: Result<&Charged, &reqwest::Error>| match returned {
+                Ok(charge) if charge.status != response["status"] => {
+                    Judged::Wrong("the returned status is not the response's".into())
+                }
+                Ok(charge) if charge.amount != response["amount"] => {
+                    Judged::Wrong("the returned amount is not the response's".into())
+                }
+                _ => Judged::AsIs,
+            },
+        )
         .run_scenarios(vec![Scenario::new(), status], charge)
         .unwrap();
     assert_eq!(results[0].outcome.class(), Class::Ok);
@@ -586,8 +596,32 @@ fn the_judge_dismisses_what_is_fine_and_calls_out_a_wrong_value() {
         results[1].outcome,
         Outcome::WrongValue {
             message: "the returned status is not the response's".into(),
-            returned: "\"amount=2500 status=succeeded\"".into()
+            returned: "Charged { amount: 2500, status: \"succeeded\" }".into()
         }
+    );
+}
+
+#[test]
+fn a_judge_of_other_types_than_the_codes_is_refused_before_any_case_runs() {
+    let charge = |url: String| async move {
+        reqwest::get(format!("{url}/v1/charges/ch_1"))
+            .await?
+            .text()
+            .await
+    };
+    let error = Campaign::new("it.judge.mistyped", paygate_baseline())
+        .no_fixtures()
+        .in_process()
+        .judge(|_, _: Result<&Charged, &String>| Judged::Fine)
+        .run_scenarios(vec![Scenario::new()], charge)
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Config);
+    let error = error.to_string();
+    assert!(
+        error.starts_with(
+            "the judge takes `Result<it::Charged, String>` but the code returns `Result<String, reqwest::Error>`"
+        ),
+        "{error}"
     );
 }
 

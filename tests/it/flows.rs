@@ -31,7 +31,7 @@ fn over_ten_seeds<F, Fut, T>(suite: &str, code: F) -> Vec<Report>
 where
     F: Fn(String) -> Fut + Clone + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<T, String>> + 'static,
-    T: std::fmt::Debug,
+    T: std::fmt::Debug + 'static,
 {
     ten_seeds_of(campaign, suite, code)
 }

@@ -71,7 +71,7 @@ fn found_and_replayed<F, Fut, T>(suite: &str, signatures: &[&str], code: F) -> R
 where
     F: Fn(String) -> Fut + Send + Sync + Clone + 'static,
     Fut: std::future::Future<Output = Result<T, String>> + 'static,
-    T: std::fmt::Debug,
+    T: std::fmt::Debug + 'static,
 {
     let report = campaign(suite).run(code.clone()).unwrap();
     for signature in signatures {
