@@ -22,4 +22,4 @@ pub(crate) mod seeded;
 pub mod strategies;
 
 pub use catalog::Catalog;
-pub(crate) use plan::{plans, NOT_A_SUCCESS};
+pub(crate) use plan::{judged_clauses, plans, NOT_A_SUCCESS};

@@ -112,10 +112,6 @@ impl Plan {
             }
             Err(_) => return reject("body: not JSON"),
         };
-        let violations = contract.validate(&self.pointer, &value).err()?;
-        // A long array tries what a client does with length (a crash, a hang, a
-        // quadratic walk), not whether it counts items against `maxItems`: few
-        // clients do, and none owes it, so that clause is not judged for one.
         let long_array = step.mutations.iter().any(|m| {
             matches!(
                 m,
@@ -125,24 +121,44 @@ impl Plan {
                 }
             )
         });
-        let judged = violations
-            .iter()
-            .filter(|v| !(long_array && v.keyword == "maxItems"))
-            .find_map(|v| {
-                let path = v.dotted_path();
-                let grown_enum = v.keyword == "enum"
-                    && contract.enums_may_grow()
-                    && value
-                        .pointer(&v.instance_path)
-                        .is_some_and(Value::is_string);
-                (!contract.ignores(v) && !grown_enum).then(|| (path, v.keyword.clone()))
-            })?;
-        let (path, keyword) = judged;
-        reject(&format!(
-            "{}: {keyword}",
-            if path.is_empty() { "(root)" } else { &path }
-        ))
+        let clauses = judged_clauses(contract, &self.pointer, &value, long_array);
+        reject(clauses.first()?)
     }
+}
+
+/// The clauses of the schema at `pointer` that `value` breaks and a client is judged
+/// by, `path: keyword`: not those the contract ignores, not a new value of an enum
+/// that may grow, and (for a long array, `long_array`) not `maxItems`: a long array
+/// tries what a client does with length (a crash, a hang, a quadratic walk), not
+/// whether it counts items, which few clients do and none owes.
+pub(crate) fn judged_clauses(
+    contract: &Contract,
+    pointer: &str,
+    value: &Value,
+    long_array: bool,
+) -> Vec<String> {
+    let Err(violations) = contract.validate(pointer, value) else {
+        return Vec::new();
+    };
+    violations
+        .iter()
+        .filter(|v| !(long_array && v.keyword == "maxItems"))
+        .filter_map(|v| {
+            let path = v.dotted_path();
+            let grown_enum = v.keyword == "enum"
+                && contract.enums_may_grow()
+                && value
+                    .pointer(&v.instance_path)
+                    .is_some_and(Value::is_string);
+            (!contract.ignores(v) && !grown_enum).then(|| {
+                format!(
+                    "{}: {}",
+                    if path.is_empty() { "(root)" } else { &path },
+                    v.keyword
+                )
+            })
+        })
+        .collect()
 }
 
 impl Plan {

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::contract::Contract;
+use crate::provider::journal::Journal;
 use crate::runner::case::CaseResult;
 
 use crate::runner::outcome::Outcome;
@@ -99,8 +100,11 @@ impl Oracle {
         if !result.scenario.deliveries.is_empty() {
             return None;
         }
-        self.acceptance
-            .counterfactual(&result.outcome, &result.journal, &result.scenario)
+        self.acceptance.counterfactual(
+            &result.outcome,
+            &self.placed(&result.journal),
+            &result.scenario,
+        )
     }
 
     /// Whether a counterfactual needs the case itself run again too: the code's
@@ -130,6 +134,15 @@ impl Oracle {
         Ok(self.judge(result, Some(&Counterfactual { without, again })))
     }
 
+    /// The journal with each expectation kept only where it holds for what was served
+    /// (see [`expectations::placed`]); as it is without a contract.
+    fn placed<'a>(&self, journal: &'a Journal) -> std::borrow::Cow<'a, Journal> {
+        match &self.contract {
+            Some(contract) => expectations::placed(contract, journal),
+            None => std::borrow::Cow::Borrowed(journal),
+        }
+    }
+
     /// The result with its outcome judged by every rule, given its counterfactual
     /// when [`Oracle::counterfactual`] asked for one (without it, no silent acceptance
     /// is claimed but in strict mode and for an error status).
@@ -144,7 +157,7 @@ impl Oracle {
         let mut outcome = match result.scenario.deliveries.is_empty() {
             true => expectations::judged(
                 result.outcome,
-                &result.journal,
+                &self.placed(&result.journal),
                 &self.acceptance,
                 counterfactual,
             ),

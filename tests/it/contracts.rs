@@ -1004,3 +1004,82 @@ fn a_campaign_from_a_real_spec_needs_the_spec_and_the_closure_only() {
     );
     assert!(report.coverage > 0 && report.cases == 32, "{report}");
 }
+
+/// A refund answered with a charge id that breaks the contract's pattern: what the
+/// step planned for the refund (the probe's second request) must be rejected.
+fn broken_refund_charge() -> badgateway::Step {
+    let mut step = faults::json(
+        "charge",
+        badgateway::JsonChange::ReplaceWith {
+            json: "\"not a charge id\"".into(),
+        },
+    );
+    step.expect = Some(Expectation::Reject {
+        clause: "charge: pattern".into(),
+    });
+    step
+}
+
+/// Fetches the example's charge and refunds it, with the hardened client or the
+/// naive one: what each returned, as text.
+async fn refund_with(url: String, hardened_client: bool) -> Result<String, String> {
+    const CHARGE: &str = "ch_3PqR8sKs3cR3tV4l";
+    if hardened_client {
+        let config = hardened::Config::quick(Duration::from_millis(500));
+        let client = hardened::Client::new(&url, TEST_SECRET_KEY, config);
+        let charge = client.charge(CHARGE).await.map_err(|e| e.to_string())?;
+        let refund = client.refund(&charge).await.map_err(|e| e.to_string())?;
+        return Ok(format!("{refund:?}"));
+    }
+    let client = naive::Client::new(&url, TEST_SECRET_KEY);
+    let charge = client.charge(CHARGE).await.map_err(|e| e.to_string())?;
+    let refund = client.refund(&charge).await.map_err(|e| e.to_string())?;
+    Ok(format!("{refund:?}"))
+}
+
+#[test]
+fn an_expectation_judges_only_the_response_it_was_planned_for() {
+    let campaign = || {
+        Campaign::new("it.placed", paygate_baseline())
+            .contract(paygate_contract())
+            .strict()
+            .no_fixtures()
+            .in_process()
+    };
+    // The charge's first fetch is cut off; the hardened client fetches it again, and
+    // that retry meets the step planned for the refund. The charge it is served has
+    // no `charge` field to break, so it conforms: accepting it is right.
+    let retried = Scenario::new()
+        .then(faults::empty_response())
+        .then(broken_refund_charge());
+    // With no retry, the step meets the refund it was planned for.
+    let planned = Scenario::new()
+        .then(badgateway::Step::baseline())
+        .then(broken_refund_charge());
+    let hardened_results = campaign()
+        .run_scenarios(vec![retried.clone(), planned.clone()], |url| {
+            refund_with(url, true)
+        })
+        .unwrap();
+    let classes: Vec<Class> = hardened_results.iter().map(|r| r.outcome.class()).collect();
+    assert_eq!(
+        classes,
+        [Class::Ok, Class::HandledError],
+        "{:#?}",
+        hardened_results[0].outcome
+    );
+    assert_eq!(
+        hardened_results[0].journal.requests[1].target, "/v1/charges/ch_3PqR8sKs3cR3tV4l",
+        "the retried fetch met the refund's step"
+    );
+    // The naive client refunds without looking at what it got back: caught where the
+    // step met the refund.
+    let naive_results = campaign()
+        .run_scenarios(vec![planned], |url| refund_with(url, false))
+        .unwrap();
+    assert!(
+        matches!(&naive_results[0].outcome, Outcome::SilentAcceptance { clause, .. } if clause == "charge: pattern"),
+        "{}",
+        naive_results[0].outcome
+    );
+}

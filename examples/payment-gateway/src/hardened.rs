@@ -346,11 +346,15 @@ impl Client {
         .await
     }
 
-    /// Refunds a charge in full.
-    pub async fn refund(&self, charge: &Charge) -> Result<Refund, Error> {
+    /// Refunds a charge in full, and says where the refund stands (pending, succeeded or
+    /// failed: the caller decides).
+    pub async fn refund(&self, charge: &Charge) -> Result<RefundState, Error> {
         let body = serde_json::json!({"charge": charge.id, "amount": charge.amount});
         let key = format!("refund-{}", charge.id);
-        let refund: Refund = self
+        // Read with its status: a refund answered without one is not a refund this
+        // client can report as made (a status it does not know yet is `Unknown`: Paygate
+        // documents new values as a non-breaking change).
+        let state: RefundState = self
             .call(
                 reqwest::Method::POST,
                 "/v1/refunds",
@@ -358,6 +362,7 @@ impl Client {
                 Some(&key),
             )
             .await?;
+        let refund = &state.refund;
         if refund.amount != charge.amount || refund.charge != charge.id {
             return Err(Error::Unexpected {
                 status: 200,
@@ -367,7 +372,7 @@ impl Client {
                 ),
             });
         }
-        Ok(refund)
+        Ok(state)
     }
 
     /// Every charge, following the cursor at most [`Config::max_pages`] pages and
