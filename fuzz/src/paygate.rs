@@ -55,15 +55,28 @@ impl Operation {
 /// client's attempts ([`hardened_config`]) fit well inside it.
 pub const DEADLINE: Duration = Duration::from_millis(100);
 
-/// The hardened client as fuzzing runs it: 40 ms attempts, 2 retries, at most 20 ms
-/// between them, so an execution costs 160 ms at the very worst.
+/// The hardened client as fuzzing runs it: 40 ms attempts, 2 retries, 2 ms between
+/// them and before a poll, so a retried or polled call costs a few milliseconds, not
+/// the tens a production backoff would (and a stall, rare under libFuzzer, 130 ms at
+/// the very worst). The campaign's rules ([`campaign`]) ask for a backoff and a poll
+/// interval of 1 ms to match.
 pub fn hardened_config() -> hardened::Config {
     hardened::Config {
         timeout: Duration::from_millis(40),
         max_retries: 2,
-        max_backoff: Duration::from_millis(20),
+        max_backoff: Duration::from_millis(2),
+        poll_pause: Duration::from_millis(2),
         ..hardened::Config::default()
     }
+}
+
+/// The behaviour rules of the fuzzing campaigns: the defaults, but a backoff and a
+/// poll interval of 1 ms are enough (the fuzzing clients wait 2 ms, [`hardened_config`]):
+/// a client that retries or polls back to back is still caught.
+pub fn rules() -> badgateway::Rules {
+    badgateway::Rules::default()
+        .min_backoff(Duration::from_millis(1))
+        .min_poll_interval(Duration::from_millis(1))
 }
 
 /// The campaign an operation is fuzzed as: Paygate's baseline and contract (less the
@@ -85,11 +98,40 @@ pub fn campaign(operation: Operation) -> Campaign {
         "fixtures/baselines/paygate.json",
     )
     .expect("the bundled baseline loads");
-    Campaign::new(operation.suite(), baseline)
+    let campaign = Campaign::new(operation.suite(), baseline)
         .contract(contract)
         .strict()
+        .rules(rules())
         .deadline(DEADLINE)
-        .fixtures_dir(payment_gateway::REGRESSIONS_DIR)
+        .fixtures_dir(payment_gateway::REGRESSIONS_DIR);
+    match operation {
+        Operation::Refund => campaign.judge(refused_another_refund),
+        _ => campaign,
+    }
+}
+
+/// The refund campaign's judge: a conforming refund of another charge or amount than
+/// the one asked for is rightly refused (strict mode would call it a false
+/// rejection). The client's word is checked against the response, not trusted.
+fn refused_another_refund(
+    response: &serde_json::Value,
+    returned: Result<&String, &String>,
+) -> badgateway::Judged {
+    let Err(error) = returned else {
+        return badgateway::Judged::AsIs;
+    };
+    let Some((_, asked)) = error.split_once(", asked for ") else {
+        return badgateway::Judged::AsIs;
+    };
+    let answered = format!(
+        "{} of {}",
+        response["amount"],
+        response["charge"].as_str().unwrap_or_default()
+    );
+    match response["object"] == "refund" && answered != asked {
+        true => badgateway::Judged::Fine,
+        false => badgateway::Judged::AsIs,
+    }
 }
 
 /// The charge the example fetches and refunds.

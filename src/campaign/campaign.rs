@@ -84,6 +84,11 @@ pub struct Campaign {
     pub(super) memory_cap: u64,
     /// The webhooks a webhook campaign delivers.
     pub(crate) webhooks: Option<Arc<Webhooks>>,
+    /// Under libFuzzer: whether a finding already kept is a crash like a new one.
+    pub(crate) fuzz_crash_on_known: bool,
+    /// Under libFuzzer: whether stalls and slow faults are as common and as long as
+    /// in campaigns.
+    pub(crate) fuzz_full_waits: bool,
 }
 
 impl Campaign {
@@ -110,7 +115,31 @@ impl Campaign {
             isolated: true,
             memory_cap: DEFAULT_MEMORY_CAP,
             webhooks: None,
+            fuzz_crash_on_known: false,
+            fuzz_full_waits: false,
         }
+    }
+
+    /// Under libFuzzer ([`fuzz::run`](crate::fuzz::run)), a finding whose signature is
+    /// already kept in the campaign's fixture store is a crash like a new one. By
+    /// default it is counted and reported at exit instead, so that a night of fuzzing
+    /// goes on looking for bugs nobody has kept yet. `BADGATEWAY_FUZZ_KNOWN=crash`
+    /// (or `count`) overrides.
+    pub fn fuzz_crash_on_known(mut self) -> Self {
+        self.fuzz_crash_on_known = true;
+        self
+    }
+
+    /// Under libFuzzer ([`fuzz::run`](crate::fuzz::run)), stalls and slow responses as
+    /// common and as long as in campaigns. By default they are short there: a slow
+    /// response takes 2 ms at most, and a stall (or a body shorter than its length
+    /// says) is served and then closed, kept as a stall one time in 64. Hangs are the
+    /// campaign's to find; under libFuzzer, time spent waiting on the client's own
+    /// timeouts is time not spent on inputs. `BADGATEWAY_FUZZ_WAITS=full` (or
+    /// `short`) overrides.
+    pub fn fuzz_full_waits(mut self) -> Self {
+        self.fuzz_full_waits = true;
+        self
     }
 
     /// Runs every case in this process instead of in worker processes (the default

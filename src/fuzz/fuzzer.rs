@@ -25,6 +25,7 @@ use crate::generate::{plans, Catalog};
 use crate::oracle::{Counterfactual, Oracle};
 use crate::provider::Journal;
 use crate::report::served_requests;
+use crate::runner::settings::env_choice;
 use crate::runner::{Case, CaseResult, Outcome};
 use crate::scenario::Scenario;
 
@@ -41,10 +42,17 @@ pub(super) struct Prepared {
     provider: RefCell<Option<crate::provider::Provider>>,
     /// Findings that did not show again on a second run: said once each.
     unconfirmed: std::collections::HashSet<String>,
+    /// The signatures kept in the campaign's fixture store, with their fixture: known
+    /// findings, counted rather than crashed on unless `crash_on_known`.
+    known: HashMap<String, String>,
+    crash_on_known: bool,
+    /// The fixture store the known signatures are read from, if the campaign keeps any.
+    store: Option<crate::store::Store>,
 }
 
-/// The prepared fuzzing of each campaign suite and closure type on this thread.
-type PerCampaign = HashMap<(String, std::any::TypeId), Rc<RefCell<Prepared>>>;
+/// The prepared fuzzing of each campaign suite, closure type and fuzzing settings
+/// (full waits, crash on known) on this thread.
+type PerCampaign = HashMap<(String, std::any::TypeId, bool, bool), Rc<RefCell<Prepared>>>;
 
 thread_local! {
     static PREPARED: RefCell<PerCampaign> = RefCell::new(HashMap::new());
@@ -107,6 +115,10 @@ where
     }
     match prepared.confirmed(scenario, code) {
         Confirmed::Clean => {}
+        Confirmed::Known { signature } => {
+            let fixture = prepared.known.get(&signature).cloned().unwrap_or_default();
+            known::seen(&campaign.suite, &signature, &fixture);
+        }
         Confirmed::Unconfirmed { first, again } => {
             let signature = first.outcome.signature();
             if prepared.unconfirmed.insert(signature.clone()) {
@@ -116,7 +128,19 @@ where
                 );
             }
         }
-        Confirmed::Finding(first) => panic!("{}", crash_report(&campaign.suite, &first, data)),
+        Confirmed::Finding(first) => {
+            // Kept since this thread read the store (promoted meanwhile, or by a
+            // campaign run beside it)?
+            let signature = first.outcome.signature();
+            if !prepared.crash_on_known {
+                prepared.known = kept_signatures(prepared.store.as_ref(), &campaign.suite);
+                if let Some(fixture) = prepared.known.get(&signature) {
+                    known::seen(&campaign.suite, &signature, fixture);
+                    return;
+                }
+            }
+            panic!("{}", crash_report(&campaign.suite, &first, data))
+        }
     }
 }
 
@@ -171,6 +195,11 @@ enum Confirmed {
     },
     /// A finding both runs showed (the first run's result).
     Finding(Box<CaseResult>),
+    /// A finding whose signature is kept already: not run again.
+    Known {
+        /// Its signature.
+        signature: String,
+    },
 }
 
 /// The scenario libFuzzer's `data` decodes to under `campaign` (probing its baseline
@@ -203,7 +232,12 @@ where
     T: Debug + 'static,
     E: Display + 'static,
 {
-    let key = (campaign.suite.clone(), std::any::TypeId::of::<F>());
+    let key = (
+        campaign.suite.clone(),
+        std::any::TypeId::of::<F>(),
+        campaign.fuzz_full_waits,
+        campaign.fuzz_crash_on_known,
+    );
     if let Some(prepared) = PREPARED.with(|p| p.borrow().get(&key).cloned()) {
         return Ok(prepared);
     }
@@ -249,6 +283,18 @@ impl Prepared {
         if let Some(webhooks) = &campaign.webhooks {
             vocabulary = vocabulary.delivering(webhooks);
         }
+        let full_waits = env_choice("BADGATEWAY_FUZZ_WAITS", &[("full", true), ("short", false)])?
+            .unwrap_or(campaign.fuzz_full_waits);
+        if !full_waits {
+            vocabulary = vocabulary.short_waits();
+        }
+        let crash_on_known = env_choice(
+            "BADGATEWAY_FUZZ_KNOWN",
+            &[("crash", true), ("count", false)],
+        )?
+        .unwrap_or(campaign.fuzz_crash_on_known);
+        let store = campaign.keeping.store();
+        let known = kept_signatures(store.as_ref(), &campaign.suite);
         Ok(Prepared {
             runtime,
             case: runs.pool.case(Scenario::new()),
@@ -256,6 +302,9 @@ impl Prepared {
             vocabulary,
             provider: RefCell::new(None),
             unconfirmed: Default::default(),
+            known,
+            crash_on_known,
+            store,
         })
     }
 
@@ -279,6 +328,10 @@ impl Prepared {
         let first = self.judged(scenario.clone(), code.clone());
         if !first.outcome.is_finding() {
             return Confirmed::Clean;
+        }
+        let signature = first.outcome.signature();
+        if !self.crash_on_known && self.known.contains_key(&signature) {
+            return Confirmed::Known { signature };
         }
         let again = self.judged(scenario, code);
         if again.outcome.signature() == first.outcome.signature() {
@@ -322,6 +375,75 @@ impl Prepared {
             });
         self.oracle.judge(result, counterfactual.as_ref())
     }
+}
+
+/// The signatures `store` keeps for `suite`, with their fixture's path.
+fn kept_signatures(store: Option<&crate::store::Store>, suite: &str) -> HashMap<String, String> {
+    let Some(store) = store else {
+        return HashMap::new();
+    };
+    store
+        .load(suite)
+        .into_iter()
+        .filter_map(Result::ok)
+        .map(|(path, fixture)| (fixture.signature, path.display().to_string()))
+        .collect()
+}
+
+/// Known findings met while fuzzing: each said once as it is first met, and all of
+/// them counted at exit.
+mod known {
+    use std::collections::BTreeMap;
+    use std::sync::{Mutex, Once};
+
+    /// (suite, signature) to (fixture, times met).
+    static SEEN: Mutex<BTreeMap<(String, String), (String, u64)>> = Mutex::new(BTreeMap::new());
+    static AT_EXIT: Once = Once::new();
+
+    /// Counts one meeting of a known finding.
+    pub(super) fn seen(suite: &str, signature: &str, fixture: &str) {
+        AT_EXIT.call_once(|| {
+            shutdown_hooks::add_shutdown_hook(at_exit);
+        });
+        let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = seen
+            .entry((suite.to_owned(), signature.to_owned()))
+            .or_insert_with(|| (fixture.to_owned(), 0));
+        entry.1 += 1;
+        if entry.1 == 1 {
+            eprintln!("badgateway: known finding in campaign `{suite}`: {signature}, kept as {fixture}: counted, not a crash (BADGATEWAY_FUZZ_KNOWN=crash stops on it); fuzzing goes on");
+        }
+    }
+
+    /// What the run met that was known already, as it exits.
+    extern "C" fn at_exit() {
+        let seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.is_empty() {
+            return;
+        }
+        let total: u64 = seen.values().map(|(_, n)| n).sum();
+        eprintln!(
+            "badgateway: {total} execution(s) met {} known finding(s), counted, not crashed on:",
+            seen.len()
+        );
+        for ((suite, signature), (fixture, n)) in seen.iter() {
+            eprintln!("  {n} × `{suite}`: {signature} ({fixture})");
+        }
+    }
+
+    /// The known findings met so far in this process, for tests.
+    pub(crate) fn counts() -> Vec<(String, String, u64)> {
+        let seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+        seen.iter()
+            .map(|((suite, signature), (_, n))| (suite.clone(), signature.clone(), *n))
+            .collect()
+    }
+}
+
+/// The known findings this process met while fuzzing, as (suite, signature, times),
+/// counted rather than crashed on (see [`Campaign::fuzz_crash_on_known`]).
+pub fn known_findings() -> Vec<(String, String, u64)> {
+    known::counts()
 }
 
 /// The finding as a campaign report shows it, with the commands that reproduce and

@@ -38,5 +38,5 @@
 mod fuzzer;
 mod promote;
 
-pub use fuzzer::{decode, decode_handler, run, run_handler};
+pub use fuzzer::{decode, decode_handler, known_findings, run, run_handler};
 pub use promote::{Promoted, PROMOTE_OUT_VAR, PROMOTE_SUITE_VAR};

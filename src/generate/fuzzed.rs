@@ -49,7 +49,7 @@ const COMMON_PATHS: [&str; 8] = [
 pub(crate) struct Vocabulary {
     catalog: Catalog,
     max_steps: usize,
-    slow_budget_ms: u64,
+    pace: Pace,
     contract: Option<Arc<Contract>>,
     plans: Vec<Option<Planned>>,
     /// A webhook campaign's deliveries: the plain events, then every hostile one.
@@ -72,11 +72,28 @@ impl Vocabulary {
         Self {
             catalog,
             max_steps: max_steps.max(1),
-            slow_budget_ms: slow_budget_ms.clamp(1, SLOW_BUDGET_MS),
+            pace: Pace {
+                slow_budget_ms: slow_budget_ms.clamp(1, SLOW_BUDGET_MS),
+                short: false,
+            },
             contract: None,
             plans: Vec::new(),
             deliveries: None,
         }
+    }
+
+    /// Waits kept short: a slow response takes [`SHORT_SLOW_MS`] at most (a drip
+    /// still comes in slices, without the pauses), and a fault that leaves the client
+    /// waiting on an open connection (a stall, a body shorter than its length or its
+    /// chunks say) is served whole and then closed, but one time in [`RARE_STALL`].
+    /// What libFuzzer decodes by default: hangs are the campaign's to find, and an
+    /// execution spent waiting on the client's own timeout is one not spent on inputs.
+    pub(crate) fn short_waits(mut self) -> Self {
+        self.pace = Pace {
+            slow_budget_ms: SHORT_SLOW_MS,
+            short: true,
+        };
+        self
     }
 
     /// Deliveries of these webhooks too, after the steps.
@@ -151,7 +168,7 @@ impl Vocabulary {
 
     fn step(&self, u: &mut Unstructured<'_>, i: usize) -> Result<Step> {
         let (Some(contract), Some(planned)) = (&self.contract, self.plan(i)) else {
-            return hostile_step(u, &self.catalog.shape(i), self.slow_budget_ms);
+            return hostile_step(u, &self.catalog.shape(i), self.pace);
         };
         let Planned {
             plan,
@@ -163,7 +180,7 @@ impl Vocabulary {
         // broken, or an additive change.
         match u.choose_index(4)? {
             0 => {
-                let mut step = hostile_step(u, hostile, self.slow_budget_ms)?;
+                let mut step = hostile_step(u, hostile, self.pace)?;
                 step.expect = plan.expectation_of(contract, &step);
                 Ok(step)
             }
@@ -204,7 +221,7 @@ impl Vocabulary {
                     ..Step::default()
                 })
             }
-            _ => hostile_step(u, hostile, self.slow_budget_ms),
+            _ => hostile_step(u, hostile, self.pace),
         }
     }
 }
@@ -240,9 +257,25 @@ impl<'a> Arbitrary<'a> for Scenario {
     }
 }
 
+/// How long decoded faults may keep the client waiting.
+#[derive(Debug, Clone, Copy)]
+struct Pace {
+    /// The most a slow response takes in all.
+    slow_budget_ms: u64,
+    /// Whether waits are short (see [`Vocabulary::short_waits`]).
+    short: bool,
+}
+
+/// The most a slow response takes under short waits.
+pub(crate) const SHORT_SLOW_MS: u64 = 2;
+
+/// Under short waits, a fault that leaves the client waiting is kept one time in this
+/// many (the bytes decide, so an input always decodes the same).
+pub(crate) const RARE_STALL: usize = 64;
+
 /// One hostile step for a response of this shape: the vocabulary of
 /// `strategies::steps` and of the coverage phase's persistent and limit faults.
-fn hostile_step(u: &mut Unstructured<'_>, shape: &Shape, slow_budget_ms: u64) -> Result<Step> {
+fn hostile_step(u: &mut Unstructured<'_>, shape: &Shape, pace: Pace) -> Result<Step> {
     let step = match u.choose_index(5)? {
         0 => return Ok(Step::baseline()),
         1 | 2 => {
@@ -255,12 +288,23 @@ fn hostile_step(u: &mut Unstructured<'_>, shape: &Shape, slow_budget_ms: u64) ->
                 ..Step::default()
             }
         }
-        3 => Step {
-            framing: framing(u, shape)?,
-            ..Step::default()
-        },
+        3 => {
+            let framing = framing(u, shape)?;
+            // Served whole, then closed: the client that waits for more bytes meets
+            // the end of the connection instead of its own timeout.
+            let transport = match pace.short && leaves_waiting(&framing) && !one_in(u, RARE_STALL)?
+            {
+                true => Transport::LimitData { bytes: usize::MAX },
+                false => Transport::Normal,
+            };
+            Step {
+                framing,
+                transport,
+                ..Step::default()
+            }
+        }
         _ => Step {
-            transport: transport(u, shape, slow_budget_ms)?,
+            transport: transport(u, shape, pace)?,
             ..Step::default()
         },
     };
@@ -441,7 +485,20 @@ fn framing(u: &mut Unstructured<'_>, shape: &Shape) -> Result<Framing> {
     })
 }
 
-fn transport(u: &mut Unstructured<'_>, shape: &Shape, slow_budget_ms: u64) -> Result<Transport> {
+/// Whether a framing leaves a client waiting for bytes that never come, on a
+/// connection the provider keeps open.
+fn leaves_waiting(framing: &Framing) -> bool {
+    matches!(
+        framing,
+        Framing::ContentLengthTooLong { .. }
+            | Framing::ContentLengthTwice { .. }
+            | Framing::ContentLengthValue { .. }
+            | Framing::MalformedChunk(ChunkFault::ShortChunk | ChunkFault::MissingLastChunk)
+    )
+}
+
+fn transport(u: &mut Unstructured<'_>, shape: &Shape, pace: Pace) -> Result<Transport> {
+    let slow_budget_ms = pace.slow_budget_ms;
     let wire = shape.wire_len.max(1);
     Ok(match u.choose_index(6)? {
         0 => Transport::EmptyResponse,
@@ -451,16 +508,24 @@ fn transport(u: &mut Unstructured<'_>, shape: &Shape, slow_budget_ms: u64) -> Re
         2 => Transport::LimitData {
             bytes: u.choose_index(wire)?,
         },
-        3 => Transport::Timeout {
-            after_bytes: u.choose_index(wire)?,
-        },
+        3 => {
+            let after_bytes = u.choose_index(wire)?;
+            match pace.short && !one_in(u, RARE_STALL)? {
+                // The stall, cut short: the same bytes, then the end of the connection.
+                true => Transport::LimitData { bytes: after_bytes },
+                false => Transport::Timeout { after_bytes },
+            }
+        }
         4 => {
             let bytes = u.int_in_range(1..=32_usize)?;
             let slices = wire.div_ceil(bytes).max(1) as u64;
             let delay_ms = u
                 .int_in_range(1..=400_u64)?
                 .min((slow_budget_ms / slices).max(1));
-            Transport::Slicer { bytes, delay_ms }
+            Transport::Slicer {
+                bytes,
+                delay_ms: if pace.short { 0 } else { delay_ms },
+            }
         }
         _ => Transport::Latency {
             ms: u.int_in_range(1..=slow_budget_ms)?,

@@ -340,7 +340,9 @@ async fn send(
         Transport::Slicer { bytes: n, delay_ms } => {
             let _slow = liveness.slow_response();
             for (i, slice) in bytes.chunks((*n).max(1)).enumerate() {
-                if i > 0 {
+                // No sleep at all between slices sent back to back: tokio's timer
+                // rounds even a zero sleep up to its next millisecond tick.
+                if i > 0 && *delay_ms > 0 {
                     provider_sleep(liveness, Duration::from_millis(*delay_ms)).await;
                 }
                 if stream.write_all(slice).await.is_err() {

@@ -71,7 +71,8 @@ impl PanicSlot {
             }
             None => (
                 message,
-                location.map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column())),
+                location
+                    .map(|l| format!("{}:{}:{}", source_relative(l.file()), l.line(), l.column())),
             ),
         };
         let message = cut(&message, MAX_MESSAGE_CHARS);
@@ -122,14 +123,43 @@ fn first_caller_outside_std(backtrace: &str, file: &str, line: u32) -> Option<St
     let here = format!("{file}:{line}:");
     let start = locations.iter().position(|l| l.starts_with(&here))?;
     let caller = locations[start..].iter().find(|l| !in_std(l))?;
-    let relative = std::env::current_dir()
-        .ok()
-        .and_then(|dir| {
-            let dir = format!("{}/", dir.display());
-            caller.strip_prefix(&dir).map(str::to_owned)
-        })
-        .unwrap_or_else(|| caller.strip_prefix("./").unwrap_or(caller).to_owned());
-    Some(relative)
+    Some(source_relative(caller.strip_prefix("./").unwrap_or(caller)))
+}
+
+/// A source path as rustc names a workspace's own files: relative to the workspace
+/// root (`examples/payment-gateway/src/naive.rs`), or to the registry for a
+/// dependency (`serde_json-1.0.140/src/de.rs`), never the machine's absolute path.
+///
+/// Implementation notes: rustc names a file by the path cargo gave it, and cargo gives
+/// a path dependency outside the workspace (what `fuzz/` builds: its own workspace)
+/// and every registry crate by its absolute path. A panic's signature holds its
+/// location, so the same bug found by a campaign and by a fuzz target had two
+/// signatures, one with this machine's path in it: two fixtures, and a replay that
+/// "fails differently". The workspace root is the topmost folder above the file
+/// that has a `Cargo.toml`.
+pub(crate) fn source_relative(file: &str) -> String {
+    let path = std::path::Path::new(file);
+    if !path.is_absolute() {
+        return file.to_owned();
+    }
+    for (marker, skip) in [("/registry/src/", 1), ("/git/checkouts/", 2)] {
+        if let Some(at) = file.find(marker) {
+            let rest = &file[at + marker.len()..];
+            // The index's (or the repository's and revision's) folders, then the crate.
+            if let Some(inside) = rest.splitn(skip + 1, '/').nth(skip) {
+                return inside.to_owned();
+            }
+        }
+    }
+    let root = path
+        .ancestors()
+        .skip(1)
+        .filter(|dir| dir.join("Cargo.toml").is_file())
+        .last();
+    match root.and_then(|root| path.strip_prefix(root).ok()) {
+        Some(relative) => relative.display().to_string(),
+        None => file.to_owned(),
+    }
 }
 
 /// The hook type `std::panic::set_hook` takes.
@@ -631,6 +661,30 @@ impl std::fmt::Write for Bounded {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn source_paths_are_relative_to_the_workspace_or_the_registry() {
+        let root = env!("CARGO_MANIFEST_DIR");
+        assert_eq!(
+            source_relative(&format!("{root}/examples/payment-gateway/src/naive.rs")),
+            "examples/payment-gateway/src/naive.rs"
+        );
+        assert_eq!(
+            source_relative(&format!("{root}/fuzz/src/paygate.rs")),
+            "fuzz/src/paygate.rs"
+        );
+        assert_eq!(
+            source_relative("/home/ci/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/serde_json-1.0.140/src/de.rs"),
+            "serde_json-1.0.140/src/de.rs"
+        );
+        assert_eq!(
+            source_relative("/home/ci/.cargo/git/checkouts/hyper-5a1b/0f3c9e1/src/proto/h1/io.rs"),
+            "src/proto/h1/io.rs"
+        );
+        assert_eq!(source_relative("src/runner/call.rs"), "src/runner/call.rs");
+        // Outside any package: nothing to be relative to.
+        assert_eq!(source_relative("/nowhere/at/all.rs"), "/nowhere/at/all.rs");
+    }
 
     #[test]
     fn big_outputs_are_cut_with_a_note_of_how_much() {

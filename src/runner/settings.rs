@@ -75,6 +75,25 @@ pub(crate) fn env_number(name: &str) -> Result<Option<u64>, Error> {
     parsed.map(Some).map_err(|_| config_error(name, &text))
 }
 
+/// One of a few words from the environment, if set: `choices` maps each word to its
+/// value, and any other word is an error that lists them.
+pub(crate) fn env_choice<T: Copy>(name: &str, choices: &[(&str, T)]) -> Result<Option<T>, Error> {
+    let Ok(text) = std::env::var(name) else {
+        return Ok(None);
+    };
+    let word = text.trim();
+    match choices.iter().find(|(w, _)| *w == word) {
+        Some((_, value)) => Ok(Some(*value)),
+        None => {
+            let words: Vec<String> = choices.iter().map(|(w, _)| format!("`{w}`")).collect();
+            Err(Error::new(
+                ErrorKind::Config,
+                format!("invalid {name}={text:?}: expected {}", words.join(" or ")),
+            ))
+        }
+    }
+}
+
 /// The error for a variable that is not a whole number.
 pub(crate) fn config_error(name: &str, value: &str) -> Error {
     Error::new(

@@ -139,9 +139,12 @@ fn a_finding_in_the_naive_client_is_a_crash_with_its_report_and_reproduce_comman
 
 #[test]
 fn a_stall_is_a_hang_crash_for_a_client_without_timeout_and_none_for_one_with() {
-    // A stall the naive client (no timeout) waits on for ever.
+    // A stall the naive client (no timeout) waits on for ever: with waits as long and
+    // as common as in campaigns, and a kept hang crashed on like a new one.
     let operation = Operation::FetchCharge;
-    let campaign = paygate::campaign(operation);
+    let campaign = paygate::campaign(operation)
+        .fuzz_full_waits()
+        .fuzz_crash_on_known();
     // Small values in each of five bytes: every choice decoding reads is a byte.
     let inputs = (0..8_u32.pow(5)).map(|i| [0, 1, 2, 3, 4].map(|d| ((i >> (3 * d)) & 7) as u8));
     let stall = inputs.into_iter().find(|bytes| {
@@ -165,6 +168,141 @@ fn a_stall_is_a_hang_crash_for_a_client_without_timeout_and_none_for_one_with() 
         None,
         "the hardened client's 40 ms timeout handles the stall"
     );
+    // By default the same bytes stall nothing: the response is cut where the stall
+    // began and the connection closed, so the execution costs no timeout.
+    let short = paygate::campaign(operation).fuzz_crash_on_known();
+    let scenario = badgateway::fuzz::decode(&bytes, &short, move |url| {
+        paygate::call(operation, Client::Naive, url)
+    })
+    .unwrap();
+    let badgateway::Transport::Timeout { after_bytes } =
+        campaign_step_transport(&bytes, &campaign, operation)
+    else {
+        unreachable!("decoded as a stall above")
+    };
+    assert_eq!(
+        scenario.steps[0].transport,
+        badgateway::Transport::LimitData { bytes: after_bytes }
+    );
+    assert_eq!(crash(&bytes, operation, Client::Naive, &short), None);
+}
+
+/// The first step's transport `bytes` decode to under `campaign`.
+fn campaign_step_transport(
+    bytes: &[u8],
+    campaign: &badgateway::Campaign,
+    operation: Operation,
+) -> badgateway::Transport {
+    badgateway::fuzz::decode(bytes, campaign, move |url| {
+        paygate::call(operation, Client::Naive, url)
+    })
+    .unwrap()
+    .steps[0]
+        .transport
+        .clone()
+}
+
+#[test]
+fn a_finding_already_kept_is_counted_not_crashed_on_unless_asked() {
+    // The naive client panics on a charge without an id. A store that keeps nothing
+    // yet: the fuzz run crashes on it, with its signature.
+    let operation = Operation::FetchCharge;
+    let store = crate::support::fresh_dir("fuzz-known");
+    let campaign = || paygate::campaign(operation).fixtures_dir(&store);
+    let missing_id = (0..=u16::MAX)
+        .map(|i| i.to_le_bytes())
+        .find(|bytes| {
+            let report = crash(bytes, operation, Client::Naive, &campaign());
+            report.is_some_and(|r| r.contains("missing field `id`"))
+        })
+        .expect("some two bytes remove the charge's id");
+    let report = crash(&missing_id, operation, Client::Naive, &campaign()).unwrap();
+    let signature = report
+        .lines()
+        .next()
+        .and_then(|l| {
+            l.strip_prefix("badgateway: fuzz finding in campaign `paygate.fetch_charge`: ")
+        })
+        .and_then(|l| l.strip_suffix(" (shown on two runs of the same input)"))
+        .unwrap()
+        .to_owned();
+    assert!(
+        signature.starts_with("panic at examples/payment-gateway/src/naive.rs:"),
+        "relative to the workspace, as a campaign names it: {signature}"
+    );
+    // Kept (as `badgateway promote` or a campaign would): the same bytes are now a
+    // known finding, counted, and fuzzing goes on.
+    badgateway::Store::new(&store)
+        .save(&badgateway::Fixture::by_hand(
+            operation.suite(),
+            Scenario::new(),
+            &signature,
+        ))
+        .unwrap();
+    assert_eq!(
+        crash(&missing_id, operation, Client::Naive, &campaign()),
+        None
+    );
+    assert_eq!(
+        crash(&missing_id, operation, Client::Naive, &campaign()),
+        None
+    );
+    let counted = badgateway::fuzz::known_findings()
+        .into_iter()
+        .find(|(suite, s, _)| suite == operation.suite() && *s == signature)
+        .map(|(_, _, n)| n);
+    assert!(counted.is_some_and(|n| n >= 2), "{counted:?}");
+    // Asked to, it crashes on it as on a new one.
+    let report = crash(
+        &missing_id,
+        operation,
+        Client::Naive,
+        &campaign().fuzz_crash_on_known(),
+    );
+    assert!(report.is_some_and(|r| r.contains("missing field `id`")));
+}
+
+#[test]
+fn short_waits_keep_a_stall_one_time_in_64_and_slow_responses_within_2_ms() {
+    let operation = Operation::FetchCharge;
+    let campaign = paygate::campaign(operation);
+    let inputs: Vec<Vec<u8>> = (1..3000u64)
+        .map(|i| {
+            let mut state = i;
+            (0..24)
+                .map(|_| {
+                    state = state
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    (state >> 56) as u8
+                })
+                .collect()
+        })
+        .collect();
+    let (mut stalls, mut cut, mut slow) = (0, 0, 0);
+    for bytes in &inputs {
+        let scenario = badgateway::fuzz::decode(bytes, &campaign, move |url| {
+            paygate::call(operation, Client::Hardened, url)
+        })
+        .unwrap();
+        for step in &scenario.steps {
+            match step.transport {
+                badgateway::Transport::Timeout { .. } => stalls += 1,
+                badgateway::Transport::LimitData { .. } => cut += 1,
+                badgateway::Transport::Latency { ms } => {
+                    assert!(ms <= 2, "{step:?}");
+                    slow += 1;
+                }
+                badgateway::Transport::Slicer { delay_ms, .. } => {
+                    assert_eq!(delay_ms, 0, "{step:?}");
+                    slow += 1;
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(slow > 0 && cut > 0, "slow {slow}, cut {cut}");
+    assert!(stalls * 16 < cut, "stalls {stalls}, cut {cut}");
 }
 
 #[test]
@@ -340,7 +478,10 @@ fn webhook_crash(data: &[u8], client: Client, campaign: &badgateway::Campaign) -
 
 #[test]
 fn the_webhook_targets_decode_deliveries_and_find_the_naive_handlers_bugs() {
-    let campaign = paygate::webhook_campaign().in_process();
+    // Crashing on kept findings too: the naive handler's are all kept.
+    let campaign = paygate::webhook_campaign()
+        .in_process()
+        .fuzz_crash_on_known();
     let decode = |data: &[u8]| {
         badgateway::fuzz::decode_handler(data, &campaign, |api| {
             paygate::handler(Client::Hardened, api)
