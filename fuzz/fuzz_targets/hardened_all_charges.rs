@@ -16,8 +16,12 @@ use badgateway_fuzz::paygate::{self, Client, Operation};
 
 static CAMPAIGN: LazyLock<Campaign> = LazyLock::new(|| paygate::campaign(Operation::AllCharges));
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    badgateway::fuzz::run(data, &CAMPAIGN, |url| {
-        paygate::call(Operation::AllCharges, Client::Hardened, url)
-    });
-});
+libfuzzer_sys::fuzz_target!(
+    // `cargo fuzz fmt` shows an input as the scenario it decodes to.
+    init: badgateway::fuzz::describe_with(&CAMPAIGN, |url| paygate::call(Operation::AllCharges, Client::Hardened, url)),
+    |input: badgateway::fuzz::Input| {
+        badgateway::fuzz::run(&input, &CAMPAIGN, |url| {
+            paygate::call(Operation::AllCharges, Client::Hardened, url)
+        });
+    }
+);

@@ -16,8 +16,12 @@ use badgateway_fuzz::paygate::{self, Client};
 
 static CAMPAIGN: LazyLock<Campaign> = LazyLock::new(paygate::webhook_campaign);
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    badgateway::fuzz::run_handler(data, &CAMPAIGN, |api| {
-        paygate::handler(Client::Hardened, api)
-    });
-});
+libfuzzer_sys::fuzz_target!(
+    // `cargo fuzz fmt` shows an input as the scenario it decodes to.
+    init: badgateway::fuzz::describe_handler_with(&CAMPAIGN, |api| paygate::handler(Client::Hardened, api)),
+    |input: badgateway::fuzz::Input| {
+        badgateway::fuzz::run_handler(&input, &CAMPAIGN, |api| {
+            paygate::handler(Client::Hardened, api)
+        });
+    }
+);

@@ -55,7 +55,7 @@ impl Operation {
 /// client's attempts ([`hardened_config`]) fit well inside it.
 pub const DEADLINE: Duration = Duration::from_millis(100);
 
-/// The hardened client as fuzzing runs it: 40 ms attempts, 2 retries, 2 ms between
+/// The hardened client as fuzzing runs it: 40 ms attempts, 2 retries, 1 ms between
 /// them and before a poll, so a retried or polled call costs a few milliseconds, not
 /// the tens a production backoff would (and a stall, rare under libFuzzer, 130 ms at
 /// the very worst). The campaign's rules ([`campaign`]) ask for a backoff and a poll
@@ -64,14 +64,14 @@ pub fn hardened_config() -> hardened::Config {
     hardened::Config {
         timeout: Duration::from_millis(40),
         max_retries: 2,
-        max_backoff: Duration::from_millis(2),
-        poll_pause: Duration::from_millis(2),
+        max_backoff: Duration::from_millis(1),
+        poll_pause: Duration::from_millis(1),
         ..hardened::Config::default()
     }
 }
 
 /// The behaviour rules of the fuzzing campaigns: the defaults, but a backoff and a
-/// poll interval of 1 ms are enough (the fuzzing clients wait 2 ms, [`hardened_config`]):
+/// poll interval of 1 ms are enough (the fuzzing clients wait as much, [`hardened_config`]):
 /// a client that retries or polls back to back is still caught.
 pub fn rules() -> badgateway::Rules {
     badgateway::Rules::default()

@@ -133,7 +133,7 @@ impl Campaign {
     /// Under libFuzzer ([`fuzz::run`](crate::fuzz::run)), stalls and slow responses as
     /// common and as long as in campaigns. By default they are short there: a slow
     /// response takes 2 ms at most, and a stall (or a body shorter than its length
-    /// says) is served and then closed, kept as a stall one time in 64. Hangs are the
+    /// says) is served and then closed, kept as a stall one time in 256. Hangs are the
     /// campaign's to find; under libFuzzer, time spent waiting on the client's own
     /// timeouts is time not spent on inputs. `BADGATEWAY_FUZZ_WAITS=full` (or
     /// `short`) overrides.

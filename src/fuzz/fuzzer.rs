@@ -386,7 +386,12 @@ fn kept_signatures(store: Option<&crate::store::Store>, suite: &str) -> HashMap<
         .load(suite)
         .into_iter()
         .filter_map(Result::ok)
-        .map(|(path, fixture)| (fixture.signature, path.display().to_string()))
+        .map(|(path, fixture)| {
+            // Named as a person finds it: from the workspace's root, folders resolved.
+            let shown = std::fs::canonicalize(&path).unwrap_or(path);
+            let shown = crate::runner::source_relative(&shown.display().to_string());
+            (fixture.signature, shown)
+        })
         .collect()
 }
 

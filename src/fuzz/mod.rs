@@ -36,7 +36,9 @@
 //! [`Scenario`]: crate::Scenario
 
 mod fuzzer;
+mod input;
 mod promote;
 
 pub use fuzzer::{decode, decode_handler, known_findings, run, run_handler};
+pub use input::{describe_handler_with, describe_with, Input};
 pub use promote::{Promoted, PROMOTE_OUT_VAR, PROMOTE_SUITE_VAR};

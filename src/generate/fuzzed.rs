@@ -271,7 +271,7 @@ pub(crate) const SHORT_SLOW_MS: u64 = 2;
 
 /// Under short waits, a fault that leaves the client waiting is kept one time in this
 /// many (the bytes decide, so an input always decodes the same).
-pub(crate) const RARE_STALL: usize = 64;
+pub(crate) const RARE_STALL: usize = 256;
 
 /// One hostile step for a response of this shape: the vocabulary of
 /// `strategies::steps` and of the coverage phase's persistent and limit faults.

@@ -11,6 +11,7 @@
 //! public, judged [`Case::run`].
 
 mod call;
+pub(crate) use call::source_relative;
 pub(crate) mod case;
 pub(crate) mod harness;
 pub(crate) mod isolation;
