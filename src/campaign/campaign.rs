@@ -530,10 +530,13 @@ impl Campaign {
         E: Display + 'static,
     {
         let settings = self.settings()?;
-        let rerun = match std::thread::current().name() {
-            Some(test) if test != "main" => format!("cargo test {test}"),
-            _ => std::env::args().collect::<Vec<_>>().join(" "),
-        };
+        let rerun = rerun_command(
+            std::thread::current().name(),
+            &std::env::args().collect::<Vec<_>>(),
+            std::env::current_exe().ok().as_deref(),
+            std::env::var("CARGO_PKG_NAME").ok().as_deref(),
+            &std::env::vars().collect::<Vec<_>>(),
+        );
         let code = judging(self.judge.clone(), code)?;
         let runs = self.judged_pool(settings, Arc::new(code));
         let junit = junit_dir(self.junit_dir.as_deref());
@@ -662,5 +665,161 @@ impl Campaign {
             runs.pool = runs.pool.in_workers(workers);
             all(runs)
         })
+    }
+}
+
+/// The command that runs this campaign again, as printed after `reproduce:` (the
+/// seed goes before it): for a test, `cargo test` of that one test, exactly, in its
+/// package and test target; for an example or a binary, `cargo run` of it with the
+/// same arguments; otherwise the command line as it was. The `BADGATEWAY_*` settings
+/// the run had go first, so the cases are the same.
+///
+/// Implementation notes: `cargo test campaigns::naive` alone builds and runs every
+/// test target and doctest, and also runs `campaigns::naive_twice`; a path under
+/// `target/` fails on a clean checkout. cargo sets `CARGO_PKG_NAME` in what it runs,
+/// and a test binary is named `<target>-<hash>` in `deps/`.
+pub(crate) fn rerun_command(
+    thread: Option<&str>,
+    args: &[String],
+    exe: Option<&std::path::Path>,
+    package: Option<&str>,
+    vars: &[(String, String)],
+) -> String {
+    let mut words: Vec<String> = vars
+        .iter()
+        .filter(|(name, _)| {
+            name.starts_with("BADGATEWAY_")
+                && !matches!(
+                    name.as_str(),
+                    "BADGATEWAY_SEED"
+                        | "BADGATEWAY_REPORT"
+                        | "BADGATEWAY_WORKER"
+                        | "BADGATEWAY_WORKER_ENTRY"
+                        | "BADGATEWAY_WORKER_MEMORY"
+                )
+        })
+        .map(|(name, value)| format!("{name}={}", shell_word(value)))
+        .collect();
+    words.sort();
+    let stem = exe
+        .and_then(|e| e.file_stem())
+        .map(|s| s.to_string_lossy().into_owned());
+    let folder = exe
+        .and_then(|e| e.parent())
+        .and_then(|p| p.file_name())
+        .map(|s| s.to_string_lossy().into_owned());
+    let release = exe.is_some_and(|e| e.components().any(|c| c.as_os_str() == "release"));
+    let mut cargo = |verb: &str, target: Vec<String>| {
+        words.push(format!("cargo {verb}"));
+        if release {
+            words.push("--release".into());
+        }
+        if let Some(package) = package {
+            words.push(format!("-p {package}"));
+        }
+        words.extend(target);
+    };
+    match (thread, package, stem, folder.as_deref()) {
+        (Some(test), Some(package), Some(stem), Some("deps")) if test != "main" => {
+            let target = stem
+                .rsplit_once('-')
+                .map_or(stem.as_str(), |(name, _)| name);
+            let kind = match target == package.replace('-', "_") {
+                true => "--lib".to_owned(),
+                false => format!("--test {target}"),
+            };
+            cargo(
+                "test",
+                vec![kind, "--".into(), "--exact".into(), shell_word(test)],
+            );
+        }
+        (_, Some(_), Some(stem), Some("examples")) => {
+            let mut target = vec![format!("--example {stem}")];
+            if args.len() > 1 {
+                target.push("--".into());
+                target.extend(args[1..].iter().map(|a| shell_word(a)));
+            }
+            cargo("run", target);
+        }
+        (Some(test), _, _, _) if test != "main" => {
+            words.push(format!("cargo test {}", shell_word(test)))
+        }
+        _ => words.extend(args.iter().map(|a| shell_word(a))),
+    }
+    words.join(" ")
+}
+
+/// A word as a POSIX shell reads it back: as it is when it is plain, else quoted.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@%+".contains(c));
+    match plain {
+        true => word.to_owned(),
+        false => format!("'{}'", word.replace('\'', "'\\''")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::rerun_command;
+
+    fn args(all: &[&str]) -> Vec<String> {
+        all.iter().map(|a| (*a).to_owned()).collect()
+    }
+
+    #[test]
+    fn a_reproduce_line_runs_the_same_test_or_example_as_printed() {
+        let vars = vec![
+            ("BADGATEWAY_CASES".to_owned(), "500".to_owned()),
+            ("BADGATEWAY_SEED".to_owned(), "7".to_owned()),
+            ("BADGATEWAY_WORKER".to_owned(), "1".to_owned()),
+            ("HOME".to_owned(), "/root".to_owned()),
+        ];
+        let test = rerun_command(
+            Some("campaigns::naive"),
+            &args(&["/w/target/debug/deps/it-0123abcd", "naive"]),
+            Some(Path::new("/w/target/debug/deps/it-0123abcd")),
+            Some("badgateway"),
+            &vars,
+        );
+        assert_eq!(
+            test,
+            "BADGATEWAY_CASES=500 cargo test -p badgateway --test it -- --exact campaigns::naive"
+        );
+        let unit = rerun_command(
+            Some("campaign::tests::x"),
+            &[],
+            Some(Path::new("/w/target/release/deps/pay_gate-99")),
+            Some("pay-gate"),
+            &[],
+        );
+        assert_eq!(
+            unit,
+            "cargo test --release -p pay-gate --lib -- --exact campaign::tests::x"
+        );
+        let example = rerun_command(
+            Some("main"),
+            &args(&["target/debug/examples/campaign", "naive", "two words"]),
+            Some(Path::new("/w/target/debug/examples/campaign")),
+            Some("badgateway"),
+            &[],
+        );
+        assert_eq!(
+            example,
+            "cargo run -p badgateway --example campaign -- naive 'two words'"
+        );
+        // Not run by cargo: the command line as it was.
+        let binary = rerun_command(
+            Some("main"),
+            &args(&["/opt/shop/check", "--all"]),
+            Some(Path::new("/opt/shop/check")),
+            None,
+            &[],
+        );
+        assert_eq!(binary, "/opt/shop/check --all");
     }
 }
