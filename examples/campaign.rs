@@ -155,7 +155,7 @@ fn main() -> ExitCode {
         };
         for report in reports {
             println!("━━ the {client} client ━━");
-            println!("{report}");
+            println!("{}", report.for_terminal());
             as_expected &= report.findings.is_empty() != expect_findings;
         }
     }

@@ -511,7 +511,7 @@ impl Campaign {
     {
         match self.run(code) {
             Ok(report) if report.findings.is_empty() => {}
-            Ok(report) => panic!("{report}"),
+            Ok(report) => panic!("{}", report.for_terminal()),
             Err(error) => panic!("badgateway: {error}"),
         }
     }

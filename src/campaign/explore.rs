@@ -18,6 +18,7 @@ use crate::generate::strategies::{scenarios, scenarios_under_contract};
 use crate::generate::{deliveries, plans, Catalog};
 use crate::oracle::{judged_by_timing, JudgedPool, Timed};
 use crate::provider::{Baseline, Journal};
+use crate::report::Progress;
 use crate::report::{Finding, Kept, Report};
 use crate::runner::{CaseResult, Class, Outcome, Rule};
 use crate::scenario::Scenario;
@@ -72,7 +73,10 @@ impl Campaign {
         // confirmed is taken back, so load never leaves a fixture behind.
         let mut first_sight: Vec<(String, std::path::PathBuf)> = Vec::new();
         let mut rechecks: BTreeMap<Timed, BTreeMap<usize, (Class, Scenario)>> = BTreeMap::new();
+        let progress = Progress::start(&self.suite, coverage + settings.cases as usize);
         runs.each_judged(generated, |i, result| {
+            progress
+                .case_done(result.outcome.is_finding() && !folded.has(&result.outcome.signature()));
             // Nothing lost: the first case of each bug is on disk before shrinking.
             // A hang waits for its confirmation: a starved machine must never leave a
             // fixture behind.
@@ -102,6 +106,7 @@ impl Campaign {
             folded.add(i, result);
         })
         .await?;
+        drop(progress);
         // Verdicts that depend on time (retries or polls back to back) are judged
         // again, one case at a time in the campaign's own workers, where no case
         // beside it can space its requests out. A machine busy of itself still can:

@@ -59,7 +59,7 @@ impl Campaign {
     {
         match self.run_handler(start) {
             Ok(report) if report.findings.is_empty() => {}
-            Ok(report) => panic!("{report}"),
+            Ok(report) => panic!("{}", report.for_terminal()),
             Err(error) => panic!("badgateway: {error}"),
         }
     }

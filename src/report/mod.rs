@@ -10,7 +10,9 @@ mod finding;
 pub(crate) mod junit;
 #[allow(clippy::module_inception)] // One concept per file, named by its noun.
 mod report;
+mod terminal;
 
 pub use finding::{Finding, Kept};
 pub use report::Report;
 pub(crate) use report::{report_setting_error, served_requests};
+pub(crate) use terminal::{colour_on_stdout, coloured, Progress};

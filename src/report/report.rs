@@ -72,6 +72,17 @@ impl Report {
     pub fn reproduce_command(&self) -> String {
         format!("BADGATEWAY_SEED={:#x} {}", self.seed, self.rerun)
     }
+
+    /// The report as its `Display` form writes it, coloured when stdout is a terminal
+    /// (`NO_COLOR` turns colour off, `CLICOLOR_FORCE=1` on): for printing it to a
+    /// person. Files, JUnit and snapshots always get the plain text.
+    pub fn for_terminal(&self) -> String {
+        let text = self.to_string();
+        match super::colour_on_stdout() {
+            true => super::coloured(&text),
+            false => text,
+        }
+    }
 }
 
 impl fmt::Display for Report {
