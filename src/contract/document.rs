@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use crate::error::{Error, ErrorKind};
+use crate::scenario::json_path;
 
 /// Which specification a contract was read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,7 +166,7 @@ fn pointer_at(text: &str, offset: usize) -> String {
         match level {
             Open::Object { key: Some(key), .. } => {
                 pointer.push('/');
-                pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                pointer.push_str(&json_path::pointer_token(key));
             }
             Open::Object { key: None, .. } => {}
             Open::Array(index) => pointer.push_str(&format!("/{index}")),
@@ -193,7 +194,7 @@ pub(crate) fn check_refs(document: &Value, source: &str) -> Result<(), Error> {
                 for (key, child) in map {
                     let len = at.len();
                     at.push('/');
-                    at.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                    at.push_str(&json_path::pointer_token(key));
                     walk(child, at, document, source)?;
                     at.truncate(len);
                 }

@@ -1,6 +1,7 @@
 //! The operations a contract documents, and what each promises: request schema,
 //! required headers, responses by status.
 
+use crate::scenario::json_path;
 use serde_json::Value;
 
 /// One documented operation.
@@ -92,7 +93,7 @@ pub(crate) fn operations(document: &Value) -> Vec<Operation> {
     let Some(paths) = document.get("paths").and_then(Value::as_object) else {
         return Vec::new();
     };
-    let escape = |s: &str| s.replace('~', "~0").replace('/', "~1");
+    let escape = json_path::pointer_token;
     let mut out = Vec::new();
     for (path, item) in paths {
         let shared_params = item

@@ -39,7 +39,7 @@ impl Violation {
 fn dotted(pointer: &str) -> String {
     let mut out = String::new();
     for part in pointer.split('/').skip(1) {
-        let part = part.replace("~1", "/").replace("~0", "~");
+        let part = json_path::key_of_token(part);
         if part.chars().all(|c| c.is_ascii_digit()) && !part.is_empty() {
             out.push_str(&format!("[{part}]"));
         } else {

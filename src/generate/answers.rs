@@ -9,6 +9,7 @@ use crate::provider::Baseline;
 use crate::scenario::Response;
 
 use super::conformance;
+use crate::scenario::json_path;
 
 impl Baseline {
     /// Every operation of `contract` answered with a documented success (the first
@@ -138,7 +139,7 @@ fn schema_example(contract: &Contract, pointer: &str) -> Option<Value> {
 /// `Idempotency-Key` header parameter (on the operation or its path), or
 /// `x-badgateway-effect: true`.
 fn performs_effect(contract: &Contract, operation: &Operation) -> bool {
-    let escape = |s: &str| s.replace('~', "~0").replace('/', "~1");
+    let escape = json_path::pointer_token;
     let item = format!("/paths/{}", escape(&operation.path));
     let at = format!("{item}/{}", operation.method.to_ascii_lowercase());
     if let Some(Value::Bool(marked)) = contract

@@ -672,7 +672,7 @@ fn pointer_of(segments: &[json_path::Segment]) -> String {
     segments
         .iter()
         .map(|s| match s {
-            json_path::Segment::Key(k) => format!("/{}", k.replace('~', "~0").replace('/', "~1")),
+            json_path::Segment::Key(k) => format!("/{}", json_path::pointer_token(k)),
             json_path::Segment::Index(i) => format!("/{i}"),
         })
         .collect()

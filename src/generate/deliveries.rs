@@ -292,7 +292,7 @@ impl Webhooks {
 /// Every documented webhook and callback operation: its name and a JSON pointer to
 /// its path item.
 fn documented(contract: &Contract) -> Vec<(String, String)> {
-    let escape = |k: &str| k.replace('~', "~0").replace('/', "~1");
+    let escape = json_path::pointer_token;
     let mut out = Vec::new();
     if let Some(Value::Object(hooks)) = contract.schema("/webhooks") {
         for name in hooks.keys() {
@@ -347,16 +347,14 @@ fn json_body<'c>(contract: &'c Contract, item: &str) -> Option<(String, &'c Valu
     let media = content
         .keys()
         .find(|k| k.starts_with("application/json") || k.ends_with("+json"))?;
-    let media_at = format!("{body_at}/content/{}", media.replace('/', "~1"));
+    let media_at = format!("{body_at}/content/{}", json_path::pointer_token(media));
     Some((format!("{media_at}/schema"), content.get(media)?))
 }
 
 /// The value at a pointer as written, without following its `$ref`.
 fn contract_raw<'c>(contract: &'c Contract, pointer: &str) -> Option<&'c Value> {
     let (parent, key) = pointer.rsplit_once('/')?;
-    contract
-        .schema(parent)?
-        .get(key.replace("~1", "/").replace("~0", "~"))
+    contract.schema(parent)?.get(json_path::key_of_token(key))
 }
 
 /// The media type's example, the first of its examples, the schema's, or a

@@ -15,6 +15,7 @@
 use serde_json::{Map, Value};
 
 use crate::contract::Contract;
+use crate::scenario::json_path;
 use crate::scenario::Mutation;
 
 /// The name of the property added to objects: one no provider sends.
@@ -76,7 +77,7 @@ fn object_pointers(value: &Value) -> Vec<String> {
             Value::Object(map) => {
                 out.push(at.clone());
                 for (key, child) in map {
-                    let key = key.replace('~', "~0").replace('/', "~1");
+                    let key = json_path::pointer_token(key);
                     walk(child, format!("{at}/{key}"), out);
                 }
             }

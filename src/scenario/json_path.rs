@@ -35,6 +35,18 @@ pub(crate) fn parse(path: &str) -> Option<Vec<Segment>> {
     Some(segments)
 }
 
+/// A key as one reference token of a JSON pointer (RFC 6901): `~` as `~0`, `/` as
+/// `~1`. The one escape every room uses (contracts' `$ref`s, schema pointers,
+/// instance paths).
+pub(crate) fn pointer_token(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+/// A JSON pointer's reference token as the key it names: `~1` as `/`, `~0` as `~`.
+pub(crate) fn key_of_token(token: &str) -> String {
+    token.replace("~1", "/").replace("~0", "~")
+}
+
 /// Appends a key to a path, quoting keys that would not read back.
 pub(crate) fn join_key(path: &str, key: &str) -> String {
     let plain = !key.is_empty()
