@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, ErrorKind};
+use crate::scenario::template_match;
 
 use super::document::{
     check_refs, convert_30, fragment, invalid, parse_document, rebased_refs, Dialect,
@@ -426,27 +427,10 @@ impl Contract {
 
     /// The operation whose template matches `path` exactly (no base path).
     fn operation_at(&self, method: &str, path: &str) -> Option<&Operation> {
-        let got: Vec<&str> = path.trim_matches('/').split('/').collect();
         self.operations
             .iter()
             .filter(|op| op.method.eq_ignore_ascii_case(method))
-            .filter_map(|op| {
-                let want: Vec<&str> = op.path.trim_matches('/').split('/').collect();
-                if want.len() != got.len() {
-                    return None;
-                }
-                let mut literal = 0;
-                for (w, g) in want.iter().zip(&got) {
-                    if w.starts_with('{') && w.ends_with('}') {
-                        continue;
-                    }
-                    if w != g {
-                        return None;
-                    }
-                    literal += 1;
-                }
-                Some((literal, op))
-            })
+            .filter_map(|op| Some((template_match(&op.path, path)?, op)))
             .max_by_key(|(literal, _)| *literal)
             .map(|(_, op)| op)
     }

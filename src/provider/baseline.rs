@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, ErrorKind};
 use crate::scenario::response::{is_framing_header, Response};
+use crate::scenario::template_match;
 
 /// The source of the baseline response for each request, before the step mutates it.
 ///
@@ -306,16 +307,18 @@ impl Baseline {
         let mut best: Option<(&Endpoint, (usize, usize))> = None;
         for e in endpoints {
             let (want_path, want_query) = e.path.split_once('?').unwrap_or((&e.path, ""));
-            if !e.method.eq_ignore_ascii_case(method) || !path_matches(want_path, path) {
+            if !e.method.eq_ignore_ascii_case(method) {
                 continue;
             }
+            let Some(literal) = template_match(want_path, path) else {
+                continue;
+            };
             let wanted: Vec<&str> = want_query.split('&').filter(|p| !p.is_empty()).collect();
             if !wanted.iter().all(|w| query.split('&').any(|q| q == *w)) {
                 continue;
             }
             // The most query parameters named, then the most literal segments:
             // `/charges/search` answers before `/charges/{id}`.
-            let literal = want_path.split('/').filter(|s| !s.starts_with('{')).count();
             let rank = (wanted.len(), literal);
             if best.is_none_or(|(_, r)| rank > r) {
                 best = Some((e, rank));
@@ -422,18 +425,6 @@ pub(crate) fn not_declared(method: &str, target: &str) -> Response {
             "message": format!("no baseline response is declared for {method} {target}"),
         }}),
     )
-}
-
-fn path_matches(pattern: &str, path: &str) -> bool {
-    let mut want = pattern.trim_matches('/').split('/');
-    let mut got = path.trim_matches('/').split('/');
-    loop {
-        match (want.next(), got.next()) {
-            (None, None) => return true,
-            (Some(w), Some(g)) if w == g || (w.starts_with('{') && w.ends_with('}')) => {}
-            _ => return false,
-        }
-    }
 }
 
 /// Converts a forwarded `reqwest` response into a baseline response.

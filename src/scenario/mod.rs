@@ -30,6 +30,7 @@ pub use framing::{ChunkFault, Framing};
 pub use mutation::{JsonChange, Moment, Mutation};
 pub use repeat::Repeat;
 pub use response::Response;
+pub(crate) use route::template_match;
 pub use route::Route;
 pub use scenario::{Cursor, Expectation, Scenario, Step};
 pub use transport::Transport;

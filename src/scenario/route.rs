@@ -61,14 +61,33 @@ impl Route {
             return false;
         }
         let path = target.split(['?', '#']).next().unwrap_or(target);
-        let want = segments(&self.path);
-        let got = segments(path);
-        want.len() == got.len()
-            && want
-                .iter()
-                .zip(&got)
-                .all(|(w, g)| (w.starts_with('{') && w.ends_with('}') && !g.is_empty()) || w == g)
+        template_match(&self.path, path).is_some()
     }
+}
+
+/// Whether a path (no query) matches a path template, and how closely: the number of
+/// the template's literal segments, when it has as many segments as the path and each
+/// equals the path's or is a `{name}` standing for a non-empty one. A trailing `/` is
+/// no segment. The one matcher of templates: routes, baseline endpoints and a
+/// contract's operations (the most literal segments win: `/charges/search` before
+/// `/charges/{id}`).
+pub(crate) fn template_match(template: &str, path: &str) -> Option<usize> {
+    let want = segments(template);
+    let got = segments(path);
+    if want.len() != got.len() {
+        return None;
+    }
+    let mut literal = 0;
+    for (w, g) in want.iter().zip(&got) {
+        if w.starts_with('{') && w.ends_with('}') && !g.is_empty() {
+            continue;
+        }
+        if w != g {
+            return None;
+        }
+        literal += 1;
+    }
+    Some(literal)
 }
 
 fn segments(path: &str) -> Vec<&str> {
