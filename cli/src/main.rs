@@ -16,19 +16,61 @@
 //! a finding).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
+
+use clap::error::ErrorKind;
+use clap::{value_parser, Arg, ArgMatches, Command};
 
 use badgateway::fuzz::{Promoted, PROMOTE_OUT_VAR, PROMOTE_SUITE_VAR};
 use badgateway::Fixture;
 
-const USAGE: &str = "usage:
-  badgateway promote <artifact> --suite <name> [--target <name>] [--fuzz-dir <dir>]
-      run a cargo-fuzz artifact again in its fuzz target, confirm the finding, shrink it
-      and keep it as a regression fixture of <suite>
-  badgateway show <fixture>
-      print the report of a kept fixture (fixtures/regressions/<suite>/<id>.json)
-
-exit codes: 0 clean, 1 findings, 2 usage or harness error";
+/// The command line, as clap parses it (exit code 2 and the usage on a mistake).
+fn cli() -> Command {
+    Command::new("badgateway")
+        .about("Turns what `cargo fuzz` finds into regression fixtures, and shows them.")
+        .after_help("Exit codes: 0 clean, 1 findings, 2 usage or harness error.")
+        .subcommand_required(true)
+        .arg_required_else_help(true)
+        .subcommand(
+            Command::new("promote")
+                .about("Runs a cargo-fuzz artifact again in its fuzz target, confirms the finding, shrinks it and keeps it as a regression fixture of <suite>")
+                .arg(
+                    Arg::new("artifact")
+                        .required(true)
+                        .value_parser(value_parser!(PathBuf))
+                        .help("The file libFuzzer named on its `Test unit written to` line"),
+                )
+                .arg(
+                    Arg::new("suite")
+                        .long("suite")
+                        .required(true)
+                        .value_name("name")
+                        .help("The fixture suite the replay test reads (paygate.create_charge)"),
+                )
+                .arg(
+                    Arg::new("target")
+                        .long("target")
+                        .value_name("name")
+                        .help("The fuzz target (default: from artifacts/<target>/)"),
+                )
+                .arg(
+                    Arg::new("fuzz-dir")
+                        .long("fuzz-dir")
+                        .value_name("dir")
+                        .value_parser(value_parser!(PathBuf))
+                        .help("The cargo-fuzz project (default: the first folder above the artifact with a Cargo.toml)"),
+                ),
+        )
+        .subcommand(
+            Command::new("show")
+                .about("Prints the report of a kept fixture (fixtures/regressions/<suite>/<id>.json)")
+                .arg(
+                    Arg::new("fixture")
+                        .required(true)
+                        .value_parser(value_parser!(PathBuf)),
+                ),
+        )
+}
 
 /// What went wrong before any verdict: exit code 2.
 struct Failure(String);
@@ -38,30 +80,37 @@ fn main() -> ExitCode {
     match run(&args) {
         Ok(code) => code,
         Err(Failure(message)) => {
-            eprintln!("badgateway: {}", terminal_safe(&message));
+            eprintln!("badgateway: {}", terminal_safe(message.trim_end()));
             ExitCode::from(2)
         }
     }
 }
 
-fn run(args: &[String]) -> Result<ExitCode, Failure> {
-    match args.first().map(String::as_str) {
-        Some("promote") => promote(&Promote::parse(&args[1..])?),
-        Some("show") => match &args[1..] {
-            [fixture] => show(Path::new(fixture)),
-            _ => Err(usage("`show` takes one fixture file")),
-        },
-        Some("-h" | "--help" | "help") => {
-            println!("{USAGE}");
-            Ok(ExitCode::SUCCESS)
+/// The arguments parsed, or what clap said of them: help asked for is printed and is
+/// no failure.
+fn parsed(command: Command, args: &[String]) -> Result<Result<ArgMatches, ExitCode>, Failure> {
+    match command
+        .try_get_matches_from(std::iter::once("badgateway").chain(args.iter().map(String::as_str)))
+    {
+        Ok(matches) => Ok(Ok(matches)),
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            print!("{}", e.render());
+            Ok(Err(ExitCode::SUCCESS))
         }
-        Some(other) => Err(usage(&format!("unknown command `{other}`"))),
-        None => Err(usage("no command given")),
+        Err(e) => Err(Failure(e.render().to_string())),
     }
 }
 
-fn usage(what: &str) -> Failure {
-    Failure(format!("{what}\n{USAGE}"))
+fn run(args: &[String]) -> Result<ExitCode, Failure> {
+    let matches = match parsed(cli(), args)? {
+        Ok(matches) => matches,
+        Err(code) => return Ok(code),
+    };
+    match matches.subcommand() {
+        Some(("promote", m)) => promote(&Promote::from_matches(m)?),
+        Some(("show", m)) => show(m.get_one::<PathBuf>("fixture").expect("required")),
+        _ => unreachable!("clap requires a known subcommand"),
+    }
 }
 
 /// `promote`'s arguments.
@@ -74,35 +123,22 @@ struct Promote {
 }
 
 impl Promote {
+    /// `promote`'s arguments (what follows `promote`), checked.
+    #[cfg(test)]
     fn parse(args: &[String]) -> Result<Promote, Failure> {
-        let (mut artifact, mut suite, mut target, mut fuzz_dir) = (None, None, None, None);
-        let mut args = args.iter();
-        while let Some(arg) = args.next() {
-            let mut value = |flag: &str| {
-                args.next()
-                    .cloned()
-                    .ok_or_else(|| usage(&format!("`{flag}` needs a value")))
-            };
-            match arg.as_str() {
-                "--suite" => suite = Some(value("--suite")?),
-                "--target" => target = Some(value("--target")?),
-                "--fuzz-dir" => fuzz_dir = Some(PathBuf::from(value("--fuzz-dir")?)),
-                flag if flag.starts_with('-') => {
-                    return Err(usage(&format!("unknown option `{flag}` for `promote`")))
-                }
-                path if artifact.is_none() => artifact = Some(PathBuf::from(path)),
-                extra => {
-                    return Err(usage(&format!(
-                        "`promote` takes one artifact; `{extra}` is a second"
-                    )))
-                }
-            }
-        }
-        let artifact =
-            artifact.ok_or_else(|| usage("`promote` needs the artifact libFuzzer wrote"))?;
-        let suite = suite.ok_or_else(|| {
-            usage("`promote` needs `--suite <name>`: the fixture suite the replay test reads (`paygate.create_charge`)")
-        })?;
+        let mut all = vec!["promote".to_owned()];
+        all.extend_from_slice(args);
+        let matches = match parsed(cli(), &all)? {
+            Ok(matches) => matches,
+            Err(_) => return Err(Failure("help asked for".into())),
+        };
+        let (_, m) = matches.subcommand().expect("promote");
+        Promote::from_matches(m)
+    }
+
+    fn from_matches(m: &ArgMatches) -> Result<Promote, Failure> {
+        let artifact = m.get_one::<PathBuf>("artifact").expect("required").clone();
+        let suite = m.get_one::<String>("suite").expect("required").clone();
         check_suite(&suite)?;
         if !artifact.is_file() {
             return Err(Failure(format!(
@@ -116,12 +152,12 @@ impl Promote {
                 artifact.display()
             ))
         })?;
-        let target = match target {
-            Some(target) => target,
+        let target = match m.get_one::<String>("target") {
+            Some(target) => target.clone(),
             None => target_of(&artifact)?,
         };
-        let fuzz_dir = match fuzz_dir {
-            Some(dir) => dir,
+        let fuzz_dir = match m.get_one::<PathBuf>("fuzz-dir") {
+            Some(dir) => dir.clone(),
             None => fuzz_dir_of(&artifact)?,
         };
         if !fuzz_dir.join("Cargo.toml").is_file() {
@@ -179,7 +215,7 @@ fn check_suite(suite: &str) -> Result<(), Failure> {
     if fine {
         return Ok(());
     }
-    Err(usage(&format!(
+    Err(Failure(format!(
         "`--suite {}` is no suite name: give the name the replay test reads, such as `paygate.create_charge` (not empty, no surrounding spaces, no control characters)",
         terminal_safe(&format!("{suite:?}"))
     )))
@@ -245,7 +281,7 @@ fn run_target(promote: &Promote, out: &Path) -> Result<ExitCode, Failure> {
         promote.target,
         promote.artifact.display()
     );
-    let status = Command::new(&cargo)
+    let status = std::process::Command::new(&cargo)
         .args(["fuzz", "run", "--sanitizer", "none", "--fuzz-dir"])
         .arg(&promote.fuzz_dir)
         .arg(&promote.target)
@@ -339,17 +375,26 @@ mod tests {
 
     #[test]
     fn usage_errors_say_what_is_missing() {
-        assert!(failure(run(&[])).starts_with("no command given\nusage:"));
-        assert!(failure(run(&args(&["frobnicate"]))).starts_with("unknown command `frobnicate`"));
-        assert!(failure(run(&args(&["show"]))).starts_with("`show` takes one fixture file"));
+        assert!(failure(run(&[])).contains("Usage: badgateway <COMMAND>"));
+        let unknown = failure(run(&args(&["frobnicate"])));
+        assert!(
+            unknown.starts_with("error: unrecognized subcommand 'frobnicate'"),
+            "{unknown}"
+        );
+        let show = failure(run(&args(&["show"])));
+        assert!(
+            show.contains("required arguments were not provided") && show.contains("<fixture>"),
+            "{show}"
+        );
         let no_suite = failure(run(&args(&["promote", "x"])));
         assert!(
-            no_suite.starts_with("`promote` needs `--suite <name>`"),
+            no_suite.contains("required arguments were not provided")
+                && no_suite.contains("--suite <name>"),
             "{no_suite}"
         );
         let no_value = failure(run(&args(&["promote", "x", "--suite"])));
         assert!(
-            no_value.starts_with("`--suite` needs a value"),
+            no_value.starts_with("error: a value is required for '--suite <name>'"),
             "{no_value}"
         );
         let missing = failure(run(&args(&["promote", "/no/such/crash-1", "--suite", "s"])));
