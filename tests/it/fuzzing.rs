@@ -266,19 +266,7 @@ fn a_finding_already_kept_is_counted_not_crashed_on_unless_asked() {
 fn short_waits_keep_a_stall_one_time_in_256_and_slow_responses_within_2_ms() {
     let operation = Operation::FetchCharge;
     let campaign = paygate::campaign(operation);
-    let inputs: Vec<Vec<u8>> = (1..3000u64)
-        .map(|i| {
-            let mut state = i;
-            (0..24)
-                .map(|_| {
-                    state = state
-                        .wrapping_mul(6364136223846793005)
-                        .wrapping_add(1442695040888963407);
-                    (state >> 56) as u8
-                })
-                .collect()
-        })
-        .collect();
+    let inputs = pseudo_random_inputs(3000, 24);
     let (mut stalls, mut cut, mut slow) = (0, 0, 0);
     for bytes in &inputs {
         let scenario = badgateway::fuzz::decode(bytes, &campaign, move |url| {
@@ -497,19 +485,7 @@ fn the_webhook_targets_decode_deliveries_and_find_the_naive_handlers_bugs() {
         .iter()
         .all(|d| d.forged.is_none() && d.mutations.is_empty()));
     // Inputs reach forgeries, changed bodies and repeats, as libFuzzer would.
-    let inputs: Vec<Vec<u8>> = (1..400u64)
-        .map(|i| {
-            let mut state = i;
-            (0..32)
-                .map(|_| {
-                    state = state
-                        .wrapping_mul(6364136223846793005)
-                        .wrapping_add(1442695040888963407);
-                    (state >> 56) as u8
-                })
-                .collect()
-        })
-        .collect();
+    let inputs = pseudo_random_inputs(400, 32);
     let decoded: Vec<badgateway::Scenario> = inputs.iter().map(|bytes| decode(bytes)).collect();
     assert!(decoded
         .iter()
@@ -550,4 +526,22 @@ fn the_webhook_targets_decode_deliveries_and_find_the_naive_handlers_bugs() {
         "{report}"
     );
     assert_eq!(webhook_crash(&forged, Client::Hardened, &campaign), None);
+}
+
+/// `count` inputs of `len` bytes each, the same on every run: what libFuzzer's
+/// mutations reach, without libFuzzer.
+fn pseudo_random_inputs(count: u64, len: usize) -> Vec<Vec<u8>> {
+    (1..count)
+        .map(|i| {
+            let mut state = i;
+            (0..len)
+                .map(|_| {
+                    state = state
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    (state >> 56) as u8
+                })
+                .collect()
+        })
+        .collect()
 }
