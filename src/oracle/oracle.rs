@@ -102,7 +102,7 @@ impl Oracle {
         }
         self.acceptance.counterfactual(
             &result.outcome,
-            &self.placed(&result.journal),
+            &self.placed(&result.outcome, &result.journal),
             &result.scenario,
         )
     }
@@ -135,11 +135,14 @@ impl Oracle {
     }
 
     /// The journal with each expectation kept only where it holds for what was served
-    /// (see [`expectations::placed`]); as it is without a contract.
-    fn placed<'a>(&self, journal: &'a Journal) -> std::borrow::Cow<'a, Journal> {
-        match &self.contract {
-            Some(contract) => expectations::placed(contract, journal),
-            None => std::borrow::Cow::Borrowed(journal),
+    /// (see [`expectations::placed`]), for an outcome expectations judge (`Ok`, `Err`);
+    /// as it is without a contract, or for any other outcome (no body is read then).
+    fn placed<'a>(&self, outcome: &Outcome, journal: &'a Journal) -> std::borrow::Cow<'a, Journal> {
+        match (&self.contract, outcome) {
+            (Some(contract), Outcome::Ok { .. } | Outcome::HandledError { .. }) => {
+                expectations::placed(contract, journal)
+            }
+            _ => std::borrow::Cow::Borrowed(journal),
         }
     }
 
@@ -155,12 +158,10 @@ impl Oracle {
         // handler made of a response: the steps' expectations say nothing of it, and
         // the webhook rules judge it.
         let mut outcome = match result.scenario.deliveries.is_empty() {
-            true => expectations::judged(
-                result.outcome,
-                &self.placed(&result.journal),
-                &self.acceptance,
-                counterfactual,
-            ),
+            true => {
+                let placed = self.placed(&result.outcome, &result.journal);
+                expectations::judged(result.outcome, &placed, &self.acceptance, counterfactual)
+            }
             false => result.outcome,
         };
         outcome = behaviour::behaved(
