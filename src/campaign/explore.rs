@@ -16,7 +16,7 @@ use crate::generate::coverage::single_faults;
 use crate::generate::seeded::generated;
 use crate::generate::strategies::{scenarios, scenarios_under_contract};
 use crate::generate::{deliveries, plans, Catalog};
-use crate::oracle::{judged_by_timing, JudgedPool, Timed};
+use crate::oracle::{judged_by_timing, JudgedPool, Timed, RECHECK_RUNS};
 use crate::provider::{Baseline, Journal};
 use crate::report::Progress;
 use crate::report::{Finding, Kept, Report};
@@ -33,9 +33,6 @@ use super::shrinking::shrunk;
 /// verdict depends on time: the first ones, by case number, so the choice is the same
 /// on every run.
 const MAX_RECHECKS: usize = 4;
-/// How many times each of those is run again, on a busy machine, before it is taken
-/// to show nothing.
-const RECHECK_RUNS: usize = 3;
 
 /// Harness starvation below this is not worth a line in the report.
 const STARVATION_WORTH_SAYING: Duration = Duration::from_millis(500);

@@ -435,6 +435,11 @@ pub(crate) enum Timed {
     Retries,
 }
 
+/// How many times a case whose verdict rests on time, and that showed nothing, is run
+/// again on its own before it is taken to show nothing (a campaign's on a busy
+/// machine, a replayed fixture's always): load can only hide such a finding.
+pub(crate) const RECHECK_RUNS: usize = 3;
+
 /// What, if anything, a verdict on this journal depends on time for (see [`Timed`]).
 pub(crate) fn judged_by_timing(journal: &Journal) -> Option<Timed> {
     let calls = Calls::of(journal);

@@ -20,7 +20,7 @@ pub(crate) mod judged_pool;
 pub(crate) mod oracle;
 mod requests;
 
-pub(crate) use behaviour::{judged_by_timing, Timed};
+pub(crate) use behaviour::{judged_by_timing, Timed, RECHECK_RUNS};
 pub(crate) use expectations::Counterfactual;
 pub use judge::Judged;
 pub(crate) use judge::{judging, JudgeFn, JudgedCode};

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use crate::contract::Contract;
 use crate::error::{Error, ErrorKind};
-use crate::oracle::{judged_by_timing, judging, JudgeFn, Judged, JudgedCode, JudgedPool, Oracle};
+use crate::oracle::{
+    judged_by_timing, judging, JudgeFn, Judged, JudgedCode, JudgedPool, Oracle, RECHECK_RUNS,
+};
 use crate::provider::{Baseline, Secrets};
 use crate::runner::harness::on_harness_runtime;
 use crate::runner::isolation::{self, DEFAULT_MEMORY_CAP};
@@ -302,7 +304,7 @@ impl Replay {
                     {
                         continue;
                     }
-                    for _ in 0..TIMED_RECHECKS {
+                    for _ in 0..RECHECK_RUNS {
                         let again = runs.all(vec![result.scenario.clone()]).await?.pop();
                         if let Some(again) = again.filter(|a| a.outcome.signature() == *kept) {
                             *result = again;
@@ -325,10 +327,6 @@ impl Replay {
         })
     }
 }
-
-/// How many times a fixture whose verdict rests on time runs again alone when it did
-/// not show its finding.
-const TIMED_RECHECKS: usize = 3;
 
 /// The verdicts on the fixtures, given what the code did with each, snapshotted, and
 /// written as JUnit where asked.
