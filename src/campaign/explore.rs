@@ -237,8 +237,8 @@ impl Campaign {
             return Err(Error::new(
                 ErrorKind::Baseline,
                 format!(
-                    "campaign `{}`: the code under test does not succeed against the unmodified baseline, so no finding could be told from a broken setup.\nit {}\nwhat the provider received:\n{}fix the baseline (endpoints, paths, mocks) or the code's URL handling first",
-                    self.suite, probe.outcome, probe.journal
+                    "campaign `{}`: the code under test does not succeed against the unmodified baseline, so no finding could be told from a broken setup.\nit {}\nwhat the provider received and answered:\n{}fix the baseline (endpoints, paths, mocks) or the code's URL handling first",
+                    self.suite, probe.outcome, received_and_answered(&probe.journal)
                 ),
             ));
         }
@@ -697,6 +697,27 @@ pub(crate) fn same_finding(again: &Outcome, finding: &Outcome) -> bool {
     again.signature() == finding.signature()
         || (again.class() == Class::Hang && finding.class() == Class::Hang)
         || (pages(again) && pages(finding))
+}
+
+/// Each request as received (secrets redacted) with the response it was answered
+/// with: what a setup error shows, so a baseline that answers the wrong thing (a
+/// spec's example that is not what the code reads) is seen at once.
+fn received_and_answered(journal: &Journal) -> String {
+    if journal.requests.is_empty() {
+        return journal.to_string();
+    }
+    let mut out: String = journal.deliveries.iter().map(ToString::to_string).collect();
+    for request in &journal.requests {
+        out.push_str(&request.to_string());
+        out.push_str("  answered:\n");
+        out.push_str(&crate::scenario::render::served(
+            &request.served,
+            request.served_head_len,
+            &request.step.transport,
+            "  │ ",
+        ));
+    }
+    out
 }
 
 #[cfg(test)]

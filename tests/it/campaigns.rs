@@ -235,6 +235,10 @@ fn a_client_that_fails_against_the_unmodified_baseline_is_a_setup_error_not_a_fi
         text.contains("request 1 (connection 1): GET /v2/typo"),
         "the journal shows what arrived: {text}"
     );
+    assert!(
+        text.contains("  answered:\n  │ HTTP/1.1 404"),
+        "and what it was answered with: {text}"
+    );
 }
 
 #[test]
