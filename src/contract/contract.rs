@@ -195,6 +195,7 @@ impl Contract {
                 path: path.to_owned(),
                 id: None,
                 request_schema: None,
+                request_body_required: false,
                 required_headers: Vec::new(),
                 responses: vec![ResponseSpec {
                     status: "200".into(),
@@ -489,6 +490,11 @@ impl Contract {
     /// The schema at a pointer, following `$ref`s.
     pub fn schema(&self, pointer: &str) -> Option<&Value> {
         self.resolve(self.document.pointer(pointer)?)
+    }
+
+    /// The whole document, as loaded.
+    pub(crate) fn document(&self) -> &Value {
+        &self.document
     }
 
     /// Follows `$ref` chains (within the document) from a schema.

@@ -18,6 +18,7 @@ mod violation;
 pub(crate) use contract::edit_distance;
 pub use contract::Contract;
 pub use document::Dialect;
+pub(crate) use operation::examples_of;
 pub use operation::{Operation, ResponseSpec};
 pub(crate) use violation::generalized;
 pub use violation::Violation;

@@ -15,6 +15,9 @@ pub struct Operation {
     pub id: Option<String>,
     /// Pointer to the JSON request body's schema, if any.
     pub request_schema: Option<String>,
+    /// Whether the request body is required (`requestBody.required: true`); an
+    /// optional one may be left out (OpenAPI's default).
+    pub request_body_required: bool,
     /// Header parameters the client must send (lowercase names).
     pub required_headers: Vec<String>,
     /// Documented responses, in document order.
@@ -137,6 +140,12 @@ pub(crate) fn operations(document: &Value) -> Vec<Operation> {
                     };
                     format!("{body_pointer}/content/{}/schema", escape(&media))
                 });
+            let request_body_required = op
+                .get("requestBody")
+                .and_then(|b| resolve_in(document, b))
+                .and_then(|b| b.get("required"))
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
             let responses = op
                 .get("responses")
                 .and_then(Value::as_object)
@@ -181,6 +190,7 @@ pub(crate) fn operations(document: &Value) -> Vec<Operation> {
                     .and_then(Value::as_str)
                     .map(str::to_owned),
                 request_schema,
+                request_body_required,
                 required_headers,
                 responses,
             });
@@ -211,7 +221,7 @@ fn json_media(holder: &Value) -> Option<(String, &Value)> {
 
 /// A media type's `example`, then the values of its `examples`, each followed
 /// through a `$ref` (`#/components/examples/...`) where it is one.
-fn examples_of(document: &Value, media: &Value) -> Vec<Value> {
+pub(crate) fn examples_of(document: &Value, media: &Value) -> Vec<Value> {
     let mut out: Vec<Value> = media.get("example").cloned().into_iter().collect();
     if let Some(examples) = media.get("examples").and_then(Value::as_object) {
         out.extend(examples.values().filter_map(|e| {

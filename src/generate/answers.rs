@@ -13,9 +13,13 @@ use crate::scenario::json_path;
 
 impl Baseline {
     /// Every operation of `contract` answered with a documented success (the first
-    /// with an example, else the first): the response's example, else its schema's example, else a conforming value
-    /// generated from the schema (the same on every run); no body where none is
-    /// documented. Paths are the contract's templates (`{id}` matches any segment),
+    /// with a usable example, else the first): the response's first example that its
+    /// schema accepts and that is not an echo of the request's example (every value of
+    /// it found there, as PayPal documents a new order), else its schema's example,
+    /// else a plausible value built from the schema (every property, each its
+    /// example, default, first enum value or a value of its format or pattern), else a
+    /// conforming value generated from it, the same on every run; no body where none
+    /// is documented. Paths are the contract's templates (`{id}` matches any segment),
     /// under the base path of the first server URL as well as without it. An
     /// operation with an `Idempotency-Key` header parameter, or marked
     /// `x-badgateway-effect: true`, performs an effect ([`Baseline::effect`]).
@@ -71,18 +75,21 @@ impl Baseline {
                     (200..300).contains(&code).then_some((code, r))
                 })
                 .collect();
+            let asked = request_examples(contract, operation);
             let chosen = successes
                 .iter()
-                .find(|(_, r)| !r.examples.is_empty())
+                .find(|(_, r)| answering_example(contract, r, &asked).is_some())
                 .or(successes.first())
                 .copied()
                 .or_else(|| operation.success());
             let Some((status, spec)) = chosen else {
                 continue;
             };
-            let body = spec.examples.first().cloned().or_else(|| {
+            let body = answering_example(contract, spec, &asked).or_else(|| {
                 let pointer = spec.schema.as_deref()?;
                 schema_example(contract, pointer)
+                    .filter(|e| contract.validate(pointer, e).is_ok())
+                    .or_else(|| super::sample::sample(contract, pointer))
                     .or_else(|| conformance::conforming_values(contract, pointer, 1).pop())
             });
             let response = match body {
@@ -121,6 +128,56 @@ fn server_path(url: &str) -> &str {
         Some((_, rest)) => rest.find('/').map_or("", |at| &rest[at..]),
         None => url,
     }
+}
+
+/// The first of a response's examples that can answer for it: one its schema (if
+/// any) accepts, and not an echo of the operation's request example, every value of
+/// it found there (PayPal's `POST /v2/checkout/orders` documents part of the order
+/// it is asked for as its `201` example: no `id`, no `status`).
+fn answering_example(
+    contract: &Contract,
+    spec: &crate::contract::ResponseSpec,
+    asked: &[Value],
+) -> Option<Value> {
+    spec.examples
+        .iter()
+        .filter(|e| !asked.iter().any(|a| echoes(e, a)))
+        .find(|e| {
+            spec.schema
+                .as_deref()
+                .is_none_or(|pointer| contract.validate(pointer, e).is_ok())
+        })
+        .cloned()
+}
+
+/// Whether every value of `answer` is found in `asked` at the same place.
+fn echoes(answer: &Value, asked: &Value) -> bool {
+    match (answer, asked) {
+        (Value::Object(answer), Value::Object(asked)) => answer
+            .iter()
+            .all(|(key, value)| asked.get(key).is_some_and(|a| echoes(value, a))),
+        (Value::Array(answer), Value::Array(asked)) => {
+            answer.len() == asked.len() && answer.iter().zip(asked).all(|(v, a)| echoes(v, a))
+        }
+        _ => answer == asked,
+    }
+}
+
+/// The examples of the operation's request body, in every media type.
+fn request_examples(contract: &Contract, operation: &Operation) -> Vec<Value> {
+    let at = format!(
+        "/paths/{}/{}/requestBody",
+        json_path::pointer_token(&operation.path),
+        operation.method.to_ascii_lowercase()
+    );
+    let Some(Value::Object(media)) = contract.schema(&at).and_then(|body| body.get("content"))
+    else {
+        return Vec::new();
+    };
+    media
+        .values()
+        .flat_map(|m| crate::contract::examples_of(contract.document(), m))
+        .collect()
 }
 
 /// The schema's own `example`, or the first of its `examples`.

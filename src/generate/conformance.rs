@@ -245,7 +245,7 @@ fn numbers(schema: &Value) -> BoxedStrategy<Value> {
         .boxed()
 }
 
-fn strings(schema: &Value) -> BoxedStrategy<Value> {
+pub(super) fn strings(schema: &Value) -> BoxedStrategy<Value> {
     if let Some(format) = schema.get("format").and_then(Value::as_str) {
         if let Some(samples) = format_samples(format) {
             return select(samples)
@@ -334,14 +334,19 @@ fn bounded_pattern(pattern: &str) -> bool {
 
 /// A schema's size bounds (`minLength`/`maxLength`, `minItems`/`maxItems`): the
 /// minimum, and the maximum, or `slack` above the minimum when there is none.
-fn size_range(schema: &Value, min_key: &str, max_key: &str, slack: usize) -> (usize, usize) {
+pub(super) fn size_range(
+    schema: &Value,
+    min_key: &str,
+    max_key: &str,
+    slack: usize,
+) -> (usize, usize) {
     let bound = |key: &str| schema.get(key).and_then(Value::as_u64).map(|n| n as usize);
     let min = bound(min_key).unwrap_or(0);
     (min, bound(max_key).unwrap_or(min + slack).max(min))
 }
 
 /// Valid samples for the formats providers use.
-fn format_samples(format: &str) -> Option<Vec<&'static str>> {
+pub(super) fn format_samples(format: &str) -> Option<Vec<&'static str>> {
     Some(match format {
         "date-time" => vec![
             "2026-11-26T07:28:00Z",
@@ -428,14 +433,14 @@ fn objects(contract: &Contract, schema: &Value, depth: usize) -> BoxedStrategy<V
 }
 
 /// The schema without one keyword.
-fn without(schema: &Value, keyword: &str) -> Value {
+pub(super) fn without(schema: &Value, keyword: &str) -> Value {
     let mut map = schema.as_object().cloned().unwrap_or_default();
     map.remove(keyword);
     Value::Object(map)
 }
 
 /// Two schemas as one: properties and required united, other keywords from `a` first.
-fn merge(a: &Value, b: &Value) -> Value {
+pub(super) fn merge(a: &Value, b: &Value) -> Value {
     let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
         return b.clone();
     };
@@ -471,7 +476,12 @@ fn merge(a: &Value, b: &Value) -> Value {
 /// has no end).
 const MAX_MERGE_DEPTH: usize = 16;
 
-fn merge_all(contract: &Contract, schema: &Value, parts: &[Value], depth: usize) -> Value {
+pub(super) fn merge_all(
+    contract: &Contract,
+    schema: &Value,
+    parts: &[Value],
+    depth: usize,
+) -> Value {
     parts.iter().fold(without(schema, "allOf"), |acc, part| {
         let part = contract.resolve(part).cloned().unwrap_or(Value::Null);
         let part = match part.get("allOf") {

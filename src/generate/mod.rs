@@ -18,6 +18,7 @@ pub mod deliveries;
 pub mod equivalent;
 pub(crate) mod fuzzed;
 mod plan;
+mod sample;
 pub(crate) mod seeded;
 pub mod strategies;
 

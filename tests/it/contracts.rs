@@ -1005,6 +1005,110 @@ fn a_campaign_from_a_real_spec_needs_the_spec_and_the_closure_only() {
     assert!(report.coverage > 0 && report.cases == 32, "{report}");
 }
 
+/// PayPal's `POST /v2/checkout/orders`, then its capture, as a careful client makes
+/// them: an order id that can stand in a path, statuses it knows, an empty capture
+/// body (PayPal documents it as optional). `sloppy` unwraps the order id and takes a
+/// capture without a status for a completed one.
+async fn paypal_checkout(url: String, sloppy: bool) -> Result<String, String> {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_millis(500))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let asked = serde_json::json!({"intent": "CAPTURE",
+        "purchase_units": [{"amount": {"currency_code": "USD", "value": "10.00"}}]});
+    let created = http
+        .post(format!("{url}/v2/checkout/orders"))
+        .header("paypal-request-id", "order-7f1c")
+        .json(&asked)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !created.status().is_success() {
+        return Err(format!("create: {}", created.status()));
+    }
+    let order: serde_json::Value = created.json().await.map_err(|e| e.to_string())?;
+    let id = match sloppy {
+        true => order["id"].as_str().unwrap(),
+        false => order["id"]
+            .as_str()
+            .filter(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()))
+            .ok_or("an order without a usable id")?,
+    };
+    let captured = http
+        .post(format!("{url}/v2/checkout/orders/{id}/capture"))
+        .header("paypal-request-id", "capture-7f1c")
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !captured.status().is_success() {
+        return Err(format!("capture: {}", captured.status()));
+    }
+    let capture: serde_json::Value = captured.json().await.map_err(|e| e.to_string())?;
+    match (capture["status"].as_str(), sloppy) {
+        (None, true) => Ok("COMPLETED".to_owned()),
+        (
+            Some(
+                status @ ("COMPLETED"
+                | "APPROVED"
+                | "CREATED"
+                | "SAVED"
+                | "VOIDED"
+                | "PAYER_ACTION_REQUIRED"),
+            ),
+            _,
+        ) => Ok(status.to_owned()),
+        (other, _) => Err(format!("a capture {other:?}")),
+    }
+}
+
+#[test]
+fn a_baseline_from_paypals_spec_answers_what_a_client_reads_and_flags_only_the_sloppy_client() {
+    let contract = Contract::from_file(contract_file("real/paypal-orders.json")).unwrap();
+    let baseline = badgateway::Baseline::from_contract(&contract).unwrap();
+    // PayPal's 201 example for a new order is part of the order asked for: no id, no
+    // status. It is passed over for a value built from the schema, which has both.
+    let created = baseline.respond("POST", "/v2/checkout/orders", "").unwrap();
+    let order: serde_json::Value = serde_json::from_slice(&created.body).unwrap();
+    assert!(
+        order["id"].is_string() && order["status"] == "CREATED",
+        "{order}"
+    );
+    assert!(contract
+        .validate("/components/schemas/order", &order)
+        .is_ok());
+    let campaign = |suite: &str| {
+        Campaign::new(suite, baseline.clone())
+            .contract(Contract::from_file(contract_file("real/paypal-orders.json")).unwrap())
+            .cases(32)
+            .no_fixtures()
+            .in_process()
+    };
+    let careful = campaign("contracts.paypal_careful")
+        .run(|url| paypal_checkout(url, false))
+        .unwrap();
+    assert!(careful.findings.is_empty(), "{careful}");
+    assert!(careful.coverage > 100, "{careful}");
+    let sloppy = campaign("contracts.paypal_sloppy")
+        .run(|url| paypal_checkout(url, true))
+        .unwrap();
+    let found: Vec<String> = sloppy
+        .findings
+        .iter()
+        .map(|f| f.outcome.signature())
+        .collect();
+    assert!(
+        found
+            .iter()
+            .any(|s| s.starts_with("panic at tests/it/contracts.rs")),
+        "{sloppy}"
+    );
+    assert!(
+        found.iter().any(|s| s.starts_with("silent acceptance")),
+        "{sloppy}"
+    );
+}
+
 /// A refund answered with a charge id that breaks the contract's pattern: what the
 /// step planned for the refund (the probe's second request) must be rejected.
 fn broken_refund_charge() -> badgateway::Step {
