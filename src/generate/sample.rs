@@ -44,11 +44,13 @@ const MAX_DEPTH: usize = 16;
 /// built.
 pub(crate) fn sample(contract: &Contract, pointer: &str) -> Option<Value> {
     let schema = contract.schema(pointer)?;
-    let value = instance(contract, schema, 0);
+    let value = instance(contract, schema, 0, "");
     contract.validate(pointer, &value).is_ok().then_some(value)
 }
 
-fn instance(contract: &Contract, schema: &Value, depth: usize) -> Value {
+/// `name` is the property the value is for (empty at the top): a plain string is
+/// made from it.
+fn instance(contract: &Contract, schema: &Value, depth: usize, name: &str) -> Value {
     let Some(schema) = contract.resolve(schema) else {
         return Value::Null;
     };
@@ -70,7 +72,12 @@ fn instance(contract: &Contract, schema: &Value, depth: usize) -> Value {
         }
     }
     if let Some(Value::Array(parts)) = schema.get("allOf") {
-        return instance(contract, &merge_all(contract, schema, parts, 0), depth + 1);
+        return instance(
+            contract,
+            &merge_all(contract, schema, parts, 0),
+            depth + 1,
+            name,
+        );
     }
     for combinator in ["oneOf", "anyOf"] {
         if let Some(first) = schema
@@ -83,6 +90,7 @@ fn instance(contract: &Contract, schema: &Value, depth: usize) -> Value {
                 contract,
                 &merge(&without(schema, combinator), &branch),
                 depth + 1,
+                name,
             );
         }
     }
@@ -108,11 +116,11 @@ fn instance(contract: &Contract, schema: &Value, depth: usize) -> Value {
                 _ => min.max(1),
             };
             let items = schema.get("items").cloned().unwrap_or(Value::Bool(true));
-            let item = instance(contract, &items, depth + 1);
+            let item = instance(contract, &items, depth + 1, name);
             Value::Array(vec![item; wanted])
         }
         "object" => object(contract, schema, depth),
-        _ => string(schema),
+        _ => string(schema, name),
     }
 }
 
@@ -130,7 +138,7 @@ fn object(contract: &Contract, schema: &Value, depth: usize) -> Value {
             let wanted =
                 required.contains(&name.as_str()) || (depth < ALL_PROPERTIES_DEPTH && !write_only);
             if wanted {
-                out.insert(name.clone(), instance(contract, property, depth + 1));
+                out.insert(name.clone(), instance(contract, property, depth + 1, name));
             }
         }
     }
@@ -161,7 +169,7 @@ fn number(schema: &Value, integer: bool) -> Value {
     }
 }
 
-fn string(schema: &Value) -> Value {
+fn string(schema: &Value, name: &str) -> Value {
     if let Some(sample) = schema
         .get("format")
         .and_then(Value::as_str)
@@ -199,9 +207,23 @@ fn string(schema: &Value) -> Value {
             return tree.current();
         }
     }
-    let (min, max) = size_range(schema, "minLength", "maxLength", 6);
-    let text: String = "string".chars().cycle().take(max.min(min.max(6))).collect();
-    Value::String(text)
+    // Made from the property's name, letters and digits only (it may end up in a
+    // path): `id1`, `clientsecret1`. One value for every string would make a secret
+    // field's value (Stripe's `client_secret`) every string's, and redact them all.
+    let plain: String = name
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .chain(std::iter::once('1'))
+        .collect();
+    let plain = if plain.len() > 1 {
+        plain
+    } else {
+        "string".to_owned()
+    };
+    let (min, max) = size_range(schema, "minLength", "maxLength", plain.len());
+    let len = max.min(min.max(plain.len()));
+    Value::String(plain.chars().cycle().take(len).collect())
 }
 
 #[cfg(test)]
@@ -249,7 +271,7 @@ components:
         assert_eq!(order["items"], serde_json::json!(["widget", "widget"]));
         // A whole match is preferred to a plain value the pattern is found in.
         assert_eq!(order["last4"].as_str().map(str::len), Some(4), "{order}");
-        assert_eq!(order["note"], "str");
+        assert_eq!(order["note"], "not", "made from its name, within maxLength");
         assert!(
             order["id"].as_str().is_some_and(|id| id.len() == 17),
             "{order}"
