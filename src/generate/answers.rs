@@ -21,7 +21,8 @@ impl Baseline {
     /// conforming value generated from it, the same on every run; no body where none
     /// is documented. Paths are the contract's templates (`{id}` matches any segment),
     /// under the base path of the first server URL as well as without it. An
-    /// operation with an `Idempotency-Key` header parameter, or marked
+    /// operation with an idempotency-key header parameter (`Idempotency-Key`,
+    /// `X-Idempotency-Key`, PayPal's `PayPal-Request-Id`), or marked
     /// `x-badgateway-effect: true`, performs an effect ([`Baseline::effect`]).
     /// Declare an endpoint after it to override what one operation answers.
     ///
@@ -192,8 +193,9 @@ fn schema_example(contract: &Contract, pointer: &str) -> Option<Value> {
         })
 }
 
-/// Whether the contract says the operation performs an effect: an
-/// `Idempotency-Key` header parameter (on the operation or its path), or
+/// Whether the contract says the operation performs an effect: an idempotency-key
+/// header parameter (`Idempotency-Key`, PayPal's `PayPal-Request-Id`: see
+/// `names::is_idempotency_key`; on the operation or its path), or
 /// `x-badgateway-effect: true`.
 fn performs_effect(contract: &Contract, operation: &Operation) -> bool {
     let escape = json_path::pointer_token;
@@ -214,6 +216,6 @@ fn performs_effect(contract: &Contract, operation: &Operation) -> bool {
             p.get("in").and_then(Value::as_str) == Some("header")
                 && p.get("name")
                     .and_then(Value::as_str)
-                    .is_some_and(|n| n.eq_ignore_ascii_case("idempotency-key"))
+                    .is_some_and(crate::provider::names::is_idempotency_key)
         })
 }

@@ -211,14 +211,6 @@ fn answer(request: &RecordedRequest) -> String {
     }
 }
 
-fn header<'a>(request: &'a RecordedRequest, name: &str) -> Option<&'a str> {
-    request
-        .headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
-
 /// Two requests with the same method, path and body that each performed the effect,
 /// the first without a clean success the client surely read: one logical call, retried,
 /// charged twice. (The same request after a clean success is a new call: two orders of
@@ -238,7 +230,7 @@ fn duplicate_effect(journal: &Journal) -> Option<(usize, String)> {
         }) else {
             continue;
         };
-        let key = |r: &RecordedRequest| match header(r, "idempotency-key") {
+        let key = |r: &RecordedRequest| match crate::provider::names::idempotency_key(&r.headers) {
             Some(key) => format!("idempotency-key {key:?}"),
             None => "no idempotency-key".to_owned(),
         };

@@ -3,6 +3,7 @@
 
 use crate::contract::Contract;
 use crate::provider::journal::{Journal, RecordedRequest};
+use crate::provider::names::idempotency_key;
 use crate::runner::outcome::Outcome;
 
 use super::behaviour::failed;
@@ -70,7 +71,7 @@ fn violation(contract: &Contract, journal: &Journal, request: &RecordedRequest) 
     // retry did; elsewhere, a failed POST retried with no key or another one is the
     // client's half broken (no key twice is no key at all).
     if request.method == "POST" && request.effect.is_none() {
-        let key = header("idempotency-key");
+        let key = idempotency_key(&request.headers);
         let retried = journal
             .requests
             .iter()
@@ -79,17 +80,11 @@ fn violation(contract: &Contract, journal: &Journal, request: &RecordedRequest) 
                 earlier.method == request.method
                     && earlier.target.split('?').next() == Some(path)
                     && failed(earlier)
-                    && (key.is_none()
-                        || earlier
-                            .headers
-                            .iter()
-                            .find(|(n, _)| n.eq_ignore_ascii_case("idempotency-key"))
-                            .map(|(_, v)| v.clone())
-                            != key)
+                    && (key.is_none() || idempotency_key(&earlier.headers) != key)
             });
         if let Some(earlier) = retried {
             return Some(format!(
-                "retried {name} without the same idempotency-key: request {} failed and request {} sent another key, so a charge can be taken twice",
+                "retried {name} without the same idempotency key: request {} failed and request {} sent another key, so a charge can be taken twice",
                 earlier.index + 1,
                 request.index + 1
             ));

@@ -174,7 +174,7 @@ fn effect_of(shared: &Shared, request: &Request, step: &Step, response: &Respons
     let key = request
         .headers
         .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case("idempotency-key"))
+        .find(|(n, _)| super::names::is_idempotency_key(n))
         .map(|(_, v)| v.clone());
     let mut performed = shared.performed_keys.lock().expect("keys lock");
     if key.as_ref().is_some_and(|k| performed.contains(k)) {

@@ -15,7 +15,7 @@ mod connection;
 mod forward;
 pub mod journal;
 mod liveness;
-mod names;
+pub(crate) mod names;
 #[allow(clippy::module_inception)] // One concept per file, named by its noun.
 mod provider;
 mod request;

@@ -150,3 +150,19 @@ fn words_of(name: &str) -> Vec<String> {
     }
     words
 }
+
+/// Whether a header carries an idempotency key: `Idempotency-Key` (Stripe, Adyen,
+/// Mollie, GoCardless, the IETF draft), a name with it in (`X-Idempotency-Key`,
+/// Checkout.com's `Cko-Idempotency-Key`), or PayPal's `PayPal-Request-Id`.
+pub(crate) fn is_idempotency_key(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    name.contains("idempotency") || name == "paypal-request-id"
+}
+
+/// The value of the idempotency key among `headers` ([`is_idempotency_key`]).
+pub(crate) fn idempotency_key(headers: &[(String, String)]) -> Option<&str> {
+    headers
+        .iter()
+        .find(|(name, _)| is_idempotency_key(name))
+        .map(|(_, value)| value.as_str())
+}

@@ -1109,6 +1109,86 @@ fn a_baseline_from_paypals_spec_answers_what_a_client_reads_and_flags_only_the_s
     );
 }
 
+/// Creates a PayPal order, retrying once when the connection drops: under the same
+/// `PayPal-Request-Id`, or under a new one.
+async fn paypal_order_retried(url: String, same_id: bool) -> Result<String, String> {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_millis(500))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut last = String::new();
+    for attempt in 0..2 {
+        let id = match same_id {
+            true => "order-7f1c".to_owned(),
+            false => format!("order-7f1c-{attempt}"),
+        };
+        let sent = http
+            .post(format!("{url}/v2/checkout/orders"))
+            .header("paypal-request-id", id)
+            .json(&serde_json::json!({"intent": "CAPTURE",
+                "purchase_units": [{"amount": {"currency_code": "USD", "value": "10.00"}}]}))
+            .send()
+            .await;
+        match sent {
+            Ok(response) if response.status().is_success() => {
+                let order: serde_json::Value = response.json().await.map_err(|e| e.to_string())?;
+                return order["id"]
+                    .as_str()
+                    .map(str::to_owned)
+                    .ok_or("no id".into());
+            }
+            Ok(response) => return Err(format!("create: {}", response.status())),
+            Err(e) => last = e.to_string(),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Err(last)
+}
+
+#[test]
+fn paypals_request_id_is_an_idempotency_key_a_retry_keeps() {
+    let contract = || Contract::from_file(contract_file("real/paypal-orders.json")).unwrap();
+    let baseline = badgateway::Baseline::from_contract(&contract()).unwrap();
+    let badgateway::Baseline::Endpoints(endpoints) = &baseline else {
+        unreachable!()
+    };
+    assert!(
+        endpoints
+            .iter()
+            .any(|e| e.path == "/v2/checkout/orders" && e.effect),
+        "the contract documents PayPal-Request-Id on the order's creation"
+    );
+    // The order is created, and the answer is lost on the way.
+    let lost = Scenario::new().then(faults::reset_peer_after(0).after_effect());
+    let run = |same_id: bool| {
+        Campaign::new("contracts.paypal_request_id", baseline.clone())
+            .contract(contract())
+            .no_fixtures()
+            .in_process()
+            .run_scenarios(vec![lost.clone()], move |url| {
+                paypal_order_retried(url, same_id)
+            })
+            .unwrap()
+            .remove(0)
+    };
+    let kept = run(true);
+    assert_eq!(kept.outcome.class(), Class::Ok, "{}", kept.outcome);
+    let effects: Vec<_> = kept.journal.requests.iter().map(|r| r.effect).collect();
+    assert_eq!(
+        effects,
+        [
+            Some(badgateway::journal::Effect::Performed),
+            Some(badgateway::journal::Effect::Replayed)
+        ]
+    );
+    let twice = run(false);
+    assert!(
+        twice.outcome.to_string().contains("duplicate effect"),
+        "a new PayPal-Request-Id orders twice: {}",
+        twice.outcome
+    );
+}
+
 /// A refund answered with a charge id that breaks the contract's pattern: what the
 /// step planned for the refund (the probe's second request) must be rejected.
 fn broken_refund_charge() -> badgateway::Step {
