@@ -4,7 +4,8 @@
 //!
 //! Implementation notes: this is openapi-sampler's way (Prism's static answers):
 //! each value is its schema's `const`, `example`, `default` or first `enum` value,
-//! else one of its `format`, else a plain value within its bounds; an object has every
+//! else one of its `format`, else a plain value within its bounds (a flag true, but
+//! `has_more` and its kin false, so that a list ends); an object has every
 //! property (but `writeOnly` ones; below [`ALL_PROPERTIES_DEPTH`], the required ones
 //! only), an array one item or as many as `minItems` asks. A string with a `pattern`
 //! is drawn from the conformance generator with a fixed seed. Conformance's
@@ -107,7 +108,7 @@ fn instance(contract: &Contract, schema: &Value, depth: usize, name: &str) -> Va
     };
     match kind {
         "null" => Value::Null,
-        "boolean" => Value::Bool(true),
+        "boolean" => Value::Bool(!says_there_is_more(name)),
         "integer" | "number" => number(schema, kind == "integer"),
         "array" => {
             let (min, _) = size_range(schema, "minItems", "maxItems", 0);
@@ -122,6 +123,18 @@ fn instance(contract: &Contract, schema: &Value, depth: usize, name: &str) -> Va
         "object" => object(contract, schema, depth),
         _ => string(schema, name),
     }
+}
+
+/// Whether a flag of this name says a list goes on (`has_more`, `hasNextPage`): false
+/// in a sample, so that a client that pages until it is told to stop stops after one
+/// page of the baseline, where `true` made it ask for the same page for ever.
+fn says_there_is_more(name: &str) -> bool {
+    let name: String = name
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    name == "more" || name.starts_with("hasmore") || name.starts_with("hasnext")
 }
 
 fn object(contract: &Contract, schema: &Value, depth: usize) -> Value {
@@ -254,6 +267,9 @@ components:
             items: {type: array, minItems: 2, items: {type: string, example: widget}}
             last4: {type: string, pattern: '[0-9]{4}'}
             note: {type: [string, "null"], maxLength: 3}
+            livemode: {type: boolean}
+            has_more: {type: boolean}
+            hasNextPage: {type: boolean}
 "#,
             "sample.yaml",
         )
@@ -272,6 +288,15 @@ components:
         // A whole match is preferred to a plain value the pattern is found in.
         assert_eq!(order["last4"].as_str().map(str::len), Some(4), "{order}");
         assert_eq!(order["note"], "not", "made from its name, within maxLength");
+        // A list says it ends, so a client that pages until told to stop stops.
+        assert_eq!(
+            (
+                &order["livemode"],
+                &order["has_more"],
+                &order["hasNextPage"]
+            ),
+            (&Value::Bool(true), &Value::Bool(false), &Value::Bool(false))
+        );
         assert!(
             order["id"].as_str().is_some_and(|id| id.len() == 17),
             "{order}"
