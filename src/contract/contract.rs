@@ -567,9 +567,7 @@ impl Contract {
         cache.insert(pointer.to_owned(), validator.clone());
         Ok(validator)
     }
-}
 
-impl Contract {
     /// The pointer a schema that is only a `$ref` (within the document) refers to,
     /// followed to the end; `pointer` itself otherwise.
     fn referred(&self, pointer: &str) -> String {

@@ -77,16 +77,21 @@ impl Baseline {
                 })
                 .collect();
             let asked = request_examples(contract, operation);
-            let chosen = successes
-                .iter()
-                .find(|(_, r)| answering_example(contract, r, &asked).is_some())
-                .or(successes.first())
-                .copied()
-                .or_else(|| operation.success());
-            let Some((status, spec)) = chosen else {
+            let answered = successes.iter().find_map(|&(status, spec)| {
+                Some((
+                    status,
+                    spec,
+                    Some(answering_example(contract, spec, &asked)?),
+                ))
+            });
+            let chosen = answered.or_else(|| {
+                let (status, spec) = successes.first().copied().or_else(|| operation.success())?;
+                Some((status, spec, None))
+            });
+            let Some((status, spec, example)) = chosen else {
                 continue;
             };
-            let body = answering_example(contract, spec, &asked).or_else(|| {
+            let body = example.or_else(|| {
                 let pointer = spec.schema.as_deref()?;
                 schema_example(contract, pointer)
                     .filter(|e| contract.validate(pointer, e).is_ok())

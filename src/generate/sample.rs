@@ -4,11 +4,14 @@
 //!
 //! Implementation notes: this is openapi-sampler's way (Prism's static answers):
 //! each value is its schema's `const`, `example`, `default` or first `enum` value,
-//! else one of its `format`, else a plain value within its bounds (a flag true, but
-//! `has_more` and its kin false, so that a list ends); an object has every
-//! property (but `writeOnly` ones; below [`ALL_PROPERTIES_DEPTH`], the required ones
-//! only), an array one item or as many as `minItems` asks. A string with a `pattern`
-//! is drawn from the conformance generator with a fixed seed. Conformance's
+//! else one of its `format`, else a plain value within its bounds: a string made
+//! from its property's name (`id1`), a number at its lower bound, a flag true (but
+//! `has_more` and its kin false, so that a list ends). An object has every property
+//! (but `writeOnly` ones; below [`ALL_PROPERTIES_DEPTH`], the required ones only), an
+//! array one item or as many as `minItems` asks. A string with a `pattern` is the
+//! first plain value (a date, an e-mail address, `USD`...) the pattern matches
+//! whole, else one drawn from the conformance generator with a fixed seed. The
+//! whole is validated; the caller falls back on the conformance generator. Conformance's
 //! generated values are for testing a client, not for serving it: empty ids, odd
 //! e-mail addresses and added properties, which made a PayPal client built from the
 //! spec fail its very first, unmodified run.
