@@ -321,10 +321,15 @@ impl Campaign {
                 }
             }
             let contract = self.contract.as_ref()?;
+            if contract.is_outside(&r.method, &r.target) {
+                return None;
+            }
             let Some(op) = contract.operation(&r.method, &r.target) else {
                 let why = contract.unmatched(&r.method, &r.target).unwrap_or_default();
                 return Some(format!(
-                    "request {n} of the unmodified baseline is no documented operation: {why}. Fix the path in the baseline or the code, or the contract's servers (a base path such as /v1 belongs in a server URL)"
+                    "request {n} of the unmodified baseline is no documented operation: {why}. Fix the path in the baseline or the code, or the contract's servers (a base path such as /v1 belongs in a server URL); for a call this contract does not cover (a token endpoint documented elsewhere), declare it: Contract::outside(\"{}\", \"{}\")",
+                    r.method,
+                    r.target.split('?').next().unwrap_or(&r.target)
                 ));
             };
             let status = r.status();

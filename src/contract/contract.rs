@@ -67,6 +67,9 @@ pub struct Contract {
     enums_may_grow: bool,
     ignored: Vec<String>,
     ignored_schemas: Vec<String>,
+    /// Operations the code calls that the contract does not cover: (method, path
+    /// template).
+    outside: Vec<(String, String)>,
     servers: Servers,
     validators: Mutex<Validators>,
     /// The document as a JSON Schema resource, held once for every validator.
@@ -159,6 +162,7 @@ impl Contract {
             enums_may_grow,
             ignored: Vec::new(),
             ignored_schemas: Vec::new(),
+            outside: Vec::new(),
             validators: Mutex::default(),
             registry,
         })
@@ -207,6 +211,7 @@ impl Contract {
             enums_may_grow: false,
             ignored: Vec::new(),
             ignored_schemas: Vec::new(),
+            outside: Vec::new(),
             servers: Servers::default(),
             validators: Mutex::default(),
             registry,
@@ -270,6 +275,35 @@ impl Contract {
         self.ignored
             .iter()
             .any(|p| inside(path, p) || inside(&general, p))
+    }
+
+    /// Declares an operation the code calls that this contract does not cover, such
+    /// as PayPal's `POST /v1/oauth2/token`, documented in another spec than its orders:
+    /// its requests are neither a setup error nor judged by this contract. The
+    /// baseline still answers them, and cases still fault them. `path` is a template
+    /// (`/v1/tokens/{id}`), matched as the baseline matches one, query left out.
+    ///
+    /// ```
+    /// use badgateway::Contract;
+    /// let c = Contract::from_json_schema(serde_json::json!({}), vec![], "GET", "/v1/charges").unwrap()
+    ///     .outside("POST", "/v1/oauth2/token");
+    /// assert!(c.is_outside("POST", "/v1/oauth2/token?grant_type=client_credentials"));
+    /// assert!(!c.is_outside("GET", "/v1/oauth2/token"));
+    /// assert!(!c.is_outside("GET", "/v1/charges"));
+    /// ```
+    pub fn outside(mut self, method: &str, path: &str) -> Self {
+        self.outside
+            .push((method.to_ascii_uppercase(), path.to_owned()));
+        self
+    }
+
+    /// Whether a request is to an operation declared [`Contract::outside`] it.
+    pub fn is_outside(&self, method: &str, target: &str) -> bool {
+        let path = target.split('?').next().unwrap_or(target);
+        self.outside.iter().any(|(m, template)| {
+            m.eq_ignore_ascii_case(method)
+                && crate::scenario::template_match(template, path).is_some()
+        })
     }
 
     /// Marks a named schema the client does not depend on, wherever it is used:

@@ -29,6 +29,9 @@ pub(crate) fn checked(contract: &Contract, outcome: Outcome, journal: &Journal) 
 
 fn violation(contract: &Contract, journal: &Journal, request: &RecordedRequest) -> Option<String> {
     let path = request.target.split('?').next().unwrap_or(&request.target);
+    if contract.is_outside(&request.method, &request.target) {
+        return None;
+    }
     let Some(op) = contract.operation(&request.method, &request.target) else {
         let why = contract.unmatched(&request.method, &request.target);
         return Some(format!(

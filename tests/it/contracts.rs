@@ -1189,6 +1189,108 @@ fn paypals_request_id_is_an_idempotency_key_a_retry_keeps() {
     );
 }
 
+/// Takes an OAuth token from PayPal's authentication API (another spec than the
+/// orders'), then creates an order with it.
+async fn paypal_order_with_token(url: String) -> Result<String, String> {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_millis(500))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let answered = http
+        .post(format!("{url}/v1/oauth2/token"))
+        .basic_auth("client-id", Some("client-secret"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !answered.status().is_success() {
+        return Err(format!("token: {}", answered.status()));
+    }
+    let token: serde_json::Value = answered.json().await.map_err(|e| e.to_string())?;
+    let token = token["access_token"]
+        .as_str()
+        .filter(|t| !t.is_empty())
+        .ok_or("no access token")?
+        .to_owned();
+    let created = http
+        .post(format!("{url}/v2/checkout/orders"))
+        .bearer_auth(token)
+        .header("paypal-request-id", "order-7f1c")
+        .json(&serde_json::json!({"intent": "CAPTURE",
+            "purchase_units": [{"amount": {"currency_code": "USD", "value": "10.00"}}]}))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !created.status().is_success() {
+        return Err(format!("create: {}", created.status()));
+    }
+    let order: serde_json::Value = created.json().await.map_err(|e| e.to_string())?;
+    order["id"]
+        .as_str()
+        .filter(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()))
+        .map(str::to_owned)
+        .ok_or_else(|| "an order without a usable id".into())
+}
+
+#[test]
+fn a_call_the_contract_does_not_cover_is_declared_outside_it_not_a_setup_error() {
+    let contract = || Contract::from_file(contract_file("real/paypal-orders.json")).unwrap();
+    let baseline = badgateway::Baseline::from_contract(&contract())
+        .unwrap()
+        .endpoint(
+            "POST",
+            "/v1/oauth2/token",
+            badgateway::Response::json(
+                200,
+                &serde_json::json!({"access_token": "A21AAFakeToken", "token_type": "Bearer", "expires_in": 32400}),
+            ),
+        );
+    let campaign = |contract: Contract| {
+        Campaign::new("contracts.paypal_token", baseline.clone())
+            .contract(contract)
+            .cases(32)
+            .no_fixtures()
+            .in_process()
+    };
+    let error = campaign(contract())
+        .run(paypal_order_with_token)
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains(r#"declare it: Contract::outside("POST", "/v1/oauth2/token")"#),
+        "{error}"
+    );
+    let report = campaign(contract().outside("POST", "/v1/oauth2/token"))
+        .run(paypal_order_with_token)
+        .unwrap();
+    assert!(report.findings.is_empty(), "{report}");
+    assert!(report.coverage > 100, "{report}");
+    // The token call is still faulted: a client that unwraps its token is caught.
+    let sloppy = campaign(contract().outside("POST", "/v1/oauth2/token"))
+        .run(|url| async move {
+            let http = reqwest::Client::builder()
+                .timeout(Duration::from_millis(500))
+                .build()
+                .map_err(|e| e.to_string())?;
+            let answered = http.post(format!("{url}/v1/oauth2/token")).send().await;
+            let token: serde_json::Value = answered
+                .map_err(|e| e.to_string())?
+                .json()
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok::<String, String>(token["access_token"].as_str().unwrap().to_owned())
+        })
+        .unwrap();
+    assert!(
+        sloppy.findings.iter().any(|f| f
+            .outcome
+            .signature()
+            .starts_with("panic at tests/it/contracts.rs")),
+        "{sloppy}"
+    );
+}
+
 /// A refund answered with a charge id that breaks the contract's pattern: what the
 /// step planned for the refund (the probe's second request) must be rejected.
 fn broken_refund_charge() -> badgateway::Step {
