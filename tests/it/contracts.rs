@@ -953,23 +953,25 @@ async fn adyen_payment(url: String) -> Result<String, String> {
             "encryptedExpiryMonth": "test_03", "encryptedExpiryYear": "test_2030",
             "encryptedSecurityCode": "test_737"}
     });
-    let response = http
+    let request = http
         .post(format!("{url}/v71/payments"))
         .header("content-type", "application/json")
         .header("x-api-key", "AQEyhmfxTestKeyForBadgatewayTests")
         .header("idempotency-key", "ord_1042-1")
-        .body(body.to_string())
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    if !response.status().is_success() {
-        return Err(format!("payment: {}", response.status()));
-    }
-    let payment: serde_json::Value = response.json().await.map_err(|e| e.to_string())?;
+        .body(body.to_string());
+    let payment = success_json("payment", request).await?;
     payment["resultCode"]
         .as_str()
         .map(str::to_owned)
         .ok_or_else(|| "a payment without a resultCode".to_owned())
+}
+
+/// Whether the baseline declares an endpoint at `path` that performs an effect.
+fn performs_effect(baseline: &badgateway::Baseline, path: &str) -> bool {
+    let badgateway::Baseline::Endpoints(endpoints) = baseline else {
+        return false;
+    };
+    endpoints.iter().any(|e| e.path == path && e.effect)
 }
 
 #[test]
@@ -978,15 +980,7 @@ fn a_campaign_from_a_real_spec_needs_the_spec_and_the_closure_only() {
     let baseline = badgateway::Baseline::from_contract(&contract).unwrap();
     // Answered from the response's first example, under the server's base path, and
     // keyed by Idempotency-Key as the contract documents.
-    let badgateway::Baseline::Endpoints(endpoints) = &baseline else {
-        unreachable!()
-    };
-    assert!(
-        endpoints
-            .iter()
-            .any(|e| e.path == "/v71/payments" && e.effect),
-        "{endpoints:?}"
-    );
+    assert!(performs_effect(&baseline, "/v71/payments"), "{baseline:?}");
     let report = Campaign::new("contracts.adyen_from_contract", baseline)
         .contract(contract)
         .cases(32)
@@ -1005,46 +999,64 @@ fn a_campaign_from_a_real_spec_needs_the_spec_and_the_closure_only() {
     assert!(report.coverage > 0 && report.cases == 32, "{report}");
 }
 
+/// Sends `request`: the JSON body of a success, or an error naming `what` and the
+/// status.
+async fn success_json(
+    what: &str,
+    request: reqwest::RequestBuilder,
+) -> Result<serde_json::Value, String> {
+    let response = request.send().await.map_err(|e| e.to_string())?;
+    if !response.status().is_success() {
+        return Err(format!("{what}: {}", response.status()));
+    }
+    response.json().await.map_err(|e| e.to_string())
+}
+
+/// The HTTP client of the PayPal tests' clients: 500 ms to answer.
+fn paypal_http() -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .timeout(Duration::from_millis(500))
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// PayPal's `POST /v2/checkout/orders` for 10 USD, under `request_id`.
+fn paypal_order_request(
+    http: &reqwest::Client,
+    url: &str,
+    request_id: &str,
+) -> reqwest::RequestBuilder {
+    http.post(format!("{url}/v2/checkout/orders"))
+        .header("paypal-request-id", request_id)
+        .json(&serde_json::json!({"intent": "CAPTURE",
+            "purchase_units": [{"amount": {"currency_code": "USD", "value": "10.00"}}]}))
+}
+
+/// An order's id as a careful client takes it: one that can stand in a path.
+fn usable_order_id(order: &serde_json::Value) -> Result<String, String> {
+    order["id"]
+        .as_str()
+        .filter(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()))
+        .map(str::to_owned)
+        .ok_or_else(|| "an order without a usable id".into())
+}
+
 /// PayPal's `POST /v2/checkout/orders`, then its capture, as a careful client makes
 /// them: an order id that can stand in a path, statuses it knows, an empty capture
 /// body (PayPal documents it as optional). `sloppy` unwraps the order id and takes a
 /// capture without a status for a completed one.
 async fn paypal_checkout(url: String, sloppy: bool) -> Result<String, String> {
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_millis(500))
-        .build()
-        .map_err(|e| e.to_string())?;
-    let asked = serde_json::json!({"intent": "CAPTURE",
-        "purchase_units": [{"amount": {"currency_code": "USD", "value": "10.00"}}]});
-    let created = http
-        .post(format!("{url}/v2/checkout/orders"))
-        .header("paypal-request-id", "order-7f1c")
-        .json(&asked)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    if !created.status().is_success() {
-        return Err(format!("create: {}", created.status()));
-    }
-    let order: serde_json::Value = created.json().await.map_err(|e| e.to_string())?;
+    let http = paypal_http()?;
+    let order = success_json("create", paypal_order_request(&http, &url, "order-7f1c")).await?;
     let id = match sloppy {
-        true => order["id"].as_str().unwrap(),
-        false => order["id"]
-            .as_str()
-            .filter(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()))
-            .ok_or("an order without a usable id")?,
+        true => order["id"].as_str().unwrap().to_owned(),
+        false => usable_order_id(&order)?,
     };
-    let captured = http
+    let capture = http
         .post(format!("{url}/v2/checkout/orders/{id}/capture"))
         .header("paypal-request-id", "capture-7f1c")
-        .header("content-type", "application/json")
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    if !captured.status().is_success() {
-        return Err(format!("capture: {}", captured.status()));
-    }
-    let capture: serde_json::Value = captured.json().await.map_err(|e| e.to_string())?;
+        .header("content-type", "application/json");
+    let capture = success_json("capture", capture).await?;
     match (capture["status"].as_str(), sloppy) {
         (None, true) => Ok("COMPLETED".to_owned()),
         (
@@ -1112,30 +1124,17 @@ fn a_baseline_from_paypals_spec_answers_what_a_client_reads_and_flags_only_the_s
 /// Creates a PayPal order, retrying once when the connection drops: under the same
 /// `PayPal-Request-Id`, or under a new one.
 async fn paypal_order_retried(url: String, same_id: bool) -> Result<String, String> {
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_millis(500))
-        .build()
-        .map_err(|e| e.to_string())?;
+    let http = paypal_http()?;
     let mut last = String::new();
     for attempt in 0..2 {
         let id = match same_id {
             true => "order-7f1c".to_owned(),
             false => format!("order-7f1c-{attempt}"),
         };
-        let sent = http
-            .post(format!("{url}/v2/checkout/orders"))
-            .header("paypal-request-id", id)
-            .json(&serde_json::json!({"intent": "CAPTURE",
-                "purchase_units": [{"amount": {"currency_code": "USD", "value": "10.00"}}]}))
-            .send()
-            .await;
-        match sent {
+        match paypal_order_request(&http, &url, &id).send().await {
             Ok(response) if response.status().is_success() => {
                 let order: serde_json::Value = response.json().await.map_err(|e| e.to_string())?;
-                return order["id"]
-                    .as_str()
-                    .map(str::to_owned)
-                    .ok_or("no id".into());
+                return usable_order_id(&order);
             }
             Ok(response) => return Err(format!("create: {}", response.status())),
             Err(e) => last = e.to_string(),
@@ -1149,13 +1148,8 @@ async fn paypal_order_retried(url: String, same_id: bool) -> Result<String, Stri
 fn paypals_request_id_is_an_idempotency_key_a_retry_keeps() {
     let contract = || Contract::from_file(contract_file("real/paypal-orders.json")).unwrap();
     let baseline = badgateway::Baseline::from_contract(&contract()).unwrap();
-    let badgateway::Baseline::Endpoints(endpoints) = &baseline else {
-        unreachable!()
-    };
     assert!(
-        endpoints
-            .iter()
-            .any(|e| e.path == "/v2/checkout/orders" && e.effect),
+        performs_effect(&baseline, "/v2/checkout/orders"),
         "the contract documents PayPal-Request-Id on the order's creation"
     );
     // The order is created, and the answer is lost on the way.
@@ -1192,44 +1186,19 @@ fn paypals_request_id_is_an_idempotency_key_a_retry_keeps() {
 /// Takes an OAuth token from PayPal's authentication API (another spec than the
 /// orders'), then creates an order with it.
 async fn paypal_order_with_token(url: String) -> Result<String, String> {
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_millis(500))
-        .build()
-        .map_err(|e| e.to_string())?;
-    let answered = http
+    let http = paypal_http()?;
+    let token = http
         .post(format!("{url}/v1/oauth2/token"))
         .basic_auth("client-id", Some("client-secret"))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    if !answered.status().is_success() {
-        return Err(format!("token: {}", answered.status()));
-    }
-    let token: serde_json::Value = answered.json().await.map_err(|e| e.to_string())?;
+        .form(&[("grant_type", "client_credentials")]);
+    let token = success_json("token", token).await?;
     let token = token["access_token"]
         .as_str()
         .filter(|t| !t.is_empty())
         .ok_or("no access token")?
         .to_owned();
-    let created = http
-        .post(format!("{url}/v2/checkout/orders"))
-        .bearer_auth(token)
-        .header("paypal-request-id", "order-7f1c")
-        .json(&serde_json::json!({"intent": "CAPTURE",
-            "purchase_units": [{"amount": {"currency_code": "USD", "value": "10.00"}}]}))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    if !created.status().is_success() {
-        return Err(format!("create: {}", created.status()));
-    }
-    let order: serde_json::Value = created.json().await.map_err(|e| e.to_string())?;
-    order["id"]
-        .as_str()
-        .filter(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()))
-        .map(str::to_owned)
-        .ok_or_else(|| "an order without a usable id".into())
+    let order = paypal_order_request(&http, &url, "order-7f1c").bearer_auth(token);
+    usable_order_id(&success_json("create", order).await?)
 }
 
 #[test]
@@ -1269,10 +1238,7 @@ fn a_call_the_contract_does_not_cover_is_declared_outside_it_not_a_setup_error()
     // The token call is still faulted: a client that unwraps its token is caught.
     let sloppy = campaign(contract().outside("POST", "/v1/oauth2/token"))
         .run(|url| async move {
-            let http = reqwest::Client::builder()
-                .timeout(Duration::from_millis(500))
-                .build()
-                .map_err(|e| e.to_string())?;
+            let http = paypal_http()?;
             let answered = http.post(format!("{url}/v1/oauth2/token")).send().await;
             let token: serde_json::Value = answered
                 .map_err(|e| e.to_string())?
